@@ -1,0 +1,3 @@
+"""pam-bot: just-in-time AWS console access through Slack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,141 @@
+"""`pam-bot resource …` and `pam-bot account …`: the admin modals' twins for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from bot.config import Settings
+from bot.domain.durations import format_duration
+from bot.services.admin import AccountSpec, AdminService
+from storage.models import Account, Resource
+
+
+def add_admin_commands(commands: Any) -> None:
+    resource = commands.add_parser("resource", help="manage resources (AWS accounts reached via a Resource Role)")
+    res = resource.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = res.add_parser("add", help="add a resource; its role is assumed first, nothing is saved on failure")
+    add.add_argument("name")
+    add.add_argument("--role-arn", required=True)
+    add.add_argument("--description", default="")
+    add.set_defaults(run=_resource_add)
+    listing = res.add_parser("list", help="list resources")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_resource_list)
+    remove = res.add_parser("remove", help="remove a resource and its accounts")
+    remove.add_argument("name")
+    remove.set_defaults(run=_resource_remove)
+
+    account = commands.add_parser("account", help="manage accounts (Target Roles people get)")
+    acc = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = acc.add_parser("add", help="add an account; the role chain is tried first, nothing is saved on failure")
+    add.add_argument("resource")
+    add.add_argument("name")
+    add.add_argument("--role-arn", required=True)
+    add.add_argument("--duration", required=True, help="default and maximum session length, 15m..1h")
+    add.add_argument("--approvers", default="", help="comma-separated Slack user ids")
+    add.add_argument("--approver-group", default=None, help="a Slack user group id (S…)")
+    add.add_argument("--approvals-required", type=int, default=1)
+    add.add_argument("--channel", default=None, help="approval channel id (C…)")
+    add.add_argument("--auto-approve", action="store_true")
+    add.add_argument("--auto-approve-daily-limit", type=int, default=None)
+    add.add_argument("--require-reason", action="store_true")
+    add.add_argument("--revocation", action="store_true", help="cut sessions in AWS on revoke (iam:PutRolePolicy)")
+    add.add_argument("--description", default="")
+    add.set_defaults(run=_account_add)
+    listing = acc.add_parser("list", help="list accounts")
+    listing.add_argument("--resource", default=None)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_account_list)
+    remove = acc.add_parser("remove", help="remove an account (active sessions run until they end)")
+    remove.add_argument("resource")
+    remove.add_argument("name")
+    remove.set_defaults(run=_account_remove)
+
+
+def admin_service(*, validate: bool = True) -> AdminService:
+    """AdminService with storage and AWS, without Slack."""
+    from bot.clock import utcnow
+    from bot.container import build_broker, build_storage
+    from bot.services.installation import InstallationService
+
+    settings = Settings.from_env(os.environ, require_slack=False)
+    _, db = build_storage(settings, migrate=True)
+    external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
+    return AdminService(db=db, clock=utcnow, broker=build_broker(settings, external_id), env_admins=settings.admins)
+
+
+def _resource_add(args: argparse.Namespace) -> int:
+    row = admin_service().save_resource(actor=args.actor, name=args.name, role_arn=args.role_arn,
+                                        description=args.description)
+    print(f"resource {row.name} added ({row.role_arn}): the Resource Role was assumed successfully")
+    return 0
+
+
+def _resource_list(args: argparse.Namespace) -> int:
+    rows = [resource_dict(r) for r in admin_service().resources()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['name']:<20} {row['role_arn']}  {row['description']}".rstrip())
+        if not rows:
+            print("no resources")
+    return 0
+
+
+def _resource_remove(args: argparse.Namespace) -> int:
+    count = admin_service().remove_resource(actor=args.actor, name=args.name)
+    print(f"resource {args.name} removed" + (f" with {count} account(s)" if count else ""))
+    return 0
+
+
+def _account_add(args: argparse.Namespace) -> int:
+    spec = AccountSpec(
+        resource=args.resource, name=args.name, role_arn=args.role_arn, duration=args.duration,
+        description=args.description,
+        approver_ids=tuple(a.strip() for a in args.approvers.split(",") if a.strip()),
+        approver_group=args.approver_group, approvals_required=args.approvals_required,
+        approval_channel=args.channel, auto_approve=args.auto_approve,
+        auto_approve_daily_limit=args.auto_approve_daily_limit, require_reason=args.require_reason,
+        revocation_enabled=args.revocation,
+    )
+    row = admin_service().save_account(actor=args.actor, spec=spec)
+    print(f"account {args.resource}/{row.name} added ({row.role_arn}): the role chain works")
+    return 0
+
+
+def _account_list(args: argparse.Namespace) -> int:
+    rows = [account_dict(r, a) for r, a in admin_service().accounts(args.resource)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            who = ",".join(row["approvers"]) or row["approver_group"] or ("auto" if row["auto_approve"] else "admins")
+            print(f"{row['resource'] + '/' + row['name']:<32} {row['duration']:>4}  {who:<24} {row['role_arn']}")
+        if not rows:
+            print("no accounts")
+    return 0
+
+
+def _account_remove(args: argparse.Namespace) -> int:
+    active = admin_service().remove_account(actor=args.actor, resource=args.resource, name=args.name)
+    print(f"account {args.resource}/{args.name} removed"
+          + (f"; {active} active session(s) keep running until they end" if active else ""))
+    return 0
+
+
+def resource_dict(row: Resource) -> dict[str, Any]:
+    return {"name": row.name, "role_arn": row.role_arn, "description": row.description,
+            "created_at": row.created_at.isoformat(), "created_by": row.created_by}
+
+
+def account_dict(resource: Resource, row: Account) -> dict[str, Any]:
+    return {"resource": resource.name, "name": row.name, "role_arn": row.role_arn,
+            "description": row.description, "duration": format_duration(row.default_duration_seconds),
+            "approvers": list(row.approver_ids or []), "approver_group": row.approver_group,
+            "approvals_required": row.approvals_required, "channel": row.approval_channel,
+            "auto_approve": row.auto_approve, "auto_approve_daily_limit": row.auto_approve_daily_limit,
+            "require_reason": row.require_reason, "revocation_enabled": row.revocation_enabled}

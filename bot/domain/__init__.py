@@ -1,0 +1,1 @@
+"""Pure domain rules: standard library and pytimeparse only (a test enforces it)."""

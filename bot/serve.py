@@ -1,0 +1,93 @@
+"""Running the bot: gunicorn for HTTP (one container per worker process) or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.config import Settings
+from bot.domain.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def create_wsgi_app() -> Any:
+    """Gunicorn factory (`gunicorn 'bot.serve:create_wsgi_app()'`): build one process's bot and its scheduler."""
+    from bot.container import build
+    from bot.logs import configure_logging
+
+    configure_logging(os.environ)
+    container = build(Settings.from_env(os.environ))
+    container.start_background()
+    _CONTAINERS.append(container)
+    return container.web
+
+
+_CONTAINERS: list[Any] = []
+
+
+def shutdown_workers() -> None:
+    """Stop schedulers and drain in-flight grants of this process (gunicorn worker_exit hook)."""
+    while _CONTAINERS:
+        _CONTAINERS.pop().close()
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """Gunicorn configured from code, so `pam-bot serve` and the Procfile run the same server."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_wsgi_app()
+
+
+def serve_http(env: Mapping[str, str], *, port: int | None, workers: int) -> int:
+    settings = Settings.from_env(env)
+    if settings.auto_migrate:
+        from bot.container import build_storage
+
+        build_storage(settings, migrate=True)[0].dispose()  # once, before workers fork
+    _Gunicorn({
+        "bind": f"0.0.0.0:{port or settings.port}", "workers": workers, "worker_class": "gthread",
+        "threads": 16, "timeout": 60, "graceful_timeout": 30, "accesslog": None,
+        "worker_exit": lambda server, worker: shutdown_workers(),
+    }).run()
+    return 0
+
+
+def serve_socket_mode(env: Mapping[str, str]) -> int:
+    settings = Settings.from_env(env)
+    if not settings.slack_app_token:
+        raise ConfigError("Socket Mode needs SLACK_APP_TOKEN (an app-level token starting with xapp- and the "
+                          "connections:write scope). Set it, or run `pam-bot serve` without --socket-mode for HTTP.")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.container import build
+
+    container = build(settings)
+    container.start_background()
+    handler = SocketModeHandler(container.app, settings.slack_app_token)
+
+    def stop(signum: int, frame: Any) -> None:
+        log.info("stopping: finishing in-flight work")
+        handler.close()
+        container.close()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("connected over Socket Mode")
+    handler.start()
+    return 0

@@ -1,0 +1,1 @@
+"""Use-cases: each owns its transaction boundary and writes audit events."""

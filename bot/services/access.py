@@ -1,0 +1,215 @@
+"""Access use-cases: ask for an account, decide on a request, cancel one's own request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.durations import format_duration, parse_duration
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotifyFailed
+from bot.domain.ids import new_request_ref
+from bot.domain.policy import Actor, ApprovalPolicy, Outcome, ensure_can_decide, ensure_can_request, \
+    should_auto_approve, tally
+from bot.domain.text import closest
+from bot.services.approvers import resolve_approvers
+from bot.services.base import Clock, Tx, UseCase
+from bot.services.grants import GrantService
+from bot.services.ports import Directory, Notifier, Person, RequestView
+from bot.services.views import load_view
+from storage.models import AccessRequest, Account, Decision, Resource
+
+log = logging.getLogger(__name__)
+
+
+class ReasonRequired(InvalidInput):
+    """The account wants a reason and none was given: the listener opens the request modal."""
+
+    code = "reason_required"
+
+
+class AccessService(UseCase):
+    """What requesters and approvers do; grants are delegated to GrantService."""
+
+    def __init__(self, *, db: sessionmaker[Session], clock: Clock, directory: Directory, notifier: Notifier,
+                 grants: GrantService, admin_ids: Callable[[], frozenset[str]]) -> None:
+        super().__init__(db=db, clock=clock)
+        self.directory = directory
+        self.notifier = notifier
+        self.grants = grants
+        self.admin_ids = admin_ids
+
+    def submit(self, *, user_id: str, resource: str, account: str, duration: str | None,
+               reason: str) -> RequestView:
+        """Create a request; post its card, or grant at once when the account auto-approves."""
+        target = f"{resource}/{account}"
+        with self.audited(user_id, "request.create", target):
+            person = self.directory.person(user_id)
+            ensure_can_request(actor_of(person))
+            with self.transaction() as tx:
+                request = self._new_request(tx, person, resource, account, duration, reason)
+                view = load_view(tx, request)
+        if request.status == "approved":
+            return self.grants.grant(request.id) or view
+        return self._post_cards(view)
+
+    def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str) -> None:
+        """Everything `submit` would refuse, without writing (a modal shows it as a field error)."""
+        person = self.directory.person(user_id)
+        ensure_can_request(actor_of(person))
+        with self.transaction() as tx:
+            self._validate(tx, person, resource, account, duration, reason)
+
+    def decide(self, *, user_id: str, ref: str, approve: bool, reason: str = "") -> RequestView:
+        """Record one approver's verdict; the request changes state only for the caller whose update lands."""
+        action = "request.approve" if approve else "request.deny"
+        with self.audited(user_id, action, ref):
+            person = self.directory.person(user_id)
+            eligible = self._eligible(ref, user_id)
+            with self.transaction() as tx:
+                request = tx.requests.by_ref(ref, lock=True)
+                if request is None:
+                    raise NotFound(f"There is no request {ref}.")
+                outcome = self._record_decision(tx, request, person, approve, reason, eligible)
+                view = load_view(tx, request)
+        self._safe(self.notifier.update_request_cards, view)
+        if outcome is Outcome.DENIED:
+            self._safe(lambda v: self.notifier.tell_requester(v, "denied"), view)
+        if outcome is Outcome.APPROVED:
+            return self.grants.grant(request.id) or view
+        return view
+
+    def cancel(self, *, user_id: str, ref: str) -> RequestView:
+        """Withdraw one's own pending request."""
+        with self.audited(user_id, "request.cancel", ref):
+            with self.transaction() as tx:
+                request = tx.requests.by_ref(ref)
+                if request is None or request.requester_id != user_id:
+                    raise NotFound(f"You have no request {ref}.")
+                if not tx.requests.transition(request.id, "pending", "cancelled", updated_at=tx.now):
+                    raise Conflict(f"Request {ref} is already {request.status}; only pending requests can be cancelled.")
+                tx.audit(user_id, "request.cancel", ref)
+                view = load_view(tx, request)
+        self._safe(self.notifier.update_request_cards, view)
+        return view
+
+    def catalog(self) -> list[tuple[Resource, Account]]:
+        with self.transaction() as tx:
+            return list(tx.config.accounts())
+
+    def _eligible(self, ref: str, user_id: str) -> bool:
+        with self.transaction() as tx:
+            request = tx.requests.by_ref(ref)
+            view = load_view(tx, request) if request else None
+        if view is None:
+            return False
+        return user_id in resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+                                            admin_ids=self.admin_ids)
+
+    def _validate(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
+                  reason: str) -> tuple[Resource, Account, int]:
+        res, acc = find_account(tx, resource, account)
+        seconds = (parse_duration(duration, maximum_seconds=acc.default_duration_seconds)
+                   if duration else acc.default_duration_seconds)
+        if acc.require_reason and not reason.strip():
+            raise ReasonRequired(f"{res.name}/{acc.name} needs a reason.", field="reason")
+        existing = tx.requests.open_for(person.user_id, acc.id)
+        if existing is not None:
+            raise Conflict(f"You already have request {existing.ref} ({existing.status}) for "
+                           f"{res.name}/{acc.name}. Cancel it with `/pam cancel {existing.ref}` to ask again.")
+        return res, acc, seconds
+
+    def _new_request(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
+                     reason: str) -> AccessRequest:
+        res, acc, seconds = self._validate(tx, person, resource, account, duration, reason)
+        reason = reason.strip()
+        grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
+        auto = should_auto_approve(policy_of(acc), grants_today)
+        request = AccessRequest(
+            ref=new_request_ref(), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
+            resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,
+            target_role_arn=acc.role_arn, duration_seconds=seconds, reason=reason,
+            status="approved" if auto else "pending", approvals_required=acc.approvals_required,
+            auto_approved=auto, created_at=tx.now, updated_at=tx.now, decided_at=tx.now if auto else None,
+            cards=[],
+        )
+        tx.requests.add(request)
+        tx.audit(person.user_id, "request.create", request.ref, account=f"{res.name}/{acc.name}",
+                 duration=format_duration(seconds), reason=reason, auto_approved=auto)
+        return request
+
+    def _record_decision(self, tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,
+                         eligible: bool) -> Outcome:
+        if request.status != "pending":
+            raise Conflict(f"Request {request.ref} is already {request.status}.")
+        decisions = tx.requests.decisions(request.id)
+        ensure_can_decide(actor_of(person), requester_id=request.requester_id, eligible=eligible,
+                          already_decided=any(d.approver_id == person.user_id for d in decisions),
+                          resource=request.resource_name, account=request.account_name)
+        try:
+            with tx.session.begin_nested():
+                tx.requests.add_decision(Decision(
+                    request_id=request.id, approver_id=person.user_id, team_id=person.team_id,
+                    verdict="approve" if approve else "deny", reason=reason.strip(), created_at=tx.now))
+        except IntegrityError as error:
+            raise Conflict("You have already decided on this request.") from error
+        approvals = sum(d.verdict == "approve" for d in decisions) + approve
+        denials = sum(d.verdict == "deny" for d in decisions) + (not approve)
+        outcome = tally(approvals, denials, request.approvals_required).outcome
+        if outcome is not Outcome.PENDING:
+            new = "approved" if outcome is Outcome.APPROVED else "denied"
+            if not tx.requests.transition(request.id, "pending", new, decided_at=tx.now, updated_at=tx.now):
+                raise Conflict(f"Request {request.ref} was decided by someone else a moment ago.")
+        tx.audit(person.user_id, "request.approve" if approve else "request.deny", request.ref,
+                 reason=reason.strip(), approvals=approvals, required=request.approvals_required,
+                 outcome=outcome.value)
+        return outcome
+
+    def _post_cards(self, view: RequestView) -> RequestView:
+        try:
+            cards = self.notifier.post_request_cards(view)
+        except NotifyFailed as error:
+            with self.transaction() as tx:
+                tx.requests.transition(view.request.id, "pending", "cancelled", updated_at=tx.now,
+                                       failure_code=error.code, failure_message=error.user_message)
+                tx.audit("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
+                         detail=error.detail or "")
+            raise
+        with self.transaction() as tx:
+            request = tx.requests.by_id(view.request.id)
+            assert request is not None
+            request.cards = cards
+            return load_view(tx, request)
+
+    def _safe(self, send: Callable[[RequestView], None], view: RequestView) -> None:
+        try:
+            send(view)
+        except NotifyFailed as error:
+            log.warning("could not update Slack for %s: %s", view.request.ref, error.detail or error.code)
+
+
+def find_account(tx: Tx, resource: str, account: str) -> tuple[Resource, Account]:
+    """The account, or NotFound listing what exists (closest match first)."""
+    found = tx.config.account(resource.lower(), account.lower())
+    if found is not None:
+        return found
+    names = [f"{r.name}/{a.name}" for r, a in tx.config.accounts()]
+    if not names:
+        raise NotFound("No accounts are set up yet. Ask an admin to run `/pam admin`.")
+    listed = ", ".join(f"`{n}`" for n in closest(f"{resource}/{account}", names)[:10])
+    raise NotFound(f"There is no account `{resource}/{account}`. Accounts: {listed}.")
+
+
+def actor_of(person: Person) -> Actor:
+    return Actor(user_id=person.user_id, team_id=person.team_id, is_bot=person.is_bot,
+                 is_deleted=person.is_deleted, is_guest=person.is_guest)
+
+
+def policy_of(acc: Account) -> ApprovalPolicy:
+    return ApprovalPolicy(
+        approver_ids=frozenset(acc.approver_ids or ()), approver_group=acc.approver_group,
+        approvals_required=acc.approvals_required, auto_approve=acc.auto_approve,
+        auto_approve_daily_limit=acc.auto_approve_daily_limit, require_reason=acc.require_reason)

@@ -1,0 +1,180 @@
+"""Admin use-cases: register, change and remove resources, accounts and admins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.arns import parse_role_arn
+from bot.domain.durations import format_duration, parse_duration
+from bot.domain.errors import AwsError, Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.names import validate_name
+from bot.domain.policy import ApprovalPolicy
+from bot.services.base import Clock, UseCase
+from bot.services.ports import AccessBroker
+from storage.models import Account, Admin, Resource
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """Everything an admin says about an account, as typed in a modal or on the command line."""
+
+    resource: str
+    name: str
+    role_arn: str
+    duration: str = "1h"
+    description: str = ""
+    approver_ids: tuple[str, ...] = ()
+    approver_group: str | None = None
+    approvals_required: int = 1
+    approval_channel: str | None = None
+    auto_approve: bool = False
+    auto_approve_daily_limit: int | None = None
+    require_reason: bool = False
+    revocation_enabled: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class AdminService(UseCase):
+    """Configuration changes; each validates against AWS before anything is saved."""
+
+    def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker,
+                 env_admins: frozenset[str]) -> None:
+        super().__init__(db=db, clock=clock)
+        self.broker = broker
+        self.env_admins = env_admins
+
+    def admin_ids(self) -> frozenset[str]:
+        with self.transaction() as tx:
+            return self.env_admins | tx.config.admin_ids()
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admin_ids()
+
+    def ensure_admin(self, actor: str, action: str) -> None:
+        """Refuse (and audit) anyone who is not an admin; checked on every change, not only on open."""
+        if not self.is_admin(actor):
+            error = NotAllowed("Only pam-bot admins can do this. Ask an admin to add you.")
+            self.record(actor, action, outcome="refused", code=error.code, message=error.user_message)
+            raise error
+
+    def resources(self) -> Sequence[Resource]:
+        with self.transaction() as tx:
+            return tx.config.resources()
+
+    def accounts(self, resource: str | None = None) -> Sequence[tuple[Resource, Account]]:
+        with self.transaction() as tx:
+            return tx.config.accounts(resource)
+
+    def save_resource(self, *, actor: str, name: str, role_arn: str, description: str = "",
+                      replace: bool = False) -> Resource:
+        """Add (or with `replace`, change) a resource after assuming its role for real."""
+        name = validate_name("resource", name)
+        with self.audited(actor, "resource.save", name):
+            arn = parse_role_arn(role_arn.strip(), field="role_arn").arn
+            self._check_aws(self.broker.validate_resource, arn)
+            with self.transaction() as tx:
+                row = tx.config.resource(name)
+                if row is not None and not replace:
+                    raise Conflict(f"A resource named {name} already exists.", field="name")
+                if row is None:
+                    row = Resource(name=name, created_by=actor, created_at=tx.now)
+                    tx.session.add(row)
+                row.role_arn, row.description, row.updated_at = arn, description.strip(), tx.now
+                tx.session.flush()
+                tx.audit(actor, "resource.save", name, role_arn=arn, replaced=replace)
+                return row
+
+    def remove_resource(self, *, actor: str, name: str) -> int:
+        """Remove a resource and its accounts; return how many accounts went with it."""
+        with self.audited(actor, "resource.remove", name), self.transaction() as tx:
+            row = tx.config.resource(name)
+            if row is None:
+                raise NotFound(f"There is no resource named {name}.")
+            accounts = len(tx.config.accounts(name))
+            tx.config.delete(row)
+            tx.audit(actor, "resource.remove", name, accounts_removed=accounts)
+            return accounts
+
+    def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False) -> Account:
+        """Add (or change) an account after chaining to its Target Role for real."""
+        name = validate_name("account", spec.name)
+        target = f"{spec.resource}/{name}"
+        with self.audited(actor, "account.save", target):
+            arn = parse_role_arn(spec.role_arn.strip(), field="role_arn").arn
+            duration = parse_duration(spec.duration)
+            policy = ApprovalPolicy(
+                approver_ids=frozenset(spec.approver_ids), approver_group=spec.approver_group or None,
+                approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
+                auto_approve_daily_limit=spec.auto_approve_daily_limit, require_reason=spec.require_reason,
+            )
+            with self.transaction() as tx:
+                resource = tx.config.resource(spec.resource)
+                if resource is None:
+                    raise NotFound(f"There is no resource named {spec.resource}.", field="resource")
+                resource_arn = resource.role_arn
+            self._check_aws(self.broker.validate_account, resource_arn, arn)
+            with self.transaction() as tx:
+                found = tx.config.account(spec.resource, name)
+                if found is not None and not replace:
+                    raise Conflict(f"{target} already exists.", field="name")
+                resource = tx.config.resource(spec.resource)
+                if resource is None:
+                    raise NotFound(f"There is no resource named {spec.resource}.", field="resource")
+                row = found[1] if found else Account(resource_id=resource.id, created_by=actor, created_at=tx.now)
+                _apply(row, name=name, arn=arn, duration=duration, spec=spec, policy=policy)
+                row.updated_at = tx.now
+                tx.session.add(row)
+                tx.session.flush()
+                tx.audit(actor, "account.save", target, role_arn=arn, duration=format_duration(duration),
+                         approvers=sorted(policy.approver_ids), approver_group=policy.approver_group,
+                         approvals_required=policy.approvals_required, auto_approve=policy.auto_approve,
+                         replaced=replace)
+                return row
+
+    def remove_account(self, *, actor: str, resource: str, name: str) -> int:
+        """Remove an account; return how many active sessions it had (they run until they end)."""
+        target = f"{resource}/{name}"
+        with self.audited(actor, "account.remove", target), self.transaction() as tx:
+            found = tx.config.account(resource, name)
+            if found is None:
+                raise NotFound(f"There is no account {target}.")
+            active = sum(1 for s in tx.sessions.active(limit=10_000) if s.account_id == found[1].id)
+            tx.config.delete(found[1])
+            tx.audit(actor, "account.remove", target, active_sessions=active)
+            return active
+
+    def set_admin(self, *, actor: str, user_id: str, admin: bool) -> None:
+        """Add or remove an admin stored in the database (PAM_ADMINS cannot be changed here)."""
+        with self.audited(actor, "admin.add" if admin else "admin.remove", user_id), self.transaction() as tx:
+            if not admin and user_id in self.env_admins:
+                raise InvalidInput(f"<@{user_id}> is an admin through PAM_ADMINS; change it there.")
+            row = tx.config.admin(user_id)
+            if admin and row is None:
+                tx.config.add(Admin(user_id=user_id, added_by=actor, added_at=tx.now))
+            elif not admin and row is not None:
+                tx.config.delete(row)
+            tx.audit(actor, "admin.add" if admin else "admin.remove", user_id)
+
+    @staticmethod
+    def _check_aws(check: object, *args: str) -> None:
+        try:
+            check(*args)  # type: ignore[operator]
+        except AwsError as error:
+            error.field = error.field or "role_arn"
+            raise
+
+
+def _apply(row: Account, *, name: str, arn: str, duration: int, spec: AccountSpec, policy: ApprovalPolicy) -> None:
+    row.name, row.role_arn, row.default_duration_seconds = name, arn, duration
+    row.description = spec.description.strip()
+    row.approver_ids = sorted(policy.approver_ids)
+    row.approver_group = policy.approver_group
+    row.approvals_required = policy.approvals_required
+    row.approval_channel = spec.approval_channel or None
+    row.auto_approve = policy.auto_approve
+    row.auto_approve_daily_limit = policy.auto_approve_daily_limit
+    row.require_reason = policy.require_reason
+    row.revocation_enabled = spec.revocation_enabled

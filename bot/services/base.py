@@ -1,0 +1,72 @@
+"""What every use-case shares: the transaction boundary, the clock and the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.audit import AuditEntry
+from bot.domain.errors import PamError
+from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Tx:
+    """One open transaction with its repositories and the time it started."""
+
+    session: Session
+    now: datetime
+
+    @property
+    def config(self) -> ConfigRepository:
+        return ConfigRepository(self.session)
+
+    @property
+    def requests(self) -> RequestRepository:
+        return RequestRepository(self.session)
+
+    @property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self.session)
+
+    def audit(self, actor: str, action: str, target: str = "", outcome: str = "ok", **details: Any) -> None:
+        AuditRepository(self.session).append(AuditEntry(actor, action, target, outcome, details), self.now)
+
+
+class UseCase:
+    """Base of the services: `transaction()` is the only way to touch the database."""
+
+    def __init__(self, *, db: sessionmaker[Session], clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.db.begin() as session:
+            yield Tx(session, self.clock())
+
+    def record(self, actor: str, action: str, target: str = "", outcome: str = "ok", **details: Any) -> None:
+        """Write one audit event in its own transaction."""
+        with self.transaction() as tx:
+            tx.audit(actor, action, target, outcome, **details)
+
+    @contextmanager
+    def audited(self, actor: str, action: str, target: str = "") -> Iterator[None]:
+        """Audit a refusal: a PamError raised inside is recorded (its transaction rolled back) and re-raised."""
+        try:
+            yield
+        except PamError as error:
+            outcome = "failed" if error.code not in _REFUSAL_CODES else "refused"
+            self.record(actor, action, target, outcome, code=error.code, message=error.user_message,
+                        **({"detail": error.detail} if error.detail else {}))
+            raise
+
+
+_REFUSAL_CODES = {"invalid_input", "not_found", "not_allowed", "conflict", "reason_required"}

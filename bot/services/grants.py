@@ -1,0 +1,123 @@
+"""Granting an approved request: chain the roles, build the link, record the session, DM the link."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.arns import console_url, parse_role_arn
+from bot.domain.errors import AwsError, NotFound, NotifyFailed
+from bot.domain.ids import new_session_ref
+from bot.domain.names import role_session_name
+from bot.services.base import Clock, UseCase
+from bot.services.ports import AccessBroker, Directory, Notifier, RequestView
+from bot.services.views import load_view
+from storage.models import AccessRequest, AccessSession
+
+log = logging.getLogger(__name__)
+
+
+class GrantService(UseCase):
+    """Turns `approved` into `granted` (with a session) or `failed`, exactly once per request."""
+
+    def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker,
+                 directory: Directory, notifier: Notifier) -> None:
+        super().__init__(db=db, clock=clock)
+        self.broker = broker
+        self.directory = directory
+        self.notifier = notifier
+
+    def grant(self, request_id: int, *, max_attempts: int = 2) -> RequestView | None:
+        """Grant one approved request; None when another worker holds it or it is no longer approved."""
+        claimed = self._claim(request_id, max_attempts)
+        if claimed is None:
+            return None
+        session_name = self._session_name(claimed.requester_id)
+        try:
+            grant = self.broker.grant(
+                resource_role_arn=claimed.resource_role_arn, target_role_arn=claimed.target_role_arn,
+                session_name=session_name, duration_seconds=claimed.duration_seconds,
+            )
+            link = self.broker.console_link(grant)
+        except AwsError as error:
+            return self.fail(request_id, code=error.code, message=error.user_message, detail=error.detail)
+        with self.transaction() as tx:
+            if not tx.requests.transition(request_id, "approved", "granted", updated_at=tx.now):
+                return None
+            request = tx.requests.by_id(request_id)
+            assert request is not None
+            session = AccessSession(
+                ref=new_session_ref(), request_id=request.id, requester_id=request.requester_id,
+                account_id=request.account_id, resource_name=request.resource_name,
+                account_name=request.account_name, resource_role_arn=request.resource_role_arn,
+                target_role_arn=request.target_role_arn, role_session_name=session_name,
+                assumed_role_arn=grant.assumed_role_arn, status="active", started_at=tx.now,
+                expires_at=grant.expires_at,
+            )
+            tx.sessions.add(session)
+            tx.audit("pam-bot", "session.granted", request.ref, session=session.ref,
+                     requester=request.requester_id, role_session_name=session_name,
+                     assumed_role_arn=grant.assumed_role_arn, target_role_arn=request.target_role_arn,
+                     expires_at=grant.expires_at.isoformat(),
+                     cloudtrail=cloudtrail_link(request.target_role_arn, session_name))
+            view = load_view(tx, request)
+        self._deliver(view, link)
+        return view
+
+    def fail(self, request_id: int, *, code: str, message: str, detail: str | None = None) -> RequestView | None:
+        """Mark an approved request failed and tell the requester and the card what went wrong."""
+        with self.transaction() as tx:
+            if not tx.requests.transition(request_id, "approved", "failed", updated_at=tx.now,
+                                          failure_code=code, failure_message=message):
+                return None
+            request = tx.requests.by_id(request_id)
+            assert request is not None
+            tx.audit("pam-bot", "session.grant", request.ref, "failed", aws_code=code, message=message,
+                     **({"detail": detail} if detail else {}))
+            view = load_view(tx, request)
+        self._tell(self.notifier.update_request_cards, view)
+        self._tell(lambda v: self.notifier.tell_requester(v, "failed"), view)
+        return view
+
+    def _claim(self, request_id: int, max_attempts: int) -> AccessRequest | None:
+        with self.transaction() as tx:
+            request = tx.requests.by_id(request_id)
+            if request is None or request.status != "approved" or request.grant_attempts >= max_attempts:
+                return None
+            # Bumping the counter conditionally is the claim: a second worker sees a changed row and stops.
+            if not tx.requests.claim_grant(request_id, request.grant_attempts, tx.now):
+                return None
+            return tx.requests.by_id(request_id)
+
+    def _session_name(self, user_id: str) -> str:
+        try:
+            email = self.directory.person(user_id).email
+        except (NotFound, NotifyFailed):
+            email = None
+        return role_session_name(email, user_id)
+
+    def _deliver(self, view: RequestView, link: str) -> None:
+        try:
+            self.notifier.send_console_link(view, link)
+        except NotifyFailed as error:
+            # The link is gone with this frame; the person can ask again. Nothing secret is recorded.
+            self.record("pam-bot", "session.link_not_delivered", view.request.ref, "failed", code=error.code,
+                        message=error.user_message)
+        self._tell(self.notifier.update_request_cards, view)
+
+    def _tell(self, send: Callable[[RequestView], None], view: RequestView) -> None:
+        try:
+            send(view)
+        except NotifyFailed as error:
+            log.warning("could not update Slack for %s: %s", view.request.ref, error.detail or error.code)
+
+
+def cloudtrail_link(target_role_arn: str, session_name: str) -> str:
+    """CloudTrail event history filtered on the role session name (the console user name)."""
+    partition = parse_role_arn(target_role_arn).partition
+    base = console_url(partition).rstrip("/")
+    return (f"{base}/cloudtrail/home#/events?"
+            f"AttributeKey=Username&AttributeValue={quote(session_name, safe='')}")

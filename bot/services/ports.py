@@ -1,0 +1,115 @@
+"""Ports the services depend on; adapters in bot/aws and bot/slack implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from storage.models import AccessRequest, AccessSession, Decision
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Temporary AWS credentials; never logged, never stored."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a successful role chain returns: who, which assumed role, until when, and the credentials."""
+
+    session_name: str
+    assumed_role_arn: str
+    expires_at: datetime  # timezone-aware UTC, the Expiration STS returned for hop 2
+    credentials: Credentials = field(repr=False)
+
+
+class AccessBroker(Protocol):
+    """The AWS side: role chaining, console links, revocation."""
+
+    def caller_identity(self) -> str:
+        """ARN of the bot's own AWS principal (sts:GetCallerIdentity)."""
+
+    def validate_resource(self, resource_role_arn: str) -> None:
+        """Assume the Resource Role with the ExternalId; raise AwsError when AWS refuses."""
+
+    def validate_account(self, resource_role_arn: str, target_role_arn: str) -> None:
+        """Chain Resource Role → Target Role; raise AwsError when AWS refuses."""
+
+    def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
+              duration_seconds: int) -> Grant:
+        """Chain both hops with the requester's role session name; return the hop-2 credentials."""
+
+    def console_link(self, grant: Grant) -> str:
+        """Federation sign-in URL for the grant's credentials (a bearer secret)."""
+
+    def revoke_session(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
+                       now: datetime) -> None:
+        """Deny the one role session on the target role for credentials issued before `now`."""
+
+    def prune_revocations(self, *, resource_role_arn: str, target_role_arn: str, now: datetime) -> int:
+        """Remove revocation statements that can no longer match; return how many went."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A Slack user as the directory reports them (users.info), identified by the immutable user id."""
+
+    user_id: str
+    team_id: str
+    name: str = ""
+    email: str | None = None
+    is_bot: bool = False
+    is_deleted: bool = False
+    is_guest: bool = False
+
+
+class Directory(Protocol):
+    """Who people are and which groups they are in (Slack users.info / usergroups.users.list)."""
+
+    def person(self, user_id: str) -> Person:
+        """Look a user up; raise NotFound when Slack does not know them."""
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """User ids in a Slack user group (empty when the group does not exist)."""
+
+
+class Notifier(Protocol):
+    """Tells people what happened; every method raises NotifyFailed when Slack would not take it."""
+
+    def post_request_cards(self, view: RequestView) -> list[dict[str, str]]:
+        """Post the approval card(s); return [{channel, ts}] to update later."""
+
+    def update_request_cards(self, view: RequestView) -> None:
+        """Re-render every card of the request in its current state (buttons gone once decided)."""
+
+    def send_console_link(self, view: RequestView, link: str) -> None:
+        """DM the requester the sign-in link: the only place a link ever goes."""
+
+    def tell_requester(self, view: RequestView, event: str) -> None:
+        """DM the requester what became of their request (denied, failed, expired, cancelled, revoked...)."""
+
+    def remind_approvers(self, view: RequestView) -> None:
+        """Nudge approvers about a request still pending."""
+
+    def warn_expiry(self, view: RequestView) -> None:
+        """DM the requester that the session ends soon, with a Request again button."""
+
+    def announce_end(self, view: RequestView) -> None:
+        """DM the requester that the session has ended."""
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A request with what renderers need: its decisions, session and who may approve."""
+
+    request: AccessRequest
+    decisions: tuple[Decision, ...] = ()
+    session: AccessSession | None = None
+    approver_ids: frozenset[str] = frozenset()
+    approver_group: str | None = None
+    channel: str | None = None  # the account's approval channel, if it has one

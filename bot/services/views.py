@@ -1,0 +1,21 @@
+"""Loading a request together with what renderers and approver checks need."""
+
+from __future__ import annotations
+
+from bot.services.base import Tx
+from bot.services.ports import RequestView
+from storage.models import AccessRequest
+
+
+def load_view(tx: Tx, request: AccessRequest) -> RequestView:
+    """The request, its decisions, its session and its account's named approvers."""
+    found = tx.config.account_by_id(request.account_id) if request.account_id is not None else None
+    account = found[1] if found else None
+    return RequestView(
+        request=request,
+        decisions=tuple(tx.requests.decisions(request.id)),
+        session=tx.sessions.by_request(request.id),
+        approver_ids=frozenset(account.approver_ids or ()) if account else frozenset(),
+        approver_group=account.approver_group if account else None,
+        channel=account.approval_channel if account else None,
+    )

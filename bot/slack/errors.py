@@ -1,0 +1,64 @@
+"""The one error handler: domain errors become messages, anything else a reference id in the log."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from bot.domain.errors import PamError
+from bot.slack.blocks import text_message
+from bot.slack.notifier import slack_call
+
+log = logging.getLogger("bot.slack")
+
+
+def user_text(error: Exception) -> str:
+    """What a person reads: the domain message, or a reference that also appears in the log."""
+    if isinstance(error, PamError):
+        log.info("refused: %s (%s)", error.code, error.detail or error.user_message)
+        return error.user_message
+    ref = secrets.token_hex(4)
+    log.error("unexpected error (ref %s): %s", ref, type(error).__name__, exc_info=error)
+    return f"Something went wrong (ref {ref}). An admin can find the details in pam-bot's log."
+
+
+def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """Reply privately where the person acted: ephemeral in the channel, else a DM."""
+    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    container = body.get("container") or {}
+    if not user_id:
+        return
+    message = text_message(text)
+    if body.get("response_url"):
+        reply(body["response_url"], message)
+        return
+    if channel and container.get("type") != "view":
+        try:
+            slack_call(lambda: client.chat_postEphemeral(channel=channel, user=user_id, **message))
+            return
+        except PamError:
+            pass  # not in that channel: fall through to a DM
+    dm = slack_call(lambda: client.conversations_open(users=user_id))["channel"]["id"]
+    slack_call(lambda: client.chat_postMessage(channel=dm, **message))
+
+
+def reply(response_url: str, message: dict[str, Any]) -> None:
+    """Ephemeral answer through the request's response_url (works in any channel, even without the bot)."""
+    response = WebhookClient(response_url, timeout=10).send(
+        response_type="ephemeral", replace_original=False, **message)
+    if response.status_code != 200:
+        log.warning("response_url answered %s", response.status_code)
+
+
+def handle_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    """Bolt's global error handler."""
+    text = user_text(error)
+    try:
+        tell_user(client, body, text)
+    except PamError as failure:
+        log.warning("could not tell the user about an error: %s", failure.code)

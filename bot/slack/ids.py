@@ -1,0 +1,62 @@
+"""Every action id, callback id and block id the bot uses, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """Button and select action ids."""
+
+    APPROVE = "pam_approve"
+    DENY = "pam_deny"
+    CANCEL = "pam_cancel"
+    OPEN_CONSOLE = "pam_open_console"
+    DONE = "pam_done"
+    REQUEST_AGAIN = "pam_request_again"
+    OPEN_REQUEST = "pam_open_request"
+    OPEN_ADMIN = "pam_open_admin"
+    ADMIN_ADD_RESOURCE = "pam_admin_add_resource"
+    ADMIN_ADD_ACCOUNT = "pam_admin_add_account"
+    ADMIN_EDIT_RESOURCE = "pam_admin_edit_resource"
+    ADMIN_EDIT_ACCOUNT = "pam_admin_edit_account"
+    ADMIN_REMOVE_RESOURCE = "pam_admin_remove_resource"
+    ADMIN_REMOVE_ACCOUNT = "pam_admin_remove_account"
+    ADMIN_CHECK = "pam_admin_check"
+    ADMIN_MANAGE_ADMINS = "pam_admin_manage_admins"
+    AUDIT_MORE = "pam_audit_more"
+
+
+class View(StrEnum):
+    """Modal callback ids."""
+
+    REQUEST = "pam_request_modal"
+    DENY = "pam_deny_modal"
+    RESOURCE = "pam_resource_modal"
+    ACCOUNT = "pam_account_modal"
+    CONFIRM_REMOVE = "pam_confirm_remove_modal"
+    ADMINS = "pam_admins_modal"
+    ADMIN = "pam_admin_modal"
+
+
+class Block(StrEnum):
+    """Input block ids; each matches the field name services put on their errors."""
+
+    RESOURCE = "resource"
+    ACCOUNT = "account"
+    DURATION = "duration"
+    REASON = "reason"
+    NAME = "name"
+    ROLE_ARN = "role_arn"
+    DESCRIPTION = "description"
+    APPROVERS = "approvers"
+    APPROVER_GROUP = "approver_group"
+    APPROVALS_REQUIRED = "approvals_required"
+    CHANNEL = "approval_channel"
+    OPTIONS = "options"
+    DAILY_LIMIT = "auto_approve_daily_limit"
+    ADMINS = "admins"
+    ACTIONS = "actions"
+
+
+VALUE = "value"  # the action id of every input element: state.values[block][VALUE]

@@ -1,0 +1,58 @@
+"""Button clicks on cards, DMs and App Home."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.domain.ids import normalise_ref
+from bot.slack.context import Services
+from bot.slack.errors import tell_user
+from bot.slack.ids import Action
+from bot.slack.modals import deny_modal, request_modal
+from bot.slack.payload import action_value, user_id
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(Action.APPROVE.value)
+    def approve(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        services.access.decide(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"), approve=True)
+
+    @app.action(Action.DENY.value)
+    def deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=deny_modal(normalise_ref(action_value(body), "R")))
+
+    @app.action(Action.CANCEL.value)
+    def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = services.access.cancel(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"))
+        tell_user(client, body, f"Request {view.request.ref} is cancelled.")
+        if services.home is not None:
+            services.home.publish(user_id(body))
+
+    @app.action(Action.OPEN_CONSOLE.value)
+    def open_console(ack: Ack) -> None:
+        ack()  # the button is a link; Slack still sends the click
+
+    @app.action(Action.REQUEST_AGAIN.value)
+    @app.action(Action.OPEN_REQUEST.value)
+    def open_request(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        selected = action_value(body).replace(" ", "/") or None
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=request_modal(services.access.catalog(), selected=selected))
+
+
+def register_fallback(app: App, services: Services) -> None:
+    """Last listener: any other click is acknowledged, refused and audited (never a 404 or 500)."""
+    @app.action(re.compile(".*"))
+    def unknown(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        action = str((body.get("actions") or [{}])[0].get("action_id", ""))[:64]
+        services.access.record(user_id(body) or "unknown", "slack.unknown_action", action, "refused")
+        tell_user(client, body, "That button is not one pam-bot knows (it may be from an older version).")

@@ -1,0 +1,54 @@
+"""Modal submissions of the request and deny forms."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.domain.errors import InvalidInput, PamError
+from bot.domain.ids import normalise_ref
+from bot.slack.context import Services
+from bot.slack.errors import tell_user
+from bot.slack.ids import Block, View
+from bot.slack.messages import granted_ephemeral, submitted_message
+from bot.slack.payload import metadata, user_id, view_values
+
+
+def register(app: App, services: Services) -> None:
+    @app.view(View.REQUEST.value)
+    def request_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        values = view_values(view)
+        resource, _, account = str(values.get(Block.ACCOUNT.value, "")).partition("/")
+        duration = values.get(Block.DURATION.value) or None
+        reason = values.get(Block.REASON.value, "")
+        try:
+            services.access.check(user_id=user_id(body), resource=resource, account=account, duration=duration,
+                                  reason=reason)
+        except PamError as error:
+            ack(response_action="errors", errors={error.field or Block.ACCOUNT.value: error.user_message})
+            return
+        ack()
+        result = services.access.submit(user_id=user_id(body), resource=resource, account=account,
+                                        duration=duration, reason=reason)
+        message = submitted_message(result) if result.request.status == "pending" else granted_ephemeral(result)
+        tell_user(client, {"user": body.get("user")}, message["text"])
+
+    @app.view(View.DENY.value)
+    def deny_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = normalise_ref(str(metadata(view).get("ref", "")), "R")
+        ack()
+        services.access.decide(user_id=user_id(body), ref=ref, approve=False,
+                               reason=str(view_values(view).get(Block.REASON.value, "")))
+
+
+def register_fallback(app: App, services: Services) -> None:
+    """Any other modal is acknowledged and audited; nothing is done with it."""
+    @app.view(re.compile(".*"))
+    def unknown(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        callback = str((body.get("view") or {}).get("callback_id", ""))[:64]
+        services.access.record(user_id(body) or "unknown", "slack.unknown_view", callback, "refused")
+        raise InvalidInput("That form is not one pam-bot knows.", code="unknown_view")

@@ -1,0 +1,94 @@
+"""Pure Block Kit builders for direct messages to requesters and approvers."""
+
+from __future__ import annotations
+
+from bot.domain.durations import format_duration
+from bot.domain.text import escape_mrkdwn
+from bot.services.ports import RequestView
+from bot.slack.blocks import Message, button, context, section, text_message, when
+from bot.slack.ids import Action
+
+
+def console_link_message(view: RequestView, link: str) -> Message:
+    """The grant DM: the only message that ever carries a sign-in link."""
+    request, session = view.request, view.session
+    assert session is not None
+    account = f"{request.resource_name}/{request.account_name}"
+    return {
+        "text": f"Your AWS console access to {account} is ready (session {session.ref}).",
+        "blocks": [
+            section(f"*Your AWS console access to `{account}` is ready.*\n"
+                    f"Role: `{session.assumed_role_arn}`\nSession ends {when(session.expires_at)}."),
+            {"type": "actions", "block_id": f"session:{session.ref}", "elements": [
+                button("Open AWS Console", Action.OPEN_CONSOLE, session.ref, style="primary", url=link),
+                button("I'm done", Action.DONE, session.ref),
+            ]},
+            context(f"The button works for 15 minutes and only for you: do not share it. "
+                    f"Session {session.ref}; CloudTrail names you as `{session.role_session_name}`."),
+        ],
+    }
+
+
+def requester_notice(view: RequestView, event: str) -> Message:
+    """What became of a request, in words the requester can act on."""
+    request = view.request
+    account = f"`{request.resource_name}/{request.account_name}`"
+    reasons = [f"<@{d.approver_id}>: {escape_mrkdwn(d.reason)}" for d in view.decisions
+               if d.verdict == "deny" and d.reason]
+    texts = {
+        "denied": f"⛔ Your request {request.ref} for {account} was denied."
+                  + ("\n" + "\n".join(reasons) if reasons else ""),
+        "failed": f"⚠️ Your request {request.ref} for {account} was approved, but the console session could "
+                  f"not be created: {escape_mrkdwn(request.failure_message or 'unknown error')}",
+        "expired": f"⌛ Your request {request.ref} for {account} expired: nobody decided in time. "
+                   f"Ask again with `/pam access {request.resource_name} {request.account_name}`.",
+        "cancelled": f"🚫 Your request {request.ref} for {account} was cancelled.",
+        "revoked": f"🛑 Your session {view.session.ref if view.session else ''} on {account} was revoked.",
+    }
+    return text_message(texts.get(event, f"Your request {request.ref} is now {request.status}."))
+
+
+def submitted_message(view: RequestView) -> Message:
+    """Ephemeral confirmation to the requester."""
+    request = view.request
+    return text_message(
+        f"Request {request.ref} for `{request.resource_name}/{request.account_name}` "
+        f"({format_duration(request.duration_seconds)}) is waiting for approval. "
+        f"You will get a DM when it is decided. Cancel it with `/pam cancel {request.ref}`.")
+
+
+def granted_ephemeral(view: RequestView) -> Message:
+    request = view.request
+    if request.status == "granted":
+        return text_message(f"Request {request.ref} was approved: check your DMs for the console link.")
+    return text_message(f"Request {request.ref} is {request.status}"
+                        + (f": {request.failure_message}" if request.failure_message else "."))
+
+
+def reminder_message(view: RequestView) -> Message:
+    request = view.request
+    return text_message(f"⏰ Request {request.ref} from <@{request.requester_id}> for "
+                        f"`{request.resource_name}/{request.account_name}` is still waiting for a decision.")
+
+
+def expiry_warning_message(view: RequestView) -> Message:
+    session = view.session
+    assert session is not None
+    value = f"{view.request.resource_name} {view.request.account_name}"
+    return {
+        "text": f"Your AWS session {session.ref} ends {when(session.expires_at, '{time}')}.",
+        "blocks": [
+            section(f"⏳ Your session on `{view.request.resource_name}/{view.request.account_name}` "
+                    f"ends {when(session.expires_at, '{time}')}."),
+            {"type": "actions", "block_id": f"again:{session.ref}",
+             "elements": [button("Request again", Action.REQUEST_AGAIN, value)]},
+        ],
+    }
+
+
+def session_ended_message(view: RequestView) -> Message:
+    session = view.session
+    assert session is not None
+    return text_message(f"⚪ Your session {session.ref} on "
+                        f"`{view.request.resource_name}/{view.request.account_name}` has ended.")
+

@@ -1,0 +1,135 @@
+"""Slack adapters for the services' ports: the notifier and the user directory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.domain.errors import NotFound, NotifyFailed
+from bot.services.approvers import resolve_approvers
+from bot.services.ports import Person, RequestView
+from bot.slack import messages
+from bot.slack.blocks import Message, request_card
+
+log = logging.getLogger(__name__)
+
+_HINTS = {
+    "channel_not_found": "the approval channel does not exist; an admin should pick another one",
+    "not_in_channel": "pam-bot is not in the approval channel; invite it with /invite @pam-bot",
+    "is_archived": "the approval channel is archived; an admin should pick another one",
+    "user_not_found": "Slack does not know that user",
+    "ratelimited": "Slack is rate-limiting pam-bot; it will try again",
+}
+
+
+def slack_call(send: Callable[[], Any]) -> Any:
+    """Run one Web API call; turn Slack's refusals and network trouble into NotifyFailed."""
+    try:
+        return send()
+    except SlackApiError as error:
+        code = str(error.response.get("error", "slack_error"))
+        raise NotifyFailed(f"Slack refused the message: {_HINTS.get(code, code)}.", code=code,
+                           detail=code) from error
+    except (SlackClientError, OSError) as error:
+        raise NotifyFailed("Slack could not be reached; pam-bot will try again.", code="slack_unreachable",
+                           detail=type(error).__name__) from error
+
+
+class SlackDirectory:
+    """People and groups, straight from Slack at the moment of asking."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def person(self, user_id: str) -> Person:
+        try:
+            user = slack_call(lambda: self.client.users_info(user=user_id))["user"]
+        except NotifyFailed as error:
+            if error.code == "user_not_found":
+                raise NotFound(f"Slack does not know user {user_id}.") from error
+            raise
+        return Person(
+            user_id=user["id"], team_id=user.get("team_id", ""), name=user.get("name", ""),
+            email=(user.get("profile") or {}).get("email"),
+            is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
+            is_deleted=bool(user.get("deleted")),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+        )
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        try:
+            response = slack_call(lambda: self.client.usergroups_users_list(usergroup=group_id))
+        except NotifyFailed as error:
+            log.warning("user group %s could not be read: %s", group_id, error.code)
+            return frozenset()
+        return frozenset(response.get("users") or ())
+
+
+class SlackNotifier:
+    """Posts and updates the bot's messages; the console link only ever goes to the requester's DM."""
+
+    def __init__(self, client: WebClient, *, directory: SlackDirectory, default_channel: str | None,
+                 admin_ids: Callable[[], frozenset[str]]) -> None:
+        self.client = client
+        self.directory = directory
+        self.default_channel = default_channel
+        self.admin_ids = admin_ids
+
+    def post_request_cards(self, view: RequestView) -> list[dict[str, str]]:
+        channels = self._card_channels(view)
+        if not channels:
+            raise NotifyFailed("Nobody can approve this account yet: it has no approvers, no approval channel "
+                               "and pam-bot has no admins. Ask an admin to fix the account.", code="no_approvers")
+        card = request_card(view)
+        return [self._post(channel, card) for channel in channels]
+
+    def update_request_cards(self, view: RequestView) -> None:
+        card = request_card(view)
+        for ref in view.request.cards or ():
+            slack_call(lambda ref=ref: self.client.chat_update(channel=ref["channel"], ts=ref["ts"], **card))
+        if not view.request.cards and view.request.auto_approved and view.request.status == "granted":
+            # Auto-approved grants are announced (without the link) where a card would have gone.
+            channel = view.channel or self.default_channel
+            if channel:
+                self._post(channel, card)
+
+    def send_console_link(self, view: RequestView, link: str) -> None:
+        self._dm(view.request.requester_id, messages.console_link_message(view, link))
+
+    def tell_requester(self, view: RequestView, event: str) -> None:
+        self._dm(view.request.requester_id, messages.requester_notice(view, event))
+
+    def remind_approvers(self, view: RequestView) -> None:
+        for ref in view.request.cards or ():
+            slack_call(lambda ref=ref: self.client.chat_postMessage(
+                channel=ref["channel"], thread_ts=ref["ts"], **messages.reminder_message(view)))
+
+    def warn_expiry(self, view: RequestView) -> None:
+        self._dm(view.request.requester_id, messages.expiry_warning_message(view))
+
+    def announce_end(self, view: RequestView) -> None:
+        self._dm(view.request.requester_id, messages.session_ended_message(view))
+        self.update_request_cards(view)
+
+    def _card_channels(self, view: RequestView) -> list[str]:
+        channel = view.channel or self.default_channel
+        if channel:
+            return [channel]
+        approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+                                      admin_ids=self.admin_ids)
+        return [self._open_dm(user_id) for user_id in sorted(approvers - {view.request.requester_id})[:20]]
+
+    def _post(self, channel: str, message: Message) -> dict[str, str]:
+        response = slack_call(lambda: self.client.chat_postMessage(channel=channel, **message))
+        return {"channel": str(response["channel"]), "ts": str(response["ts"])}
+
+    def _dm(self, user_id: str, message: Message) -> None:
+        channel = self._open_dm(user_id)
+        slack_call(lambda: self.client.chat_postMessage(channel=channel, **message))
+
+    def _open_dm(self, user_id: str) -> str:
+        return str(slack_call(lambda: self.client.conversations_open(users=user_id))["channel"]["id"])

@@ -1,0 +1,1 @@
+"""Storage: engine, typed models, repositories and alembic migrations."""

@@ -1,0 +1,174 @@
+"""SQLAlchemy 2 typed models: configuration, requests, decisions, sessions, audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (migrations rely on them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class InstallationSetting(Base):
+    """Key/value settings of this installation (the generated ExternalId lives here)."""
+
+    __tablename__ = "installation_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Admin(Base):
+    """Admins added in Slack, on top of those in PAM_ADMINS."""
+
+    __tablename__ = "admins"
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Resource(Base):
+    """An AWS account connection reached through its Resource Role."""
+
+    __tablename__ = "resources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    role_arn: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Account(Base):
+    """A Target Role people get in the console, with its approval policy."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("resource_id", "name", name="uq_accounts_resource_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    role_arn: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(Text, default="")
+    default_duration_seconds: Mapped[int] = mapped_column(Integer)
+    approver_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    approver_group: Mapped[str | None] = mapped_column(String(32))
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1)
+    approval_channel: Mapped[str | None] = mapped_column(String(32))
+    auto_approve: Mapped[bool] = mapped_column(default=False)
+    auto_approve_daily_limit: Mapped[int | None] = mapped_column(Integer)
+    require_reason: Mapped[bool] = mapped_column(default=False)
+    revocation_enabled: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccessRequest(Base):
+    """One person's ask for one account; names are copied so history survives deletions."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        Index("ix_access_requests_status_created", "status", "created_at"),
+        Index("ix_access_requests_requester", "requester_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    resource_name: Mapped[str] = mapped_column(String(32))
+    account_name: Mapped[str] = mapped_column(String(32))
+    resource_role_arn: Mapped[str] = mapped_column(String(2048))
+    target_role_arn: Mapped[str] = mapped_column(String(2048))
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1)
+    auto_approved: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    grant_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cards: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{channel, ts}] of approval cards
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+
+
+class Decision(Base):
+    """One approver's verdict on a request (one per approver)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("request_id", "approver_id", name="uq_decisions_request_approver"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id", ondelete="CASCADE"))
+    approver_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    verdict: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccessSession(Base):
+    """What a granted request became; `role_session_name` joins CloudTrail events to it."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_due_warning", "expires_at",
+              postgresql_where=text("status = 'active' AND warned_at IS NULL"),
+              sqlite_where=text("status = 'active' AND warned_at IS NULL")),
+        Index("ix_sessions_active_expiry", "expires_at",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        Index("ix_sessions_requester", "requester_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id", ondelete="CASCADE"), unique=True)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    resource_name: Mapped[str] = mapped_column(String(32))
+    account_name: Mapped[str] = mapped_column(String(32))
+    resource_role_arn: Mapped[str] = mapped_column(String(2048))
+    target_role_arn: Mapped[str] = mapped_column(String(2048))
+    role_session_name: Mapped[str] = mapped_column(String(64), index=True)
+    assumed_role_arn: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revocation_applied: Mapped[bool] = mapped_column(default=False)
+    notice_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every action, refused ones included."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_actor_at", "actor", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256), default="")
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,66 @@
+"""The audit trail: append with the hash chain, read back in pages or streams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from bot.domain.audit import GENESIS, AuditEntry, chain_hash
+from storage.models import AuditEvent
+
+_CHAIN_LOCK = 0x70616D  # advisory lock key that serialises appends across replicas
+
+
+class AuditRepository:
+    """Append-only access to audit_events."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, entry: AuditEntry, now: datetime) -> AuditEvent:
+        """Add one event chained to the previous one (held until the transaction ends)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        prev = self.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+        event = AuditEvent(
+            at=now, actor=entry.actor, action=entry.action, target=entry.target, outcome=entry.outcome,
+            details=entry.details, prev_hash=prev, hash=chain_hash(prev, now, entry),
+        )
+        self.session.add(event)
+        self.session.flush()
+        return event
+
+    def page(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
+             before_id: int | None = None, limit: int = 20) -> Sequence[AuditEvent]:
+        query = select(AuditEvent)
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if action:
+            query = query.where(AuditEvent.action.startswith(action))
+        if target:
+            query = query.where(AuditEvent.target.contains(target))
+        if before_id:
+            query = query.where(AuditEvent.id < before_id)
+        return self.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)).all()
+
+    def stream(self, since: datetime | None = None, batch: int = 1000) -> Iterator[AuditEvent]:
+        """Every event in id order, read in batches."""
+        last_id = 0
+        while True:
+            query = select(AuditEvent).where(AuditEvent.id > last_id)
+            if since is not None:
+                query = query.where(AuditEvent.at >= since)
+            rows = self.session.scalars(query.order_by(AuditEvent.id).limit(batch)).all()
+            if not rows:
+                return
+            yield from rows
+            last_id = rows[-1].id
+
+
+def entry_of(event: AuditEvent) -> AuditEntry:
+    """The chained content of a stored event."""
+    return AuditEntry(actor=event.actor, action=event.action, target=event.target, outcome=event.outcome,
+                      details=dict(event.details or {}))

@@ -1,0 +1,71 @@
+"""Resources, accounts, admins and installation settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Account, Admin, InstallationSetting, Resource
+
+
+class ConfigRepository:
+    """Resources, accounts, admins and installation settings."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def resource(self, name: str) -> Resource | None:
+        return self.session.scalar(select(Resource).where(Resource.name == name))
+
+    def resources(self) -> Sequence[Resource]:
+        return self.session.scalars(select(Resource).order_by(Resource.name)).all()
+
+    def account(self, resource_name: str, account_name: str) -> tuple[Resource, Account] | None:
+        row = self.session.execute(
+            select(Resource, Account).join(Account, Account.resource_id == Resource.id)
+            .where(Resource.name == resource_name, Account.name == account_name)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def accounts(self, resource_name: str | None = None) -> Sequence[tuple[Resource, Account]]:
+        query = select(Resource, Account).join(Account, Account.resource_id == Resource.id)
+        if resource_name is not None:
+            query = query.where(Resource.name == resource_name)
+        rows = self.session.execute(query.order_by(Resource.name, Account.name)).all()
+        return [(row[0], row[1]) for row in rows]
+
+    def account_by_id(self, account_id: int) -> tuple[Resource, Account] | None:
+        row = self.session.execute(
+            select(Resource, Account).join(Account, Account.resource_id == Resource.id)
+            .where(Account.id == account_id)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def add(self, row: Resource | Account | Admin) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def delete(self, row: Resource | Account | Admin) -> None:
+        self.session.delete(row)
+        self.session.flush()
+
+    def admin_ids(self) -> set[str]:
+        return set(self.session.scalars(select(Admin.user_id)).all())
+
+    def admin(self, user_id: str) -> Admin | None:
+        return self.session.get(Admin, user_id)
+
+    def setting(self, key: str) -> str | None:
+        row = self.session.get(InstallationSetting, key)
+        return row.value if row else None
+
+    def set_setting(self, key: str, value: str, now: datetime) -> None:
+        row = self.session.get(InstallationSetting, key)
+        if row is None:
+            self.session.add(InstallationSetting(key=key, value=value, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
+        self.session.flush()

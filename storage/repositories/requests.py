@@ -1,0 +1,108 @@
+"""Access requests and their decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import AccessRequest, Decision
+
+
+class RequestRepository:
+    """Access requests and their decisions."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_ref(self, ref: str, *, lock: bool = False) -> AccessRequest | None:
+        """Find by public ref; `lock` serialises deciders on one request (SELECT ... FOR UPDATE)."""
+        query = select(AccessRequest).where(AccessRequest.ref == ref)
+        return self.session.scalar(query.with_for_update() if lock else query)
+
+    def by_id(self, request_id: int) -> AccessRequest | None:
+        return self.session.get(AccessRequest, request_id)
+
+    def add(self, request: AccessRequest) -> None:
+        self.session.add(request)
+        self.session.flush()
+
+    def open_for(self, requester_id: str, account_id: int) -> AccessRequest | None:
+        return self.session.scalar(
+            select(AccessRequest).where(
+                AccessRequest.requester_id == requester_id,
+                AccessRequest.account_id == account_id,
+                AccessRequest.status.in_(("pending", "approved")),
+            )
+        )
+
+    def transition(self, request_id: int, expected: str, new: str, **values: Any) -> bool:
+        """One conditional UPDATE; True only for the caller that changed the row."""
+        result = self.session.execute(
+            update(AccessRequest)
+            .where(AccessRequest.id == request_id, AccessRequest.status == expected)
+            .values(status=new, **values)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return result.rowcount == 1
+
+    def claim_grant(self, request_id: int, attempts: int, now: datetime) -> bool:
+        """Take an approved request for granting: bump its attempt counter if nobody else did."""
+        result = self.session.execute(
+            update(AccessRequest)
+            .where(AccessRequest.id == request_id, AccessRequest.status == "approved",
+                   AccessRequest.grant_attempts == attempts)
+            .values(grant_attempts=attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return result.rowcount == 1
+
+    def decisions(self, request_id: int) -> Sequence[Decision]:
+        return self.session.scalars(
+            select(Decision).where(Decision.request_id == request_id).order_by(Decision.id)
+        ).all()
+
+    def add_decision(self, decision: Decision) -> None:
+        self.session.add(decision)
+        self.session.flush()
+
+    def granted_since(self, requester_id: str, account_id: int, since: datetime) -> int:
+        return self.session.scalar(
+            select(func.count()).select_from(AccessRequest).where(
+                AccessRequest.requester_id == requester_id,
+                AccessRequest.account_id == account_id,
+                AccessRequest.auto_approved.is_(True),
+                AccessRequest.status == "granted",
+                AccessRequest.created_at >= since,
+            )
+        ) or 0
+
+    def of_requester(self, requester_id: str, statuses: Sequence[str], limit: int = 100) -> Sequence[AccessRequest]:
+        return self.session.scalars(
+            select(AccessRequest)
+            .where(AccessRequest.requester_id == requester_id, AccessRequest.status.in_(statuses))
+            .order_by(AccessRequest.created_at.desc()).limit(limit)
+        ).all()
+
+    def pending(self, limit: int = 200) -> Sequence[AccessRequest]:
+        return self.session.scalars(
+            select(AccessRequest).where(AccessRequest.status == "pending")
+            .order_by(AccessRequest.created_at).limit(limit)
+        ).all()
+
+    def claim(self, status: str, created_before: datetime, limit: int, *, unreminded: bool = False,
+              ) -> Sequence[AccessRequest]:
+        """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers)."""
+        query = select(AccessRequest).where(
+            AccessRequest.status == status, AccessRequest.created_at <= created_before
+        )
+        if unreminded:
+            query = query.where(AccessRequest.reminded_at.is_(None))
+        return self.session.scalars(
+            query.order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
+        ).all()

@@ -1,0 +1,80 @@
+"""Sessions: what granted requests became, and the sweeps' due rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import AccessSession
+
+
+class SessionRepository:
+    """Queries over sessions; due-row claims lock rows so replicas skip each other's."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: AccessSession) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def by_ref(self, ref: str) -> AccessSession | None:
+        return self.session.scalar(select(AccessSession).where(AccessSession.ref == ref))
+
+    def by_request(self, request_id: int) -> AccessSession | None:
+        return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
+
+    def active(self, requester_id: str | None = None, limit: int = 200) -> Sequence[AccessSession]:
+        query = select(AccessSession).where(AccessSession.status == "active")
+        if requester_id is not None:
+            query = query.where(AccessSession.requester_id == requester_id)
+        return self.session.scalars(query.order_by(AccessSession.expires_at).limit(limit)).all()
+
+    def count_active(self, requester_id: str | None = None) -> int:
+        query = select(func.count()).select_from(AccessSession).where(AccessSession.status == "active")
+        if requester_id is not None:
+            query = query.where(AccessSession.requester_id == requester_id)
+        return self.session.scalar(query) or 0
+
+    def transition(self, session_id: int, expected: str, new: str, **values: Any) -> bool:
+        """One conditional UPDATE; True only for the caller that changed the row."""
+        result = self.session.execute(
+            update(AccessSession)
+            .where(AccessSession.id == session_id, AccessSession.status == expected)
+            .values(status=new, **values)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return result.rowcount == 1
+
+    def claim_due_warning(self, warn_before: datetime, limit: int) -> Sequence[AccessSession]:
+        """Active, unwarned sessions ending before `warn_before` (uses ix_sessions_due_warning)."""
+        return self._claim(
+            AccessSession.warned_at.is_(None), AccessSession.expires_at <= warn_before, limit=limit
+        )
+
+    def claim_due_end(self, now: datetime, limit: int) -> Sequence[AccessSession]:
+        """Active sessions whose expiry has passed (uses ix_sessions_active_expiry)."""
+        return self._claim(AccessSession.expires_at <= now, limit=limit)
+
+    def _claim(self, *conditions: Any, limit: int) -> Sequence[AccessSession]:
+        return self.session.scalars(
+            select(AccessSession)
+            .where(AccessSession.status == "active", *conditions)
+            .order_by(AccessSession.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    def revoked_with_policy_since(self, since: datetime, limit: int = 100) -> Sequence[AccessSession]:
+        return self.session.scalars(
+            select(AccessSession).where(
+                AccessSession.status == "revoked",
+                AccessSession.revocation_applied.is_(True),
+                AccessSession.ended_at <= since,
+            ).limit(limit)
+        ).all()

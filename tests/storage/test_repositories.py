@@ -1,0 +1,132 @@
+"""Repositories on real databases: conditional transitions, claims and the audit chain."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.audit import GENESIS, AuditEntry, first_broken
+from storage.models import AccessRequest, AccessSession, AuditEvent
+from storage.repositories import AuditRepository, RequestRepository, SessionRepository
+from storage.repositories.audit import entry_of
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make_request(ref: str = "R-AAAAAA", status: str = "pending", created: datetime = NOW) -> AccessRequest:
+    return AccessRequest(
+        ref=ref, requester_id="U1", team_id="T1", account_id=None, resource_name="prod", account_name="ro",
+        resource_role_arn="arn:aws:iam::111111111111:role/r", target_role_arn="arn:aws:iam::111111111111:role/t",
+        duration_seconds=1800, reason="", status=status, created_at=created, updated_at=created, cards=[])
+
+
+def make_session(request_id: int, ref: str, expires: datetime) -> AccessSession:
+    return AccessSession(
+        ref=ref, request_id=request_id, requester_id="U1", resource_name="prod", account_name="ro",
+        resource_role_arn="arn:aws:iam::111111111111:role/r", target_role_arn="arn:aws:iam::111111111111:role/t",
+        role_session_name="u1", assumed_role_arn="arn:aws:sts::111111111111:assumed-role/t/u1",
+        status="active", started_at=NOW, expires_at=expires)
+
+
+def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        RequestRepository(session).add(make_request())
+        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    with db.begin() as session:
+        assert RequestRepository(session).transition(request_id, "pending", "approved", updated_at=NOW)
+    with db.begin() as session:
+        assert not RequestRepository(session).transition(request_id, "pending", "denied", updated_at=NOW)
+        assert RequestRepository(session).by_id(request_id).status == "approved"
+
+
+def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        RequestRepository(session).add(make_request())
+        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    wins: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def attempt() -> None:
+        barrier.wait()
+        with db.begin() as session:
+            wins.append(RequestRepository(session).transition(request_id, "pending", "approved"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 7 + [True]
+
+
+def test_due_claims_select_only_due_rows(db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        requests = RequestRepository(session)
+        for index in range(5):
+            requests.add(make_request(f"R-AAAAA{index}"))
+        ids = [r.id for r in requests.pending()]
+        sessions = SessionRepository(session)
+        for index, request_id in enumerate(ids):
+            sessions.add(make_session(request_id, f"S-AAAAA{index}", NOW + timedelta(minutes=index * 10)))
+    with db.begin() as session:
+        due = SessionRepository(session).claim_due_warning(NOW + timedelta(minutes=15), limit=10)
+        assert [s.ref for s in due] == ["S-AAAAA0", "S-AAAAA1"]
+        ended = SessionRepository(session).claim_due_end(NOW, limit=10)
+        assert [s.ref for s in ended] == ["S-AAAAA0"]
+
+
+def test_postgres_claims_skip_rows_another_replica_holds(engine: Engine, db: sessionmaker[Session]) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is a PostgreSQL feature; SQLite serialises writers instead")
+    with db.begin() as session:
+        for index in range(4):
+            RequestRepository(session).add(make_request(f"R-BBBBB{index}", created=NOW - timedelta(hours=2)))
+    first = db()
+    first.begin()
+    held = RequestRepository(first).claim("pending", NOW, limit=2)
+    assert len(held) == 2
+    with db.begin() as session:
+        other = RequestRepository(session).claim("pending", NOW, limit=10)
+        assert {r.ref for r in other}.isdisjoint({r.ref for r in held})
+        assert len(other) == 2
+    first.rollback()
+    first.close()
+
+
+def test_audit_chain_links_events_and_reveals_tampering(db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        audit = AuditRepository(session)
+        for index in range(3):
+            audit.append(AuditEntry("U1", "request.create", f"R-{index}", details={"n": index}),
+                         NOW + timedelta(seconds=index))
+    with db.begin() as session:
+        events = list(AuditRepository(session).stream())
+        assert events[0].prev_hash == GENESIS
+        assert events[1].prev_hash == events[0].hash
+        rows = [(e.id, e.prev_hash, e.hash, e.at, entry_of(e)) for e in events]
+        assert first_broken(rows) is None
+        session.execute(update(AuditEvent).where(AuditEvent.id == events[1].id).values(actor="U2"))
+    with db.begin() as session:
+        events = list(AuditRepository(session).stream())
+        rows = [(e.id, e.prev_hash, e.hash, e.at, entry_of(e)) for e in events]
+        assert first_broken(rows) == events[1].id
+
+
+def test_concurrent_audit_appends_keep_one_chain(db: sessionmaker[Session]) -> None:
+    def append(index: int) -> None:
+        with db.begin() as session:
+            AuditRepository(session).append(AuditEntry("U1", "x", str(index)), NOW)
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.begin() as session:
+        events = list(AuditRepository(session).stream())
+    assert len(events) == 10
+    assert first_broken([(e.id, e.prev_hash, e.hash, e.at, entry_of(e)) for e in events]) is None

@@ -1,0 +1,43 @@
+"""The migrations build exactly the models' schema, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import upgrade
+from storage.models import Base, InstallationSetting
+
+
+def test_migrated_schema_matches_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    assert "sessions" in inspect(engine).get_table_names()
+
+
+def test_sweep_indexes_exist(engine: Engine) -> None:
+    names = {index["name"] for index in inspect(engine).get_indexes("sessions")}
+    assert {"ix_sessions_due_warning", "ix_sessions_active_expiry"} <= names
+    request_indexes = {index["name"] for index in inspect(engine).get_indexes("access_requests")}
+    assert "ix_access_requests_status_created" in request_indexes
+
+
+def test_timestamps_come_back_aware_and_in_utc(db: sessionmaker[Session]) -> None:
+    moment = datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with db.begin() as session:
+        session.add(InstallationSetting(key="k", value="v", updated_at=moment))
+    with db.begin() as session:
+        row = session.get(InstallationSetting, "k")
+        assert row is not None
+        assert row.updated_at.tzinfo is not None
+        assert row.updated_at == moment
+        assert row.updated_at.astimezone(UTC).hour == 10
