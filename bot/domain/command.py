@@ -1,0 +1,181 @@
+"""The `/pam` slash command: its text parsed into one typed command, and the help that lists them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.domain.durations import looks_like_duration
+from bot.domain.errors import InvalidInput
+from bot.domain.ids import normalise_ref
+from bot.domain.text import quote
+
+# Placeholders are upper case rather than <angle brackets>, which Slack's mrkdwn would take for links.
+USAGE: dict[str, tuple[str, str]] = {
+    "access": ("/pam access RESOURCE ACCOUNT [DURATION] [REASON…]",
+               "ask for console access, 15m to 1h (default: the account's)"),
+    "list": ("/pam list", "accounts you can ask for"),
+    "sessions": ("/pam sessions [all | @someone]", "active sessions, yours unless you say"),
+    "revoke": ("/pam revoke SESSION", "end a session early (S-XXXXXX)"),
+    "cancel": ("/pam cancel REQUEST", "withdraw your pending request (R-XXXXXX)"),
+    "admin": ("/pam admin", "manage resources and accounts (admins)"),
+    "setup": ("/pam setup", "first-time setup (admins)"),
+    "audit": ("/pam audit [user=@someone] [action=A] [target=T] [outcome=O] [page=N]", "the audit trail (admins)"),
+    "help": ("/pam help", "this help"),
+}
+HELP_TEXT = "\n".join(f"{line}\n    {what}" for line, what in USAGE.values())
+AUDIT_FILTERS = ("user", "action", "target", "outcome")
+
+
+@dataclass(frozen=True)
+class Help:
+    """`/pam` alone or `/pam help`."""
+
+
+@dataclass(frozen=True)
+class ListAccounts:
+    """`/pam list`."""
+
+
+@dataclass(frozen=True)
+class Access:
+    resource: str
+    account: str
+    duration: str | None = None  # as typed; the service parses it against the account's maximum
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Sessions:
+    all_users: bool = False
+    user: str | None = None  # a Slack user id
+
+
+@dataclass(frozen=True)
+class Revoke:
+    session_ref: str  # normalised, `S-XXXXXX`
+
+
+@dataclass(frozen=True)
+class Cancel:
+    request_ref: str  # normalised, `R-XXXXXX`
+
+
+@dataclass(frozen=True)
+class Admin:
+    """`/pam admin`: opens the admin modal."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """`/pam setup`: opens the first-time setup modal."""
+
+
+@dataclass(frozen=True)
+class Audit:
+    filters: dict[str, str] = field(default_factory=dict)
+    page: int = 1
+
+
+Command = Help | ListAccounts | Access | Sessions | Revoke | Cancel | Admin | Setup | Audit
+
+_WORD = re.compile(r"\s*(\S+)")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
+_UNIT = re.compile(r"[A-Za-z]+")
+
+
+def parse_command(text: str) -> Command:
+    """The command in `/pam` text; InvalidInput with the subcommand's usage when it cannot be understood."""
+    word, pos = _take(text, 0)
+    if word is None:
+        return Help()
+    name = word.lower()
+    simple = {"help": Help, "list": ListAccounts, "admin": Admin, "setup": Setup}
+    if name in simple:
+        return simple[name]()  # extra words are ignored
+    parser = _PARSERS.get(name)
+    if parser is None:
+        raise InvalidInput(f"I don't know the command {quote(word, otherwise='you typed')}. "
+                           "Try `/pam help` for the list.", detail="unknown subcommand")
+    return parser(text[pos:])
+
+
+def _take(text: str, pos: int) -> tuple[str | None, int]:
+    """The next whitespace-separated word from `pos` and the position after it."""
+    match = _WORD.match(text, pos)
+    return (match.group(1), match.end()) if match else (None, pos)
+
+
+def _usage_error(name: str, problem: str) -> InvalidInput:
+    return InvalidInput(f"{problem}\nUsage: `{USAGE[name][0]}` (see `/pam help`).", detail=f"usage of {name}")
+
+
+def _access(rest: str) -> Access:
+    first, pos = _take(rest, 0)
+    if first is not None and "/" in first:  # `prod-aws/readonly`, as lists and suggestions show it
+        resource, _, account = first.partition("/")
+    else:
+        resource, (account, pos) = first or "", _take(rest, pos)
+    if not resource or not account:
+        raise _usage_error("access", "Say which resource and account you need.")
+    duration, after = _take(rest, pos)
+    if duration is None or not looks_like_duration(duration):
+        return Access(resource, account, None, rest[pos:].strip())
+    unit, after_unit = _take(rest, after)
+    # "30 minutes" is one duration in two words; a bare number alone is refused later with a hint.
+    if unit and duration.isdigit() and _UNIT.fullmatch(unit) and looks_like_duration(f"{duration} {unit}"):
+        duration, after = f"{duration} {unit}", after_unit
+    return Access(resource, account, duration, rest[after:].strip())
+
+
+def _user(word: str) -> str | None:
+    match = _MENTION.fullmatch(word)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def _sessions(rest: str) -> Sessions:
+    words = rest.split()
+    if not words or (len(words) == 1 and words[0].lower() == "mine"):
+        return Sessions()
+    if len(words) == 1 and words[0].lower() == "all":
+        return Sessions(all_users=True)
+    user = _user(words[0]) if len(words) == 1 else None
+    if user is None:
+        raise _usage_error("sessions", "Say `all`, or mention one person.")
+    return Sessions(user=user)
+
+
+def _ref(name: str, rest: str, prefix: str, kind: str) -> str:
+    word, _ = _take(rest, 0)
+    if word is None:
+        raise _usage_error(name, f"Say which {kind}, for example {prefix}-7KQ2MX.")
+    try:
+        return normalise_ref(word, prefix)
+    except InvalidInput as error:
+        raise _usage_error(name, error.user_message) from error
+
+
+def _audit(rest: str) -> Audit:
+    filters: dict[str, str] = {}
+    page = 1
+    for word in rest.split():
+        key, eq, value = word.partition("=")
+        key = key.lower()
+        if not eq and word.isdigit():
+            key, value = "page", word
+        if key == "page" and value.isdigit() and len(value) <= 6 and int(value) >= 1:
+            page = int(value)
+        elif key in AUDIT_FILTERS and value:
+            filters[key] = (_user(value) or value) if key == "user" else value
+        else:
+            raise _usage_error("audit", f"I can't filter by {quote(word, otherwise='that')}.")
+    return Audit(filters, page)
+
+
+_PARSERS = {
+    "access": _access,
+    "sessions": _sessions,
+    "revoke": lambda rest: Revoke(_ref("revoke", rest, "S", "session")),
+    "cancel": lambda rest: Cancel(_ref("cancel", rest, "R", "request")),
+    "audit": _audit,
+}
