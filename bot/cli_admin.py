@@ -69,7 +69,7 @@ def admin_service(*, validate: bool = True) -> AdminService:
 
 def _resource_add(args: argparse.Namespace) -> int:
     row = admin_service().save_resource(actor=args.actor, name=args.name, role_arn=args.role_arn,
-                                        description=args.description)
+                                        description=args.description, trusted=True)
     print(f"resource {row.name} added ({row.role_arn}): the Resource Role was assumed successfully")
     return 0
 
@@ -87,7 +87,7 @@ def _resource_list(args: argparse.Namespace) -> int:
 
 
 def _resource_remove(args: argparse.Namespace) -> int:
-    count = admin_service().remove_resource(actor=args.actor, name=args.name)
+    count = admin_service().remove_resource(actor=args.actor, name=args.name, trusted=True)
     print(f"resource {args.name} removed" + (f" with {count} account(s)" if count else ""))
     return 0
 
@@ -102,7 +102,7 @@ def _account_add(args: argparse.Namespace) -> int:
         auto_approve_daily_limit=args.auto_approve_daily_limit, require_reason=args.require_reason,
         revocation_enabled=args.revocation,
     )
-    row = admin_service().save_account(actor=args.actor, spec=spec)
+    row = admin_service().save_account(actor=args.actor, spec=spec, trusted=True)
     print(f"account {args.resource}/{row.name} added ({row.role_arn}): the role chain works")
     return 0
 
@@ -121,7 +121,8 @@ def _account_list(args: argparse.Namespace) -> int:
 
 
 def _account_remove(args: argparse.Namespace) -> int:
-    active = admin_service().remove_account(actor=args.actor, resource=args.resource, name=args.name)
+    active = admin_service().remove_account(actor=args.actor, resource=args.resource, name=args.name,
+                                                trusted=True)
     print(f"account {args.resource}/{args.name} removed"
           + (f"; {active} active session(s) keep running until they end" if active else ""))
     return 0

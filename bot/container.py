@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -18,19 +17,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
 from bot.config import Settings
+from bot.scheduler import Scheduler
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.grants import GrantService
 from bot.services.installation import InstallationService
+from bot.services.home import HomeService
+from bot.services.sessions import SessionService
+from bot.services.setup import SetupService
+from bot.services.sweeps import SweepService
 from bot.services.ports import AccessBroker
 from bot.slack.app import create_app
 from bot.slack.context import Services
+from bot.slack.home import SlackHomePublisher
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.web import WebApp
 from storage.db import create_db_engine, make_sessionmaker, ping, upgrade
 
 log = logging.getLogger(__name__)
-BACKGROUND: list[Callable[[Container], Any]] = []  # starters with a stop(); the scheduler registers itself
 
 
 @dataclass
@@ -49,16 +53,14 @@ class Container:
     web: WebApp
     executor: ThreadPoolExecutor
 
-    background: list[Any] = field(default_factory=list)
+    scheduler: Scheduler
 
     def start_background(self) -> None:
-        """Start the scheduler (and anything else that runs beside the listeners)."""
-        for starter in BACKGROUND:
-            self.background.append(starter(self))
+        """Start the scheduler beside the listeners."""
+        self.scheduler.start()
 
     def close(self) -> None:
-        for job in self.background:
-            job.stop()
+        self.scheduler.stop()
         self.executor.shutdown(wait=True)  # finish grants that were acknowledged already
         self.engine.dispose()
 
@@ -70,11 +72,11 @@ def build_storage(settings: Settings, *, migrate: bool | None = None) -> tuple[E
     return engine, make_sessionmaker(engine)
 
 
-def build_broker(settings: Settings, external_id: str) -> AccessBroker:
-    """The AWS adapter with clients created once (boto3 reads AWS_* and AWS_ENDPOINT_URL itself)."""
+def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str] | None = None) -> AccessBroker:
+    """The AWS adapter with clients created once; boto3 reads AWS_* itself unless `aws_env` is given."""
     from bot.aws.broker import AwsBroker
 
-    return AwsBroker.from_environment(external_id=external_id, signin_url=settings.signin_url)
+    return AwsBroker.from_environment(external_id=external_id, signin_url=settings.signin_url, env=aws_env)
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -87,11 +89,12 @@ def slack_client(settings: Settings) -> WebClient:
 
 
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker: AccessBroker | None = None,
-          migrate: bool | None = None, verify_token: bool = True) -> Container:
+          aws_env: Mapping[str, str] | None = None, migrate: bool | None = None,
+          verify_token: bool = True) -> Container:
     """Wire one process. Tests pass their own clock; everything else comes from settings."""
     engine, db = build_storage(settings, migrate=migrate)
     external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)
-    broker = broker or build_broker(settings, external_id)
+    broker = broker or build_broker(settings, external_id, aws_env)
     client = slack_client(settings)
     admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins)
     directory = SlackDirectory(client)
@@ -100,11 +103,19 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
     access = AccessService(db=db, clock=clock, directory=directory, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids)
-    services = Services(access=access, grants=grants, admin=admin)
+    sessions = SessionService(db=db, clock=clock, broker=broker, notifier=notifier, admin_ids=admin.admin_ids)
+    sweeps = SweepService(db=db, clock=clock, notifier=notifier, grants=grants,
+                          warning=timedelta(seconds=settings.expiry_warning_seconds),
+                          request_timeout=timedelta(seconds=settings.request_timeout_seconds),
+                          prune_revocations=sessions.prune_revocations)
+    services = Services(access=access, grants=grants, admin=admin, sweeps=sweeps, sessions=sessions,
+                        setup=SetupService(db=db, clock=clock, broker=broker, external_id=external_id, admin=admin),
+                        home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
+                                         publisher=SlackHomePublisher(client)))
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pam-listener")
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                      executor=executor, verify_token=verify_token)
     web = WebApp(app, healthy=lambda: ping(engine))
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=app, web=web,
-                     executor=executor)
+                     executor=executor, scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds))

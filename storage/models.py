@@ -106,6 +106,7 @@ class AccessRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     grant_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    notice_failures: Mapped[int] = mapped_column(Integer, default=0)
     cards: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{channel, ts}] of approval cards
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(Text)

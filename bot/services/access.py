@@ -114,6 +114,11 @@ class AccessService(UseCase):
         res, acc = find_account(tx, resource, account)
         seconds = (parse_duration(duration, maximum_seconds=acc.default_duration_seconds)
                    if duration else acc.default_duration_seconds)
+        named = set(acc.approver_ids or ()) - {person.user_id}
+        if not acc.auto_approve and acc.approver_ids and not acc.approver_group \
+                and len(named) < acc.approvals_required:
+            raise NotAllowed(f"{res.name}/{acc.name} needs {acc.approvals_required} approvers other than you, "
+                             f"and only {len(named)} are named. Ask an admin to add approvers.")
         if acc.require_reason and not reason.strip():
             raise ReasonRequired(f"{res.name}/{acc.name} needs a reason.", field="reason")
         existing = tx.requests.open_for(person.user_id, acc.id)
@@ -129,7 +134,7 @@ class AccessService(UseCase):
         grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
         auto = should_auto_approve(policy_of(acc), grants_today)
         request = AccessRequest(
-            ref=new_request_ref(), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
+            ref=unused_ref(tx), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
             resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,
             target_role_arn=acc.role_arn, duration_seconds=seconds, reason=reason,
             status="approved" if auto else "pending", approvals_required=acc.approvals_required,
@@ -201,6 +206,13 @@ def find_account(tx: Tx, resource: str, account: str) -> tuple[Resource, Account
         raise NotFound("No accounts are set up yet. Ask an admin to run `/pam admin`.")
     listed = ", ".join(f"`{n}`" for n in closest(f"{resource}/{account}", names)[:10])
     raise NotFound(f"There is no account `{resource}/{account}`. Accounts: {listed}.")
+
+
+def unused_ref(tx: Tx) -> str:
+    """A request ref not taken yet (6 characters collide now and then; the column stays unique)."""
+    while (ref := new_request_ref()) and tx.requests.by_ref(ref) is not None:
+        continue
+    return ref
 
 
 def actor_of(person: Person) -> Actor:

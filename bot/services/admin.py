@@ -68,9 +68,15 @@ class AdminService(UseCase):
         with self.transaction() as tx:
             return tx.config.accounts(resource)
 
+    def authorize(self, actor: str, action: str, trusted: bool) -> None:
+        """Slack users must be admins at the moment of every change; the CLI (`trusted`) runs as the operator."""
+        if not trusted:
+            self.ensure_admin(actor, action)
+
     def save_resource(self, *, actor: str, name: str, role_arn: str, description: str = "",
-                      replace: bool = False) -> Resource:
+                      replace: bool = False, trusted: bool = False) -> Resource:
         """Add (or with `replace`, change) a resource after assuming its role for real."""
+        self.authorize(actor, "resource.save", trusted)
         name = validate_name("resource", name)
         with self.audited(actor, "resource.save", name):
             arn = parse_role_arn(role_arn.strip(), field="role_arn").arn
@@ -87,8 +93,9 @@ class AdminService(UseCase):
                 tx.audit(actor, "resource.save", name, role_arn=arn, replaced=replace)
                 return row
 
-    def remove_resource(self, *, actor: str, name: str) -> int:
+    def remove_resource(self, *, actor: str, name: str, trusted: bool = False) -> int:
         """Remove a resource and its accounts; return how many accounts went with it."""
+        self.authorize(actor, "resource.remove", trusted)
         with self.audited(actor, "resource.remove", name), self.transaction() as tx:
             row = tx.config.resource(name)
             if row is None:
@@ -98,8 +105,10 @@ class AdminService(UseCase):
             tx.audit(actor, "resource.remove", name, accounts_removed=accounts)
             return accounts
 
-    def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False) -> Account:
+    def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False,
+                     trusted: bool = False) -> Account:
         """Add (or change) an account after chaining to its Target Role for real."""
+        self.authorize(actor, "account.save", trusted)
         name = validate_name("account", spec.name)
         target = f"{spec.resource}/{name}"
         with self.audited(actor, "account.save", target):
@@ -134,8 +143,9 @@ class AdminService(UseCase):
                          replaced=replace)
                 return row
 
-    def remove_account(self, *, actor: str, resource: str, name: str) -> int:
+    def remove_account(self, *, actor: str, resource: str, name: str, trusted: bool = False) -> int:
         """Remove an account; return how many active sessions it had (they run until they end)."""
+        self.authorize(actor, "account.remove", trusted)
         target = f"{resource}/{name}"
         with self.audited(actor, "account.remove", target), self.transaction() as tx:
             found = tx.config.account(resource, name)
@@ -146,8 +156,9 @@ class AdminService(UseCase):
             tx.audit(actor, "account.remove", target, active_sessions=active)
             return active
 
-    def set_admin(self, *, actor: str, user_id: str, admin: bool) -> None:
+    def set_admin(self, *, actor: str, user_id: str, admin: bool, trusted: bool = False) -> None:
         """Add or remove an admin stored in the database (PAM_ADMINS cannot be changed here)."""
+        self.authorize(actor, "admin.add" if admin else "admin.remove", trusted)
         with self.audited(actor, "admin.add" if admin else "admin.remove", user_id), self.transaction() as tx:
             if not admin and user_id in self.env_admins:
                 raise InvalidInput(f"<@{user_id}> is an admin through PAM_ADMINS; change it there.")

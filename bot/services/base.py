@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import AuditEntry
-from bot.domain.errors import PamError
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, PamError
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
 
 Clock = Callable[[], datetime]
@@ -63,10 +63,10 @@ class UseCase:
         try:
             yield
         except PamError as error:
-            outcome = "failed" if error.code not in _REFUSAL_CODES else "refused"
+            outcome = "refused" if isinstance(error, _REFUSALS) else "failed"
             self.record(actor, action, target, outcome, code=error.code, message=error.user_message,
                         **({"detail": error.detail} if error.detail else {}))
             raise
 
 
-_REFUSAL_CODES = {"invalid_input", "not_found", "not_allowed", "conflict", "reason_required"}
+_REFUSALS = (InvalidInput, NotFound, NotAllowed, Conflict)  # the person was told no; anything else failed

@@ -12,7 +12,7 @@ from bot.domain.arns import console_url, parse_role_arn
 from bot.domain.errors import AwsError, NotFound, NotifyFailed
 from bot.domain.ids import new_session_ref
 from bot.domain.names import role_session_name
-from bot.services.base import Clock, UseCase
+from bot.services.base import Clock, Tx, UseCase
 from bot.services.ports import AccessBroker, Directory, Notifier, RequestView
 from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession
@@ -50,7 +50,7 @@ class GrantService(UseCase):
             request = tx.requests.by_id(request_id)
             assert request is not None
             session = AccessSession(
-                ref=new_session_ref(), request_id=request.id, requester_id=request.requester_id,
+                ref=_unused_session_ref(tx), request_id=request.id, requester_id=request.requester_id,
                 account_id=request.account_id, resource_name=request.resource_name,
                 account_name=request.account_name, resource_role_arn=request.resource_role_arn,
                 target_role_arn=request.target_role_arn, role_session_name=session_name,
@@ -113,6 +113,12 @@ class GrantService(UseCase):
             send(view)
         except NotifyFailed as error:
             log.warning("could not update Slack for %s: %s", view.request.ref, error.detail or error.code)
+
+
+def _unused_session_ref(tx: Tx) -> str:
+    while (ref := new_session_ref()) and tx.sessions.by_ref(ref) is not None:
+        continue
+    return ref
 
 
 def cloudtrail_link(target_role_arn: str, session_name: str) -> str:

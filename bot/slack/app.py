@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.slack.context import Services
 from bot.slack.errors import handle_error
-from bot.slack.listeners import actions, commands, views
+from bot.slack.listeners import actions, admin, commands, home, lifecycle, views
 
 EXTENSIONS: list[Any] = []  # modules with register(app, services), added by optional features
 
@@ -31,6 +31,9 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    lifecycle.register(app, services)
+    admin.register(app, services)
+    home.register(app, services)
     for extension in EXTENSIONS:
         extension.register(app, services)
     actions.register_fallback(app, services)

@@ -17,6 +17,7 @@ class Services:
     access: AccessService
     grants: GrantService
     admin: AdminService
+    sweeps: Any = None  # SweepService (the scheduler's work)
     sessions: Any = None  # SessionService (lifecycle)
     audit: Any = None  # AuditService
     setup: Any = None  # SetupService

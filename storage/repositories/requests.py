@@ -106,3 +106,11 @@ class RequestRepository:
         return self.session.scalars(
             query.order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
+
+    def stuck_approved(self, untouched_since: datetime, limit: int) -> Sequence[int]:
+        """Approved requests nobody has worked on lately (a crash between approval and grant)."""
+        return self.session.scalars(
+            select(AccessRequest.id).where(AccessRequest.status == "approved",
+                                           AccessRequest.updated_at <= untouched_since)
+            .order_by(AccessRequest.updated_at).limit(limit)
+        ).all()

@@ -51,10 +51,11 @@ class SessionRepository:
         self.session.expire_all()
         return result.rowcount == 1
 
-    def claim_due_warning(self, warn_before: datetime, limit: int) -> Sequence[AccessSession]:
-        """Active, unwarned sessions ending before `warn_before` (uses ix_sessions_due_warning)."""
+    def claim_due_warning(self, now: datetime, warn_before: datetime, limit: int) -> Sequence[AccessSession]:
+        """Active, unwarned sessions ending between now and `warn_before` (uses ix_sessions_due_warning)."""
         return self._claim(
-            AccessSession.warned_at.is_(None), AccessSession.expires_at <= warn_before, limit=limit
+            AccessSession.warned_at.is_(None), AccessSession.expires_at > now,
+            AccessSession.expires_at <= warn_before, limit=limit,
         )
 
     def claim_due_end(self, now: datetime, limit: int) -> Sequence[AccessSession]:

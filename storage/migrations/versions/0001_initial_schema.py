@@ -103,6 +103,7 @@ def upgrade() -> None:
     sa.Column('decided_at', UtcDateTime(), nullable=True),
     sa.Column('reminded_at', UtcDateTime(), nullable=True),
     sa.Column('grant_attempts', sa.Integer(), nullable=False),
+    sa.Column('notice_failures', sa.Integer(), nullable=False),
     sa.Column('cards', sa.JSON(), nullable=False),
     sa.Column('failure_code', sa.String(length=64), nullable=True),
     sa.Column('failure_message', sa.Text(), nullable=True),

@@ -1,0 +1,48 @@
+"""APScheduler interval job that runs the sweeps; the database is the source of truth, so restarts lose nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.services.sweeps import SweepService, TickReport
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """One background job every `tick_seconds`; never two ticks of one process at once."""
+
+    def __init__(self, sweeps: SweepService, *, tick_seconds: int,
+                 on_tick: Callable[[TickReport, float], None] | None = None) -> None:
+        self.sweeps = sweeps
+        self.on_tick = on_tick
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self._scheduler.add_job(self.tick, "interval", seconds=tick_seconds, id="pam-sweeps",
+                                max_instances=1, coalesce=True, misfire_grace_time=tick_seconds)
+
+    def start(self) -> Scheduler:
+        self._scheduler.start()
+        log.info("scheduler started")
+        return self
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)  # lets a running tick finish its transaction
+
+    def tick(self) -> TickReport:
+        started = time.perf_counter()
+        try:
+            report = self.sweeps.tick()
+        except Exception:  # noqa: BLE001 - a tick must never kill the scheduler; the next one retries
+            log.exception("scheduler tick failed")
+            return TickReport()
+        elapsed = time.perf_counter() - started
+        if any(vars(report).values()):
+            log.info("tick: %s in %.3fs", report, elapsed)
+        if self.on_tick:
+            self.on_tick(report, elapsed)
+        return report

@@ -1,0 +1,38 @@
+"""`/pam sessions`, `/pam revoke` and the "I'm done" button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.domain import command as cmd
+from bot.domain.ids import normalise_ref
+from bot.slack.blocks import Message, text_message
+from bot.slack.context import Services
+from bot.slack.errors import tell_user
+from bot.slack.ids import Action
+from bot.slack.lifecycle_blocks import revoked_text, sessions_message
+from bot.slack.listeners.commands import handles
+from bot.slack.payload import action_value, user_id
+
+
+@handles(cmd.Sessions)
+def _sessions(parsed: cmd.Sessions, body: dict[str, Any], client: WebClient, services: Services) -> Message:
+    rows = services.sessions.active(actor=body["user_id"], all_users=parsed.all_users, user=parsed.user)
+    return sessions_message(rows, everyone=parsed.all_users or bool(parsed.user and parsed.user != body["user_id"]))
+
+
+@handles(cmd.Revoke)
+def _revoke(parsed: cmd.Revoke, body: dict[str, Any], client: WebClient, services: Services) -> Message:
+    view, outcome = services.sessions.revoke(actor=body["user_id"], ref=parsed.session_ref)
+    return text_message(revoked_text(view, outcome))
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(Action.DONE.value)
+    def done(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view, outcome = services.sessions.revoke(actor=user_id(body), ref=normalise_ref(action_value(body), "S"))
+        tell_user(client, body, revoked_text(view, outcome))
