@@ -44,7 +44,8 @@ class AwsWorld:
     bot_arn: str
 
     def resource_role(self, external_id: str = EXTERNAL_ID) -> str:
-        return self.sandbox.create_resource_role(f"pam-resource-{uuid.uuid4().hex[:8]}", self.bot_arn, external_id)
+        return self.sandbox.create_resource_role(f"pam-resource-{uuid.uuid4().hex[:8]}", self.bot_arn, external_id,
+                                                 allow_revocation=True)
 
     def target_role(self, resource_role_arn: str, external_id: str = EXTERNAL_ID) -> str:
         return self.sandbox.create_target_role(f"pam-target-{uuid.uuid4().hex[:8]}", resource_role_arn,
@@ -52,10 +53,10 @@ class AwsWorld:
 
 
 @pytest.fixture(scope="session")
-def aws_world() -> Iterator[AwsWorld]:
-    with AwsSandbox() as sandbox, FederationStub(sandbox) as federation:
-        key, secret, arn = sandbox.create_bot_identity(f"pam-bot-{uuid.uuid4().hex[:6]}")
-        yield AwsWorld(sandbox, federation, key, secret, arn)
+def aws_world(aws_sandbox: AwsSandbox, federation_stub: FederationStub, bot_identity: Any) -> AwsWorld:
+    """The one AWS sandbox of the run (moto's state is process-wide) with the bot's identity."""
+    return AwsWorld(aws_sandbox, federation_stub, bot_identity.access_key_id, bot_identity.secret_access_key,
+                    bot_identity.arn)
 
 
 def bot_env(*, database_url: str, slack: SlackApiStandIn, aws: AwsWorld, **extra: str) -> dict[str, str]:

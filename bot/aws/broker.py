@@ -1,0 +1,116 @@
+"""AccessBroker on AWS: chain Resource Role → Target Role with the ExternalId, make console links, revoke."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3.session
+
+from bot.aws import federation, revocation
+from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
+from bot.aws.errors import hop2_hint, translated
+from bot.domain.arns import parse_role_arn
+from bot.domain.external_id import validate_external_id
+from bot.services.ports import Credentials, Grant
+
+VALIDATION_SESSION_NAME = "pam-bot-validation"
+REVOCATION_SESSION_NAME = "pam-bot-revocation"
+MIN_SECONDS = 900  # hop 1 and validations ask for the shortest session STS grants
+REVOKE_HINT = ("Revoking in AWS needs the Resource Role to be allowed iam:GetRolePolicy, iam:PutRolePolicy and "
+               "iam:DeleteRolePolicy on the Target Role (`/pam setup` shows the policy).")
+
+
+class AwsBroker:
+    """Role chaining over STS; clients are shared across threads, hop-2 clients are built per call."""
+
+    def __init__(self, *, external_id: str, sts_client: Any, session: boto3.session.Session | None = None,
+                 endpoint_url: str | None = None, signin_url: str | None = None, http_timeout: float = 10,
+                 issuer: str = federation.DEFAULT_ISSUER) -> None:
+        """`sts_client` is the bot's own; `session` and `endpoint_url` build clients for role credentials
+        in the same region with the same retry settings (`endpoint_url` None: boto3's own resolution)."""
+        self.external_id = validate_external_id(external_id)
+        self._sts = sts_client
+        self._roles = RoleClients(session or boto3.session.Session(), region=sts_client.meta.region_name,
+                                  endpoint_url=endpoint_url, config=sts_client.meta.config)
+        self._signin_url = signin_url
+        self._http_timeout = http_timeout
+        self._issuer = issuer
+        self._revocations = threading.Lock()  # one read-merge-write of a revocation policy at a time
+
+    @classmethod
+    def from_environment(cls, *, external_id: str, signin_url: str | None = None,
+                         env: Mapping[str, str] | None = None, http_timeout: float = 10,
+                         max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> AwsBroker:
+        """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
+        session, endpoint_url = session_from(env)
+        config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
+        sts = session.client("sts", config=config, **({"endpoint_url": endpoint_url} if endpoint_url else {}))
+        return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
+                   signin_url=signin_url, http_timeout=http_timeout)
+
+    def caller_identity(self) -> str:
+        with translated("ask AWS which principal pam-bot is"):
+            return str(self._sts.get_caller_identity()["Arn"])
+
+    def validate_resource(self, resource_role_arn: str) -> None:
+        self._hop1(resource_role_arn, VALIDATION_SESSION_NAME)
+
+    def validate_account(self, resource_role_arn: str, target_role_arn: str) -> None:
+        self._chain(resource_role_arn, target_role_arn, VALIDATION_SESSION_NAME, MIN_SECONDS)
+
+    def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
+              duration_seconds: int) -> Grant:
+        answer = self._chain(resource_role_arn, target_role_arn, session_name, duration_seconds)
+        return Grant(session_name=session_name, assumed_role_arn=str(answer["AssumedRoleUser"]["Arn"]),
+                     expires_at=_utc(answer["Credentials"]["Expiration"]),
+                     credentials=_credentials(answer))
+
+    def console_link(self, grant: Grant) -> str:
+        partition = grant.assumed_role_arn.split(":")[1] if grant.assumed_role_arn.count(":") >= 5 else ""
+        return federation.console_link(grant.credentials, partition=partition, signin_url=self._signin_url,
+                                       issuer=self._issuer, timeout=self._http_timeout)
+
+    def revoke_session(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
+                       now: datetime) -> None:
+        target = parse_role_arn(target_role_arn)
+        iam = self._roles.client("iam", self._hop1(resource_role_arn, REVOCATION_SESSION_NAME))
+        with self._revocations, translated(f"revoke {session_name} on {target.arn}", denied_hint=REVOKE_HINT):
+            revocation.apply_revocation(iam, target.name, session_name, now)
+
+    def prune_revocations(self, *, resource_role_arn: str, target_role_arn: str, now: datetime) -> int:
+        target = parse_role_arn(target_role_arn)
+        iam = self._roles.client("iam", self._hop1(resource_role_arn, REVOCATION_SESSION_NAME))
+        with self._revocations, translated(f"clean up revocations on {target.arn}", denied_hint=REVOKE_HINT):
+            return revocation.prune(iam, target.name, now)
+
+    def _chain(self, resource_role_arn: str, target_role_arn: str, session_name: str,
+               duration_seconds: int) -> dict[str, Any]:
+        """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`."""
+        resource = parse_role_arn(resource_role_arn).arn
+        target = parse_role_arn(target_role_arn).arn
+        hop1 = self._hop1(resource, session_name)
+        with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource)):
+            sts = self._roles.client("sts", hop1)
+            answer: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
+                                                     ExternalId=self.external_id, DurationSeconds=duration_seconds)
+        return answer
+
+    def _hop1(self, resource_role_arn: str, session_name: str) -> Credentials:
+        resource = parse_role_arn(resource_role_arn).arn
+        with translated(f"assume the Resource Role {resource}"):
+            answer = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
+                                           ExternalId=self.external_id, DurationSeconds=MIN_SECONDS)
+        return _credentials(answer)
+
+
+def _credentials(answer: Mapping[str, Any]) -> Credentials:
+    found = answer["Credentials"]
+    return Credentials(access_key_id=found["AccessKeyId"], secret_access_key=found["SecretAccessKey"],
+                       session_token=found["SessionToken"])
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

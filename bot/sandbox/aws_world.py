@@ -1,0 +1,101 @@
+"""Building the sandbox's AWS world: the bot's IAM user, Resource Roles and Target Roles, set up like the docs say."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import boto3.session
+
+ASSUME_ANY_ROLE = "sts:AssumeRole"
+REVOCATION_ACTIONS = ["iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"]
+
+
+class AwsWorldBuilder:
+    """Set-up helpers; calls go over HTTP with the sandbox's own key, which the enforcing layer lets through."""
+
+    region: str
+
+    @property
+    def endpoint_url(self) -> str:
+        raise NotImplementedError
+
+    def __init__(self, *, admin_key_id: str) -> None:
+        self._admin_key_id = admin_key_id
+        self._admin_lock = threading.Lock()
+        self._iam: Any = None
+
+    def iam(self) -> Any:
+        """An IAM client with the sandbox's own (unrestricted) key, for set-up and inspection."""
+        with self._admin_lock:
+            if self._iam is None:
+                session = boto3.session.Session(aws_access_key_id=self._admin_key_id,
+                                                aws_secret_access_key="pam-sandbox", region_name=self.region)
+                self._iam = session.client("iam", endpoint_url=self.endpoint_url)
+            return self._iam
+
+    def create_bot_identity(self, name: str = "pam-bot") -> tuple[str, str, str]:
+        """An IAM user allowed to assume roles, with an access key: (access key id, secret, user ARN)."""
+        iam = self.iam()
+        arn = iam.create_user(UserName=name)["User"]["Arn"]
+        iam.put_user_policy(UserName=name, PolicyName="assume-roles",
+                            PolicyDocument=_policy([_allow(ASSUME_ANY_ROLE, "*")]))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"], arn
+
+    def create_role(self, name: str, trust_policy: dict[str, Any], *, permissions: dict[str, Any] | None = None,
+                    path: str = "/", max_session_duration: int = 3600) -> str:
+        """A role with this trust policy and, when given, an inline permissions policy; returns its ARN."""
+        iam = self.iam()
+        arn: str = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust_policy),
+                                   MaxSessionDuration=max_session_duration)["Role"]["Arn"]
+        if permissions is not None:
+            iam.put_role_policy(RoleName=name, PolicyName="permissions", PolicyDocument=json.dumps(permissions))
+        return arn
+
+    def create_resource_role(self, name: str, trusted_arn: str, external_id: str, *,
+                             allow_revocation: bool = False) -> str:
+        """A Resource Role trusting `trusted_arn` with the ExternalId, allowed to assume the account's roles."""
+        account, partition = _account_and_partition(trusted_arn)
+        roles = f"arn:{partition}:iam::{account}:role/*"
+        statements = [_allow(ASSUME_ANY_ROLE, roles)]
+        if allow_revocation:
+            statements.append(_allow(REVOCATION_ACTIONS, roles))
+        return self.create_role(name, trusted_by(trusted_arn, external_id), permissions=_policy(statements, raw=True))
+
+    def create_target_role(self, name: str, resource_role_arn: str, external_id: str) -> str:
+        """A Target Role trusting the Resource Role with the ExternalId."""
+        return self.create_role(name, trusted_by(resource_role_arn, external_id))
+
+    def role_policy(self, role_arn: str, policy_name: str) -> dict[str, Any] | None:
+        """An inline policy of a role as stored in IAM, or None when there is none by that name."""
+        iam = self.iam()
+        try:
+            document: dict[str, Any] = iam.get_role_policy(RoleName=role_arn.rsplit("/", 1)[-1],
+                                                           PolicyName=policy_name)["PolicyDocument"]
+        except iam.exceptions.NoSuchEntityException:
+            return None
+        return document
+
+
+def trusted_by(principal_arn: str, external_id: str) -> dict[str, Any]:
+    """A trust policy letting one principal assume the role when it sends this ExternalId."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+    }]}
+
+
+def _allow(action: str | list[str], resource: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def _policy(statements: list[dict[str, Any]], *, raw: bool = False) -> Any:
+    document = {"Version": "2012-10-17", "Statement": statements}
+    return document if raw else json.dumps(document)
+
+
+def _account_and_partition(arn: str) -> tuple[str, str]:
+    parts = arn.split(":")
+    return parts[4], parts[1]
