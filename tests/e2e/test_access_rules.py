@@ -111,3 +111,26 @@ def test_healthz(bot: Bot) -> None:
     with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
         assert response.status == 200
         assert json.loads(response.read())["database"] == "up"
+
+
+def test_without_a_channel_each_approver_gets_the_card_by_dm(bot: Bot) -> None:
+    bot.add_account(approval_channel=None)
+    bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
+    wait_ephemeral(bot.slack, "is waiting for approval")
+    request = bot.requests()[-1]
+    assert sorted(card["channel"] for card in request.cards) == [f"D{APPROVER}", "DUAPPROVER2"]
+    bot.driver.click(APPROVER, "pam_approve", request.ref, channel_id=f"D{APPROVER}",
+                     message_ts=request.cards[0]["ts"])
+    wait_status(bot, request.ref, "granted")
+    for card in request.cards:
+        bot.slack.wait_for("chat.update", lambda c, ts=card["ts"]: c.args.get("ts") == ts
+                           and "Granted" in json.dumps(c.args))
+
+
+def test_default_approval_channel_is_used(make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = make_bot(PAM_APPROVAL_CHANNEL="CDEFAULT")
+    bot.slack.add_channel("CDEFAULT")
+    bot.add_account(approval_channel=None)
+    bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
+    wait_ephemeral(bot.slack, "is waiting for approval")
+    assert bot.requests()[-1].cards[0]["channel"] == "CDEFAULT"
