@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/pam-bot demo
 
 test: install
+	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 serve: install

@@ -8,7 +8,7 @@ import time
 
 from bot.sandbox.aws_world import trusted_by
 from bot.sandbox.slack_payloads import plain_text_value
-from tests.e2e.helpers import blocks_of, button_urls, has_buttons, wait_dm, wait_ephemeral
+from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, OUTSIDER, REQUESTER, Bot
 
 
@@ -200,7 +200,7 @@ def test_every_bad_duration_is_refused_with_the_range(bot: Bot) -> None:
     for bad in ("2h", "5m", "-5m", "15", "0m", "45m"):
         seen = len(bot.slack.calls_to("response_url"))
         bot.driver.command(REQUESTER, f"access prod-aws readonly {bad} reason")
-        bot.slack.wait_for("response_url", lambda c: len(bot.slack.calls_to("response_url")) > seen)
+        bot.slack.wait_for("response_url", lambda c, seen=seen: len(bot.slack.calls_to("response_url")) > seen)
         text = json.dumps(bot.slack.calls_to("response_url")[-1].args)
         assert "15m" in text or "at most 30m" in text, (bad, text)
     assert not bot.requests()

@@ -1,0 +1,42 @@
+"""Lookups the access use-cases share: the account asked for, the actor, the policy, a free ref."""
+
+from __future__ import annotations
+
+from bot.domain.errors import NotFound
+from bot.domain.ids import new_request_ref
+from bot.domain.policy import Actor, ApprovalPolicy
+from bot.domain.text import closest
+from bot.services.base import Tx
+from bot.services.ports import Person
+from storage.models import Account, Resource
+
+
+def find_account(tx: Tx, resource: str, account: str) -> tuple[Resource, Account]:
+    """The account, or NotFound listing what exists (closest match first)."""
+    found = tx.config.account(resource.lower(), account.lower())
+    if found is not None:
+        return found
+    names = [f"{r.name}/{a.name}" for r, a in tx.config.accounts()]
+    if not names:
+        raise NotFound("No accounts are set up yet. Ask an admin to run `/pam admin`.")
+    listed = ", ".join(f"`{n}`" for n in closest(f"{resource}/{account}", names)[:10])
+    raise NotFound(f"There is no account `{resource}/{account}`. Accounts: {listed}.")
+
+
+def unused_ref(tx: Tx) -> str:
+    """A request ref not taken yet (6 characters collide now and then; the column stays unique)."""
+    while (ref := new_request_ref()) and tx.requests.by_ref(ref) is not None:
+        continue
+    return ref
+
+
+def actor_of(person: Person) -> Actor:
+    return Actor(user_id=person.user_id, team_id=person.team_id, is_bot=person.is_bot,
+                 is_deleted=person.is_deleted, is_guest=person.is_guest)
+
+
+def policy_of(acc: Account) -> ApprovalPolicy:
+    return ApprovalPolicy(
+        approver_ids=frozenset(acc.approver_ids or ()), approver_group=acc.approver_group,
+        approvals_required=acc.approvals_required, auto_approve=acc.auto_approve,
+        auto_approve_daily_limit=acc.auto_approve_daily_limit, require_reason=acc.require_reason)
