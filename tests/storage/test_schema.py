@@ -41,3 +41,11 @@ def test_timestamps_come_back_aware_and_in_utc(db: sessionmaker[Session]) -> Non
         assert row.updated_at.tzinfo is not None
         assert row.updated_at == moment
         assert row.updated_at.astimezone(UTC).hour == 10
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
