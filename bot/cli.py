@@ -9,7 +9,10 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli_admin import add_admin_commands
+from bot.cli_audit import add_audit_commands
+from bot.cli_setup import add_setup_commands
 from bot.config import Settings
+from bot.demo import add_demo_command
 from bot.domain.errors import PamError
 from bot.logs import configure_logging
 
@@ -32,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)").set_defaults(run=_db_upgrade)
 
     add_admin_commands(commands)
+    add_audit_commands(commands)
+    add_setup_commands(commands)
+    add_demo_command(commands)
     for add in EXTRA_COMMANDS:
         add(commands)
     return root

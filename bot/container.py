@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_bolt import App
@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
+from bot.services.audit import AuditService
 from bot.services.grants import GrantService
 from bot.services.installation import InstallationService
 from bot.services.home import HomeService
@@ -27,6 +29,7 @@ from bot.services.sessions import SessionService
 from bot.services.setup import SetupService
 from bot.services.sweeps import SweepService
 from bot.services.ports import AccessBroker
+from bot.slack.listener_pool import ListenerPool
 from bot.slack.app import create_app
 from bot.slack.context import Services
 from bot.slack.home import SlackHomePublisher
@@ -51,9 +54,10 @@ class Container:
     slack: WebClient
     app: App
     web: WebApp
-    executor: ThreadPoolExecutor
+    executor: Executor
 
     scheduler: Scheduler
+    metrics: Metrics = field(default_factory=Metrics)
 
     def start_background(self) -> None:
         """Start the scheduler beside the listeners."""
@@ -63,6 +67,7 @@ class Container:
         self.scheduler.stop()
         self.executor.shutdown(wait=True)  # finish grants that were acknowledged already
         self.engine.dispose()
+        log.info("stopped: scheduler off, acknowledged work finished")
 
 
 def build_storage(settings: Settings, *, migrate: bool | None = None) -> tuple[Engine, sessionmaker[Session]]:
@@ -93,6 +98,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
           verify_token: bool = True) -> Container:
     """Wire one process. Tests pass their own clock; everything else comes from settings."""
     engine, db = build_storage(settings, migrate=migrate)
+    metrics = Metrics()
+    metrics.watch(db)
     external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)
     broker = broker or build_broker(settings, external_id, aws_env)
     client = slack_client(settings)
@@ -109,13 +116,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                           request_timeout=timedelta(seconds=settings.request_timeout_seconds),
                           prune_revocations=sessions.prune_revocations)
     services = Services(access=access, grants=grants, admin=admin, sweeps=sweeps, sessions=sessions,
+                        audit=AuditService(db=db, clock=clock, admin_ids=admin.admin_ids),
                         setup=SetupService(db=db, clock=clock, broker=broker, external_id=external_id, admin=admin),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(client)))
-    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pam-listener")
+    executor = ListenerPool(workers=16)  # listeners ack at once; 16 at a time do the work after the ack
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                      executor=executor, verify_token=verify_token)
-    web = WebApp(app, healthy=lambda: ping(engine))
+    web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=app, web=web,
-                     executor=executor, scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds))
+                     executor=executor, metrics=metrics,
+                     scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick))

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,17 +54,21 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_wsgi_app()
 
 
-def serve_http(env: Mapping[str, str], *, port: int | None, workers: int) -> int:
+def migrate_before_fork(env: Mapping[str, str]) -> Settings:
+    """Check the settings and, unless PAM_AUTO_MIGRATE=false, migrate once before the workers start."""
     settings = Settings.from_env(env)
     if settings.auto_migrate:
         from bot.container import build_storage
 
-        build_storage(settings, migrate=True)[0].dispose()  # once, before workers fork
-    _Gunicorn({
-        "bind": f"0.0.0.0:{port or settings.port}", "workers": workers, "worker_class": "gthread",
-        "threads": 16, "timeout": 60, "graceful_timeout": 30, "accesslog": None,
-        "worker_exit": lambda server, worker: shutdown_workers(),
-    }).run()
+        build_storage(settings, migrate=True)[0].dispose()
+    return settings
+
+
+def serve_http(env: Mapping[str, str], *, port: int | None, workers: int) -> int:
+    from bot import gunicorn_conf
+
+    settings = migrate_before_fork(env)
+    _Gunicorn(gunicorn_conf.options(port=port or settings.port, workers=workers)).run()
     return 0
 
 
@@ -76,8 +81,9 @@ def serve_socket_mode(env: Mapping[str, str]) -> int:
 
     from bot.container import build
 
+    from slack_sdk.errors import SlackApiError
+
     container = build(settings)
-    container.start_background()
     handler = SocketModeHandler(container.app, settings.slack_app_token)
 
     def stop(signum: int, frame: Any) -> None:
@@ -88,6 +94,14 @@ def serve_socket_mode(env: Mapping[str, str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        container.close()
+        raise ConfigError(f"Slack refused the Socket Mode connection ({error.response.get('error', 'error')}). "
+                          "Check SLACK_APP_TOKEN: an app-level token (xapp-) of this app with connections:write, "
+                          "and Socket Mode turned on in the app's settings.", code="socket_mode_refused") from None
+    container.start_background()
     log.info("connected over Socket Mode")
-    handler.start()
+    threading.Event().wait()  # the handler's threads serve; SIGTERM/SIGINT end the process through stop()
     return 0

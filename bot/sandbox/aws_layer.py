@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ class EnforcingLayer:
         self.faults = faults
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
         request = _parse(environ)
         if request is None or request.service not in ENFORCED_SERVICES or request.access_key_id == self.admin_key_id:
             return self.app(environ, start_response)
@@ -43,22 +45,23 @@ class EnforcingLayer:
                 raise refusal
             check(request, caller, datetime.now(UTC))
         except Refusal as refusal:
-            self._record(request, caller, refusal.code, refusal.status)
+            self._record(request, caller, refusal.code, refusal.status, started=started)
             start_response(f"{refusal.status} Refused", [("Content-Type", "text/xml")])
             return [error_body(request.service, refusal)]
         status, headers, body = _forward(self.app, environ)
         code = int(status.split()[0])
         outcome = "ok" if code < 400 else _first(_CODE, body) or f"HTTP{code}"
         issued = _first(_ISSUED_KEY, body) if request.action == "AssumeRole" and code < 400 else None
-        self._record(request, caller, outcome, code, issued)
+        self._record(request, caller, outcome, code, issued, started=started)
         start_response(status, headers)
         return [body]
 
-    def _record(self, request: Request, caller: Any, outcome: str, status: int, issued: str | None = None) -> None:
+    def _record(self, request: Request, caller: Any, outcome: str, status: int, issued: str | None = None, *,
+                started: float) -> None:
         self.log.add(ApiCall(service=request.service, action=request.action,
                              caller_arn=caller.arn if caller is not None else None,
                              caller_key_id=request.access_key_id, params=dict(request.params), outcome=outcome,
-                             status=status, issued_key_id=issued))
+                             status=status, issued_key_id=issued, duration=time.perf_counter() - started))
 
 
 def error_body(service: str, refusal: Refusal) -> bytes:

@@ -31,6 +31,7 @@ class ApiCall:
     status: int
     issued_key_id: str | None = None  # AssumeRole: the access key id of the credentials handed out
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    duration: float = 0.0  # seconds the sandbox spent answering (moto included)
 
     @property
     def role_arn(self) -> str | None:

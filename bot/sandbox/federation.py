@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -31,6 +31,7 @@ class FederationCall:
     session_duration_sent: bool = False
     issuer: str | None = None
     destination: str | None = None
+    duration: float = 0.0  # seconds the stub spent answering
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class FederationStub:
         return found.role_arn if found else None
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
         query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         action = query.get("Action", "")
         if self._down:
@@ -104,7 +106,7 @@ class FederationStub:
         else:
             status, body, call = 400, b"Unknown Action", FederationCall(action=action, status=400)
         with self._lock:
-            self._calls.append(call)
+            self._calls.append(replace(call, duration=time.perf_counter() - started))
         kind = "application/json" if status == 200 and action == "getSigninToken" else "text/plain"
         start_response(f"{status} {'OK' if status == 200 else 'Error'}", [("Content-Type", kind)])
         return [body]

@@ -21,6 +21,7 @@ class RecordedCall:
     http_status: int
     response: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    duration: float = 0.0  # seconds the stand-in spent answering (planned delays included)
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,7 +42,7 @@ class Dispatcher:
     response_url_uses: dict[str, int] = field(default_factory=dict)
 
     def handle(self, path: str, query: str, headers: dict[str, str], body: bytes) -> HttpAnswer:
-        arrived = self.workspace.clock()
+        arrived, started = self.workspace.clock(), time.perf_counter()
         if path.startswith(RESPONSE_PREFIX):
             method = RESPONSE_URL
         elif path.startswith(API_PREFIX):
@@ -62,7 +63,8 @@ class Dispatcher:
         elif answer is None:
             status, answer = self._run(method, path, args, token)
         payload = json.dumps(answer).encode()
-        self.log.append(RecordedCall(method, args, arrived, status, json.loads(payload), path))
+        self.log.append(RecordedCall(method, args, arrived, status, json.loads(payload), path,
+                                     time.perf_counter() - started))
         return HttpAnswer(status, payload, extra_headers)
 
     def _run(self, method: str, path: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any]]:

@@ -50,6 +50,7 @@ class AccessService(UseCase):
             with self.transaction() as tx:
                 request = self._new_request(tx, person, resource, account, duration, reason)
                 view = load_view(tx, request)
+        log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == "approved":
             return self.grants.grant(request.id) or view
         return self._post_cards(view)
@@ -73,6 +74,8 @@ class AccessService(UseCase):
                     raise NotFound(f"There is no request {ref}.")
                 outcome = self._record_decision(tx, request, person, approve, reason, eligible)
                 view = load_view(tx, request)
+        log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,
+                 extra={"request": ref})
         self._safe(self.notifier.update_request_cards, view)
         if outcome is Outcome.DENIED:
             self._safe(lambda v: self.notifier.tell_requester(v, "denied"), view)
@@ -180,7 +183,8 @@ class AccessService(UseCase):
                                        failure_code=error.code, failure_message=error.user_message)
                 tx.audit("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
                          detail=error.detail or "")
-            raise
+            raise NotifyFailed(f"Request {view.request.ref} is cancelled: its approval card could not be posted. "
+                               f"{error.user_message}", code=error.code, detail=error.detail) from error
         with self.transaction() as tx:
             request = tx.requests.by_id(view.request.id)
             assert request is not None

@@ -64,6 +64,8 @@ class GrantService(UseCase):
                      expires_at=grant.expires_at.isoformat(),
                      cloudtrail=cloudtrail_link(request.target_role_arn, session_name))
             view = load_view(tx, request)
+        log.info("request %s granted: session %s as %s until %s", request.ref, session.ref, session_name,
+                 grant.expires_at.isoformat(), extra={"request": request.ref, "session": session.ref})
         self._deliver(view, link)
         return view
 
@@ -78,6 +80,8 @@ class GrantService(UseCase):
             tx.audit("pam-bot", "session.grant", request.ref, "failed", aws_code=code, message=message,
                      **({"detail": detail} if detail else {}))
             view = load_view(tx, request)
+        log.warning("request %s failed: %s (%s)", request.ref, code, detail or message,
+                    extra={"request": request.ref, "code": code})
         self._tell(self.notifier.update_request_cards, view)
         self._tell(lambda v: self.notifier.tell_requester(v, "failed"), view)
         return view
@@ -106,6 +110,7 @@ class GrantService(UseCase):
             # The link is gone with this frame; the person can ask again. Nothing secret is recorded.
             self.record("pam-bot", "session.link_not_delivered", view.request.ref, "failed", code=error.code,
                         message=error.user_message)
+            self._tell(lambda v: self.notifier.tell_approvers(v, "link_not_delivered"), view)
         self._tell(self.notifier.update_request_cards, view)
 
     def _tell(self, send: Callable[[RequestView], None], view: RequestView) -> None:

@@ -96,6 +96,9 @@ class Notifier(Protocol):
     def remind_approvers(self, view: RequestView) -> None:
         """Nudge approvers about a request still pending."""
 
+    def tell_approvers(self, view: RequestView, event: str) -> None:
+        """Tell the approvers, in the card's thread, what became of a request they approved (failed...)."""
+
     def warn_expiry(self, view: RequestView) -> None:
         """DM the requester that the session ends soon, with a Request again button."""
 

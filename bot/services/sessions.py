@@ -16,6 +16,9 @@ from storage.models import AccessSession
 
 log = logging.getLogger(__name__)
 REVOCATION_LIFETIME = timedelta(hours=1)  # chained credentials never outlive an hour
+# The deny statement's moment is the revocation time rounded up to the second; a minute's margin makes
+# sure the broker sees the statement as stale when the session row says it may go.
+PRUNE_MARGIN = timedelta(minutes=1)
 
 
 class SessionService(UseCase):
@@ -36,31 +39,35 @@ class SessionService(UseCase):
             raise NotAllowed("Only pam-bot admins can see other people's sessions.")
         with self.transaction() as tx:
             owner = None if all_users else (user or actor)
-            return tx.sessions.active(owner, limit=limit)
+            rows = tx.sessions.active(owner, limit=limit)
+            # A session past its end stays `active` until the next tick ends it; it is over all the same.
+            return [row for row in rows if row.expires_at > tx.now]
 
     def revoke(self, *, actor: str, ref: str) -> tuple[RequestView, str]:
         """End a session now (owner or admin); cut it in AWS too where the account allows it.
 
-        Returns the view and a sentence saying what happened in AWS.
+        Returns the view and what happened in AWS: `applied`, `not_enabled` or `failed:<AWS code>`.
         """
+        is_admin = actor in self.admin_ids()  # read before the transaction: SQLite allows one writer at a time
         with self.audited(actor, "session.revoke", ref):
             with self.transaction() as tx:
                 row = tx.sessions.by_ref(ref)
                 if row is None:
                     raise NotFound(f"There is no session {ref}.")
-                if row.requester_id != actor and actor not in self.admin_ids():
+                if row.requester_id != actor and not is_admin:
                     raise NotAllowed("Only the session's owner or a pam-bot admin can revoke it.")
                 if not tx.sessions.transition(row.id, "active", "revoked", ended_at=tx.now, revoked_by=actor):
                     raise Conflict(f"Session {ref} is already {row.status}.")
                 found = tx.config.account_by_id(row.account_id) if row.account_id else None
                 cut_in_aws = bool(found and found[1].revocation_enabled)
                 target, resource, name = row.target_role_arn, row.resource_role_arn, row.role_session_name
-                session_id, request_id = row.id, row.request_id
+                session_id, request_id, owner = row.id, row.request_id, row.requester_id
             outcome = self._cut(actor, ref, session_id, cut_in_aws, resource, target, name)
             with self.transaction() as tx:
-                tx.audit(actor, "session.revoke", ref, aws=outcome, role_session_name=name)
                 request = tx.requests.by_id(request_id)
                 assert request is not None
+                tx.audit(actor, "session.revoke", ref, aws=outcome, request=request.ref, owner=owner,
+                         role_session_name=name, target_role_arn=target)
                 view = load_view(tx, request)
         self._tell(view, actor)
         return view, outcome
@@ -68,21 +75,27 @@ class SessionService(UseCase):
     def prune_revocations(self) -> int:
         """Remove deny statements that can no longer match anything (credentials live at most an hour)."""
         with self.transaction() as tx:
-            rows = tx.sessions.revoked_with_policy_since(tx.now - REVOCATION_LIFETIME)
-            targets = {(r.resource_role_arn, r.target_role_arn) for r in rows}
-            ids = [r.id for r in rows]
-        for resource, target in targets:
+            rows = tx.sessions.revoked_with_policy_since(tx.now - REVOCATION_LIFETIME - PRUNE_MARGIN)
+            by_target: dict[tuple[str, str], list[int]] = {}
+            for row in rows:
+                by_target.setdefault((row.resource_role_arn, row.target_role_arn), []).append(row.id)
+        done: list[int] = []
+        for (resource, target), ids in by_target.items():
             try:
                 self.broker.prune_revocations(resource_role_arn=resource, target_role_arn=target, now=self.clock())
             except AwsError as error:
                 log.warning("could not prune revocations on %s: %s", target, error.code)
-                ids = []
+                continue  # stays flagged: tried again at the next clean-up
+            done.extend(ids)
         with self.transaction() as tx:
-            for session_id in ids:
+            for session_id in done:
                 row = tx.session.get(AccessSession, session_id)
                 if row is not None:
                     row.revocation_applied = False
-        return len(ids)
+            if done:
+                tx.audit("pam-bot", "session.revocations_pruned", "", sessions=len(done),
+                         roles=len(by_target))
+        return len(done)
 
     def _cut(self, actor: str, ref: str, session_id: int, enabled: bool, resource: str, target: str,
              name: str) -> str:
@@ -93,7 +106,8 @@ class SessionService(UseCase):
                                        now=self.clock())
         except AwsError as error:
             self.record(actor, "session.revoke_in_aws", ref, "failed", aws_code=error.code,
-                        message=error.user_message)
+                        message=error.user_message, role_session_name=name,
+                        **({"detail": error.detail} if error.detail else {}))
             return f"failed:{error.code}"
         with self.transaction() as tx:
             row = tx.session.get(AccessSession, session_id)
@@ -102,9 +116,14 @@ class SessionService(UseCase):
         return "applied"
 
     def _tell(self, view: RequestView, actor: str) -> None:
-        try:
-            self.notifier.update_request_cards(view)
-            if actor != view.request.requester_id:
+        for send in (self.notifier.update_request_cards, self._tell_owner(actor)):
+            try:
+                send(view)
+            except NotifyFailed as error:
+                log.warning("revocation of %s not announced: %s", view.request.ref, error.code)
+
+    def _tell_owner(self, actor: str) -> Callable[[RequestView], None]:
+        def tell(view: RequestView) -> None:
+            if actor != view.request.requester_id:  # the owner who revoked reads the answer where they acted
                 self.notifier.tell_requester(view, "revoked")
-        except NotifyFailed as error:
-            log.warning("revocation of %s not announced: %s", view.request.ref, error.code)
+        return tell

@@ -158,8 +158,8 @@ class SetupService(UseCase):
             self.broker.validate_account(resource.role_arn, account.role_arn)
         except AwsError as error:
             fix = (f"Give the Target Role {account.role_arn} the Target Role trust policy `pam-bot setup` prints "
-                   f"for {resource.name} (it trusts {resource.role_arn} with the ExternalId), and let the Resource "
-                   f"Role sts:AssumeRole it." if _denied(error) else "")
+                   f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}), "
+                   f"and let the Resource Role sts:AssumeRole it." if _denied(error) else "")
             return Check(subject, False, error.user_message, fix)
         return Check(subject, True, f"The chain to the Target Role {account.role_arn} works.")
 

@@ -1,17 +1,16 @@
-"""Time-driven work: warnings, end notices, request timeouts, reminders, crash recovery.
+"""Time-driven work: warnings, end notices, request timeouts, reminders, crash recovery, revocation clean-up.
 
 Each sweep claims due rows (row locks with SKIP LOCKED on PostgreSQL, serialised writers on SQLite),
-sends its notice and marks the row in the same transaction. Another replica never sees a claimed row;
-a failed send leaves the row due, so the next tick tries again; after MAX_NOTICE_FAILURES the row is
-marked anyway and the failure audited, so one unreachable person cannot block a queue forever.
+sends its notice and marks the row in the same transaction (see `notices.deliver`). Another replica
+never sees a claimed row; a failed send leaves the row due, so the next tick tries again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,13 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.errors import NotifyFailed
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.grants import GrantService
+from bot.services.notices import Notice, Row, deliver
 from bot.services.ports import Notifier, RequestView
-from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession
 
 log = logging.getLogger(__name__)
-MAX_NOTICE_FAILURES = 5
-STUCK_AFTER = timedelta(minutes=2)
+STUCK_AFTER = timedelta(minutes=2)  # an approved request untouched this long lost its grant to a crash
+GRANT_ATTEMPTS = 2  # the grant that crashed and one retry
+GAVE_UP = "pam-bot was interrupted while creating the console session and could not finish it; please ask again."
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class TickReport:
     recovered: int = 0
     expired: int = 0
     reminded: int = 0
-    warned: int = 0
     ended: int = 0
+    warned: int = 0
     pruned: int = 0
 
 
@@ -44,104 +44,123 @@ class SweepService(UseCase):
     """The scheduler's work; every method is safe to run on several replicas at once."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, notifier: Notifier, grants: GrantService,
-                 warning: timedelta, request_timeout: timedelta, batch: int = 200,
-                 prune_revocations: Callable[[], int] = lambda: 0) -> None:
+                 warning: timedelta, request_timeout: timedelta, batch: int = 200, max_batches: int = 10,
+                 prune_revocations: Callable[[], int] = lambda: 0,
+                 prune_every: timedelta = timedelta(minutes=5)) -> None:
         super().__init__(db=db, clock=clock)
         self.notifier = notifier
         self.grants = grants
         self.warning = warning
         self.request_timeout = request_timeout
         self.batch = batch
+        self.max_batches = max_batches
         self.prune_revocations = prune_revocations
+        self.prune_every = prune_every
+        self._pruned_at: datetime | None = None
 
     def tick(self) -> TickReport:
-        return TickReport(recovered=self.recover_stuck(), expired=self.expire_requests(),
-                          reminded=self.remind_approvers(), ended=self.end_sessions(), warned=self.warn_sessions(),
-                          pruned=self.prune_revocations())
+        """Every sweep once; one failing sweep does not stop the others."""
+        sweeps = {"recovered": self.recover_stuck, "expired": self.expire_requests,
+                  "reminded": self.remind_approvers, "ended": self.end_sessions, "warned": self.warn_sessions,
+                  "pruned": self.prune}
+        return TickReport(**{name: _guarded(name, sweep) for name, sweep in sweeps.items()})
 
     def warn_sessions(self) -> int:
-        with self.transaction() as tx:
-            rows = tx.sessions.claim_due_warning(tx.now, tx.now + self.warning, self.batch)
-            return sum(self._session_notice(tx, row, self.notifier.warn_expiry, "session.warned",
-                                            lambda r: setattr(r, "warned_at", tx.now)) for row in rows)
+        """DM people whose session ends within the warning window (once, with a Request again button)."""
+        return self._drain(lambda tx: tx.sessions.claim_due_warning(tx.now, tx.now + self.warning, self.batch),
+                           Notice("session.warned", self.notifier.warn_expiry, _set(warned_at=True),
+                                  _session_details))
 
     def end_sessions(self) -> int:
-        with self.transaction() as tx:
-            rows = tx.sessions.claim_due_end(tx.now, self.batch)
-            return sum(self._session_notice(tx, row, self.notifier.announce_end, "session.ended", _ended(tx))
-                       for row in rows)
+        """Mark sessions past their expiry ended; DM the owner and update the approval card."""
+        return self._drain(lambda tx: tx.sessions.claim_due_end(tx.now, self.batch),
+                           Notice("session.ended", self.notifier.announce_end, _set(status="ended", ended_at=True),
+                                  _session_details))
 
     def expire_requests(self) -> int:
-        with self.transaction() as tx:
-            rows = tx.requests.claim("pending", tx.now - self.request_timeout, self.batch)
-            return sum(self._request_notice(tx, row, self._tell_expired, "request.expired", _expired(tx))
-                       for row in rows)
+        """Pending requests older than the timeout become `expired`; card and requester are told."""
+        return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout, self.batch),
+                           Notice("request.expired", self._tell_expired, _set(status="expired", updated_at=True)))
 
     def remind_approvers(self) -> int:
-        with self.transaction() as tx:
-            rows = tx.requests.claim("pending", tx.now - self.request_timeout / 2, self.batch, unreminded=True)
-            return sum(self._request_notice(tx, row, self.notifier.remind_approvers, "request.reminded",
-                                            lambda r: setattr(r, "reminded_at", tx.now)) for row in rows)
+        """Nudge approvers once, half-way to the timeout, in the card's thread."""
+        return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout / 2, self.batch,
+                                                        unreminded=True),
+                           Notice("request.reminded", self.notifier.remind_approvers, _set(reminded_at=True)))
 
     def recover_stuck(self) -> int:
-        """Retry once a grant a crash interrupted, then fail it with a message to everyone."""
+        """Approved requests a crash left without a session: retry the grant once, then fail them loudly."""
         with self.transaction() as tx:
-            ids = tx.requests.stuck_approved(tx.now - STUCK_AFTER, self.batch)
-        handled = 0
-        for request_id in ids:
-            if self.grants.grant(request_id) is None:
-                handled += self.grants.fail(request_id, code="grant_interrupted",
-                                            message="pam-bot was interrupted twice while creating the session; "
-                                                    "please ask again") is not None
-            else:
+            rows = tx.requests.claim_stuck(tx.now - STUCK_AFTER, self.batch)
+            retry = [(row.id, row.ref) for row in rows if row.grant_attempts < GRANT_ATTEMPTS]
+            gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS], Notice(
+                "session.grant", self._tell_failed,
+                _set(status="failed", updated_at=True, failure_code="grant_interrupted", failure_message=GAVE_UP),
+                lambda row, request: {"code": "grant_interrupted", "attempts": row.grant_attempts,
+                                      "message": GAVE_UP}, outcome="failed"))
+        handled = gave_up.handled
+        for request_id, ref in retry:
+            # The grant's own conditional claim decides between replicas that both saw the row.
+            view = self.grants.grant(request_id, max_attempts=GRANT_ATTEMPTS)
+            if view is not None:
+                self.record("pam-bot", "session.grant_retry", ref, outcome="ok" if view.session else "failed",
+                            status=view.request.status)
                 handled += 1
         return handled
 
+    def prune(self) -> int:
+        """Remove old revocation statements, at most every `prune_every` (each costs AWS calls)."""
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < self.prune_every:
+            return 0
+        self._pruned_at = now
+        return self.prune_revocations()
+
+    def _drain(self, claim: Callable[[Tx], Sequence[Row]], notice: Notice) -> int:
+        """Batches in short transactions until nothing is due, a send failed, or `max_batches` ran."""
+        handled = 0
+        for _ in range(self.max_batches):
+            with self.transaction() as tx:
+                result = deliver(tx, claim(tx), notice)
+            handled += result.handled
+            if result.claimed < self.batch or result.failed:
+                break  # a failed row stays due: it waits for the next tick instead of being retried at once
+        return handled
+
     def _tell_expired(self, view: RequestView) -> None:
-        self.notifier.update_request_cards(view)
+        _best_effort(self.notifier.update_request_cards, view)
         self.notifier.tell_requester(view, "expired")
 
-    def _session_notice(self, tx: Tx, row: AccessSession, send: Callable[[RequestView], None], action: str,
-                        mark: Callable[[AccessSession], None]) -> int:
-        request = tx.requests.by_id(row.request_id)
-        assert request is not None
-        return self._process(tx, row, request, send, action, mark)
-
-    def _request_notice(self, tx: Tx, row: AccessRequest, send: Callable[[RequestView], None], action: str,
-                        mark: Callable[[AccessRequest], None]) -> int:
-        return self._process(tx, row, row, send, action, mark)
-
-    def _process(self, tx: Tx, row: Any, request: AccessRequest, send: Callable[[RequestView], None],
-                 action: str, mark: Callable[[Any], None]) -> int:
-        """Mark, send, keep the mark only if the send worked (a savepoint undoes it otherwise)."""
-        savepoint = tx.session.begin_nested()
-        mark(row)
-        tx.session.flush()
-        try:
-            send(load_view(tx, request))
-        except NotifyFailed as error:
-            savepoint.rollback()
-            row.notice_failures += 1
-            if row.notice_failures < MAX_NOTICE_FAILURES:
-                tx.session.flush()
-                log.warning("%s for %s not sent (%s); retrying next tick", action, row.ref, error.code)
-                return 0
-            mark(row)
-            tx.session.flush()
-            tx.audit("pam-bot", action, row.ref, "failed", code=error.code, attempts=row.notice_failures)
-            return 1
-        savepoint.commit()
-        tx.audit("pam-bot", action, row.ref)
-        return 1
+    def _tell_failed(self, view: RequestView) -> None:
+        _best_effort(self.notifier.update_request_cards, view)
+        self.notifier.tell_requester(view, "failed")
+        _best_effort(lambda v: self.notifier.tell_approvers(v, "failed"), view)
 
 
-def _ended(tx: Tx) -> Callable[[AccessSession], None]:
-    def mark(row: AccessSession) -> None:
-        row.status, row.ended_at = "ended", tx.now
+def _set(**values: Any) -> Callable[[AccessRequest | AccessSession, datetime], None]:
+    """A mark: set these columns; `True` stands for the transaction's time."""
+    def mark(row: AccessRequest | AccessSession, now: datetime) -> None:
+        for name, value in values.items():
+            setattr(row, name, now if value is True else value)
     return mark
 
 
-def _expired(tx: Tx) -> Callable[[AccessRequest], None]:
-    def mark(row: AccessRequest) -> None:
-        row.status, row.updated_at = "expired", tx.now
-    return mark
+def _session_details(row: AccessSession, request: AccessRequest) -> dict[str, Any]:
+    return {"request": request.ref, "owner": row.requester_id, "role_session_name": row.role_session_name,
+            "expires_at": row.expires_at.isoformat()}
+
+
+def _best_effort(send: Callable[[RequestView], None], view: RequestView) -> None:
+    """Secondary messages (card updates, thread notes) must not hold back or repeat the main one."""
+    try:
+        send(view)
+    except NotifyFailed as error:
+        log.warning("could not update Slack for %s: %s", view.request.ref, error.code)
+
+
+def _guarded(name: str, sweep: Callable[[], int]) -> int:
+    try:
+        return sweep()
+    except Exception:  # noqa: BLE001 - one broken sweep must not starve the others; the next tick retries
+        log.exception("sweep %s failed", name)
+        return 0

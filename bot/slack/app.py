@@ -9,9 +9,10 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.slack.ack import keep_ack
 from bot.slack.context import Services
 from bot.slack.errors import handle_error
-from bot.slack.listeners import actions, admin, commands, home, lifecycle, views
+from bot.slack.listeners import actions, admin, audit, commands, home, lifecycle, views
 
 EXTENSIONS: list[Any] = []  # modules with register(app, services), added by optional features
 
@@ -28,10 +29,12 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
         listener_executor=executor,
         logger=logging.getLogger("bot.slack.bolt"),
     )
+    app.use(keep_ack(executor))
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
     lifecycle.register(app, services)
+    audit.register(app, services)
     admin.register(app, services)
     home.register(app, services)
     for extension in EXTENSIONS:

@@ -8,6 +8,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.domain.errors import PamError
 from bot.slack.blocks import text_message
@@ -22,6 +24,10 @@ def user_text(error: Exception) -> str:
         log.info("refused: %s (%s)", error.code, error.detail or error.user_message)
         return error.user_message
     ref = secrets.token_hex(4)
+    if isinstance(error, OperationalError | PoolTimeout):  # the database is restarting, down or overloaded
+        log.error("database unavailable (ref %s): %s", ref, type(error.orig or error).__name__)
+        return (f"pam-bot lost its database connection, so this did not complete. Try again in a minute "
+                f"(ref {ref}).")
     log.error("unexpected error (ref %s): %s", ref, type(error).__name__, exc_info=error)
     return f"Something went wrong (ref {ref}). An admin can find the details in pam-bot's log."
 

@@ -24,6 +24,7 @@ class Action(StrEnum):
     ADMIN_REMOVE_ACCOUNT = "pam_admin_remove_account"
     ADMIN_CHECK = "pam_admin_check"
     ADMIN_MANAGE_ADMINS = "pam_admin_manage_admins"
+    ADMIN_SETUP = "pam_admin_setup"
     AUDIT_MORE = "pam_audit_more"
 
 
@@ -37,6 +38,9 @@ class View(StrEnum):
     CONFIRM_REMOVE = "pam_confirm_remove_modal"
     ADMINS = "pam_admins_modal"
     ADMIN = "pam_admin_modal"
+    SETUP = "pam_setup_modal"
+    CHECK = "pam_check_modal"
+    NOTICE = "pam_notice_modal"
 
 
 class Block(StrEnum):

@@ -11,10 +11,16 @@ from storage.models import AccessSession
 LIST_LIMIT = 40
 
 
-def sessions_message(rows: Sequence[AccessSession], *, everyone: bool) -> Message:
+def sessions_message(rows: Sequence[AccessSession], *, everyone: bool, whose: str | None = None) -> Message:
+    """`/pam sessions`: one line per active session; `whose` names the person an admin asked about."""
+    if whose:
+        title, empty = f"Active sessions of <@{whose}>", f"<@{whose}> has no active sessions."
+    elif everyone:
+        title, empty = "Active sessions", "No active sessions."
+    else:
+        title, empty = "Your active sessions", "You have no active sessions."
     if not rows:
-        return text_message("No active sessions." if everyone else "You have no active sessions.")
-    title = "Active sessions" if everyone else "Your active sessions"
+        return text_message(empty)
     blocks = [section(f"*{title}* ({len(rows)})")]
     for row in rows[:LIST_LIMIT]:
         owner = f"<@{row.requester_id}> · " if everyone else ""
@@ -28,14 +34,21 @@ def sessions_message(rows: Sequence[AccessSession], *, everyone: bool) -> Messag
 
 def revoked_text(view: RequestView, outcome: str) -> str:
     """Say plainly what revocation did, and what it did not."""
-    ref = view.session.ref if view.session else view.request.ref
+    session = view.session
+    ref = session.ref if session else view.request.ref
+    ends = when(session.expires_at, "{time}") if session else "when it would have ended"
     if outcome == "applied":
-        aws = ("AWS now denies this console session for that person; it can take a few minutes to take effect "
-               "everywhere.")
+        aws = ("*In AWS:* the Target Role now denies every request made with credentials issued to "
+               f"`{session.role_session_name if session else ''}` before this moment, so the open console "
+               "stops working within a few minutes (IAM takes a moment to spread). Other people using the same "
+               "role are not affected, and what was already done is not undone. The deny rule is removed "
+               "after an hour, once those credentials could no longer work anyway.")
     elif outcome.startswith("failed:"):
-        aws = (f"pam-bot could not cut it in AWS ({outcome.split(':', 1)[1]}): the console link keeps working "
-               "until the session ends. An admin should check the Resource Role's iam:PutRolePolicy permission.")
+        aws = (f"*In AWS: nothing changed.* pam-bot could not add the deny rule "
+               f"({outcome.split(':', 1)[1]}), so an open console keeps working until {ends}. "
+               "An admin should check that the Resource Role may call iam:PutRolePolicy on the Target Role.")
     else:
-        aws = ("This account does not have revocation enabled, so AWS is not told: an open console keeps "
-               "working until the session ends.")
-    return f"Session {ref} is revoked in pam-bot. {aws}"
+        aws = ("*In AWS: nothing changed.* This account does not have revocation enabled, so an open console "
+               f"(and an unused sign-in link) keeps working until {ends}. An admin can enable revocation on "
+               "the account to cut sessions in AWS.")
+    return f"Session {ref} is revoked in pam-bot: it is marked ended and its card says so.\n{aws}"

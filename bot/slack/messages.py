@@ -92,3 +92,19 @@ def session_ended_message(view: RequestView) -> Message:
     return text_message(f"⚪ Your session {session.ref} on "
                         f"`{view.request.resource_name}/{view.request.account_name}` has ended.")
 
+
+
+def approvers_notice(view: RequestView, event: str) -> Message:
+    """A note in the approval card's thread about what became of an approved request."""
+    request = view.request
+    account = f"`{request.resource_name}/{request.account_name}`"
+    if event == "failed":
+        return text_message(f"⚠️ Request {request.ref} from <@{request.requester_id}> for {account} was approved, "
+                            f"but no console session came of it: "
+                            f"{escape_mrkdwn(request.failure_message or 'unknown error')} "
+                            f"<@{request.requester_id}> has been told.")
+    if event == "link_not_delivered":
+        return text_message(f"⚠️ Request {request.ref} for {account} was granted, but pam-bot could not confirm "
+                            f"that the console link reached <@{request.requester_id}> (Slack refused the DM or did "
+                            f"not answer). If they did not get it, they can ask again.")
+    return text_message(f"Request {request.ref} for {account} is now {request.status}.")

@@ -22,7 +22,10 @@ _HINTS = {
     "not_in_channel": "pam-bot is not in the approval channel; invite it with /invite @pam-bot",
     "is_archived": "the approval channel is archived; an admin should pick another one",
     "user_not_found": "Slack does not know that user",
-    "ratelimited": "Slack is rate-limiting pam-bot; it will try again",
+    "ratelimited": "Slack is rate-limiting pam-bot; try again in a minute",
+    "internal_error": "Slack had a server error; try again in a minute",
+    "service_unavailable": "Slack is unavailable right now; try again in a minute",
+    "fatal_error": "Slack had a server error; try again in a minute",
 }
 
 
@@ -35,7 +38,8 @@ def slack_call(send: Callable[[], Any]) -> Any:
         raise NotifyFailed(f"Slack refused the message: {_HINTS.get(code, code)}.", code=code,
                            detail=code) from error
     except (SlackClientError, OSError) as error:
-        raise NotifyFailed("Slack could not be reached; pam-bot will try again.", code="slack_unreachable",
+        raise NotifyFailed("Slack did not answer in time or could not be reached; try again in a minute.",
+                           code="slack_unreachable",
                            detail=type(error).__name__) from error
 
 
@@ -108,12 +112,20 @@ class SlackNotifier:
             slack_call(lambda ref=ref: self.client.chat_postMessage(
                 channel=ref["channel"], thread_ts=ref["ts"], **messages.reminder_message(view)))
 
+    def tell_approvers(self, view: RequestView, event: str) -> None:
+        for ref in view.request.cards or ():
+            slack_call(lambda ref=ref: self.client.chat_postMessage(
+                channel=ref["channel"], thread_ts=ref["ts"], **messages.approvers_notice(view, event)))
+
     def warn_expiry(self, view: RequestView) -> None:
         self._dm(view.request.requester_id, messages.expiry_warning_message(view))
 
     def announce_end(self, view: RequestView) -> None:
         self._dm(view.request.requester_id, messages.session_ended_message(view))
-        self.update_request_cards(view)
+        try:
+            self.update_request_cards(view)
+        except NotifyFailed as error:  # the person was told; a stale card is not worth a second DM
+            log.warning("card of %s not updated to ended: %s", view.request.ref, error.code)
 
     def _card_channels(self, view: RequestView) -> list[str]:
         channel = view.channel or self.default_channel

@@ -33,9 +33,31 @@ class AuditRepository:
         self.session.flush()
         return event
 
+    def append_many(self, entries: Sequence[AuditEntry], now: datetime) -> list[AuditEvent]:
+        """Add several events in order with one read of the chain's end (a sweep's batch)."""
+        if not entries:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        prev = self.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+        events = []
+        for entry in entries:
+            event = AuditEvent(at=now, actor=entry.actor, action=entry.action, target=entry.target,
+                               outcome=entry.outcome, details=entry.details, prev_hash=prev,
+                               hash=chain_hash(prev, now, entry))
+            events.append(event)
+            prev = event.hash
+        self.session.add_all(events)  # inserted in this order, so ids follow the chain
+        self.session.flush()
+        return events
+
     def page(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
-             before_id: int | None = None, limit: int = 20) -> Sequence[AuditEvent]:
+             before_id: int | None = None, limit: int = 20, outcome: str | None = None,
+             offset: int = 0) -> Sequence[AuditEvent]:
+        """Newest first; `before_id` pages by key, `offset` skips whole pages (a typed page number)."""
         query = select(AuditEvent)
+        if outcome:
+            query = query.where(AuditEvent.outcome == outcome)
         if actor:
             query = query.where(AuditEvent.actor == actor)
         if action:
@@ -44,7 +66,14 @@ class AuditRepository:
             query = query.where(AuditEvent.target.contains(target))
         if before_id:
             query = query.where(AuditEvent.id < before_id)
-        return self.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)).all()
+        return self.session.scalars(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit)).all()
+
+    def after(self, last_id: int, *, since: datetime | None = None, limit: int = 1000) -> Sequence[AuditEvent]:
+        """The next `limit` events after `last_id` in id (chain) order; callers page in short transactions."""
+        query = select(AuditEvent).where(AuditEvent.id > last_id)
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        return self.session.scalars(query.order_by(AuditEvent.id).limit(limit)).all()
 
     def stream(self, since: datetime | None = None, batch: int = 1000) -> Iterator[AuditEvent]:
         """Every event in id order, read in batches."""

@@ -26,6 +26,12 @@ class RequestRepository:
     def by_id(self, request_id: int) -> AccessRequest | None:
         return self.session.get(AccessRequest, request_id)
 
+    def by_ids(self, request_ids: Sequence[int]) -> Sequence[AccessRequest]:
+        """Several requests in one query (a sweep's batch loads them up front)."""
+        if not request_ids:
+            return []
+        return self.session.scalars(select(AccessRequest).where(AccessRequest.id.in_(request_ids))).all()
+
     def add(self, request: AccessRequest) -> None:
         self.session.add(request)
         self.session.flush()
@@ -113,4 +119,12 @@ class RequestRepository:
             select(AccessRequest.id).where(AccessRequest.status == "approved",
                                            AccessRequest.updated_at <= untouched_since)
             .order_by(AccessRequest.updated_at).limit(limit)
+        ).all()
+
+    def claim_stuck(self, untouched_since: datetime, limit: int) -> Sequence[AccessRequest]:
+        """Approved requests nobody has worked on lately, locked so other replicas skip them."""
+        return self.session.scalars(
+            select(AccessRequest).where(AccessRequest.status == "approved",
+                                        AccessRequest.updated_at <= untouched_since)
+            .order_by(AccessRequest.updated_at).limit(limit).with_for_update(skip_locked=True)
         ).all()

@@ -73,7 +73,7 @@ def test_due_claims_select_only_due_rows(db: sessionmaker[Session]) -> None:
         for index, request_id in enumerate(ids):
             sessions.add(make_session(request_id, f"S-AAAAA{index}", NOW + timedelta(minutes=index * 10)))
     with db.begin() as session:
-        due = SessionRepository(session).claim_due_warning(NOW + timedelta(minutes=15), limit=10)
+        due = SessionRepository(session).claim_due_warning(NOW - timedelta(minutes=1), NOW + timedelta(minutes=15), limit=10)
         assert [s.ref for s in due] == ["S-AAAAA0", "S-AAAAA1"]
         ended = SessionRepository(session).claim_due_end(NOW, limit=10)
         assert [s.ref for s in ended] == ["S-AAAAA0"]

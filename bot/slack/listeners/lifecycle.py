@@ -17,11 +17,15 @@ from bot.slack.lifecycle_blocks import revoked_text, sessions_message
 from bot.slack.listeners.commands import handles
 from bot.slack.payload import action_value, user_id
 
+LIST_FETCH = 200  # enough to count what the list does not show
+
 
 @handles(cmd.Sessions)
 def _sessions(parsed: cmd.Sessions, body: dict[str, Any], client: WebClient, services: Services) -> Message:
-    rows = services.sessions.active(actor=body["user_id"], all_users=parsed.all_users, user=parsed.user)
-    return sessions_message(rows, everyone=parsed.all_users or bool(parsed.user and parsed.user != body["user_id"]))
+    actor = body["user_id"]
+    rows = services.sessions.active(actor=actor, all_users=parsed.all_users, user=parsed.user, limit=LIST_FETCH)
+    whose = parsed.user if parsed.user and parsed.user != actor else None
+    return sessions_message(rows, everyone=parsed.all_users, whose=whose)
 
 
 @handles(cmd.Revoke)

@@ -1,0 +1,43 @@
+"""The baseline: a bare Bolt app on the same server whose listeners only ack (what Slack's 3 s budget costs at least)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+
+def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
+    """Same Bolt settings as pam-bot (signing, token check, ack then work on an executor); no work at all."""
+    client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"], timeout=10)
+    app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client, process_before_response=False,
+              listener_executor=ThreadPoolExecutor(max_workers=16))
+
+    @app.command("/pam")
+    def command(ack: Ack) -> None:
+        ack()
+
+    @app.action(re.compile(".*"))
+    def action(ack: Ack) -> None:
+        ack()
+
+    @app.view(re.compile(".*"))
+    def view(ack: Ack) -> None:
+        ack()
+
+    slack = SlackRequestHandler(app)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"status": "ok"}).encode()]
+        return slack(environ, start_response)
+
+    return wsgi

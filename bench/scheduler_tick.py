@@ -1,0 +1,136 @@
+"""Cost of one scheduler tick (warning and end sweeps) over 100,000 sessions with 0, 100 and 1,000 due.
+
+    .venv/bin/python bench/scheduler_tick.py [--sessions N] [--runs R]
+
+Works in a scratch schema of PostgreSQL ($PAM_BENCH_POSTGRES_URL, else the local test database) that it drops
+at the end. Notices go to a local notifier that only counts, so the figures are the database's share of a tick:
+claiming through the partial indexes, marking, and the audit events. Half the due sessions are due for their
+end notice, half for their warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, text
+
+from bot.clock import ManualClock
+from bot.services.grants import GrantService
+from bot.services.ports import RequestView
+from bot.services.sweeps import SweepService
+from storage.db import create_db_engine, make_sessionmaker, upgrade
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ROLE = "arn:aws:iam::123456789012:role/bench"
+
+
+class CountingNotifier:
+    """The notifier port, counting instead of calling Slack."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def _count(self, view: RequestView, *args: object) -> None:
+        self.sent += 1
+
+    post_request_cards = update_request_cards = send_console_link = tell_requester = _count  # type: ignore[assignment]
+    remind_approvers = tell_approvers = warn_expiry = announce_end = _count
+
+
+def fill(engine: Engine, sessions: int) -> None:
+    """`sessions` granted requests with active sessions ending from an hour from now on: none of them due."""
+    with engine.begin() as connection:
+        connection.execute(text("""
+            INSERT INTO access_requests (id, ref, requester_id, team_id, resource_name, account_name,
+                resource_role_arn, target_role_arn, duration_seconds, reason, status, approvals_required,
+                auto_approved, created_at, updated_at, grant_attempts, notice_failures, cards)
+            SELECT g, 'R-' || g, 'U' || (g % 500), 'T1', 'prod', 'ro', :role, :role, 3600, '', 'granted', 1,
+                false, :now - interval '1 hour', :now - interval '1 hour', 1, 0, '[]'
+            FROM generate_series(1, :n) AS g"""), {"n": sessions, "now": NOW, "role": ROLE})
+        connection.execute(text("""
+            INSERT INTO sessions (id, ref, request_id, requester_id, resource_name, account_name,
+                resource_role_arn, target_role_arn, role_session_name, assumed_role_arn, status, started_at,
+                expires_at, revocation_applied, notice_failures)
+            SELECT g, 'S-' || g, g, 'U' || (g % 500), 'prod', 'ro', :role, :role, 'user' || g, :assumed || g,
+                'active', :now, :now + interval '1 hour' + g * interval '1 second', false, 0
+            FROM generate_series(1, :n) AS g"""), {"n": sessions, "now": NOW, "role": ROLE, "assumed": f"{ROLE}/u"})
+        connection.execute(text("ANALYZE"))
+
+
+def make_due(engine: Engine, due: int) -> None:
+    """Reset every session to not due, then make `due` of them due (half to end, half to warn)."""
+    with engine.begin() as connection:
+        connection.execute(text("""
+            UPDATE sessions SET status = 'active', warned_at = NULL, ended_at = NULL,
+                expires_at = :now + interval '1 hour' + id * interval '1 second'
+            WHERE status <> 'active' OR warned_at IS NOT NULL OR expires_at < :now + interval '1 hour'"""),
+                           {"now": NOW})
+        connection.execute(text("""
+            UPDATE sessions SET expires_at = :now - interval '1 minute', warned_at = :now - interval '6 minutes'
+            WHERE id <= :ending"""), {"now": NOW, "ending": due // 2})
+        connection.execute(text("""
+            UPDATE sessions SET expires_at = :now + interval '2 minutes'
+            WHERE id > :ending AND id <= :due"""), {"now": NOW, "ending": due // 2, "due": due})
+        connection.execute(text("DELETE FROM audit_events"))
+        connection.execute(text("ANALYZE sessions"))
+
+
+def one_tick(sweeps: SweepService) -> tuple[float, int]:
+    started = time.perf_counter()
+    handled = sweeps.end_sessions() + sweeps.warn_sessions()
+    return time.perf_counter() - started, handled
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5, help="ticks measured per row (the median is shown)")
+    args = parser.parse_args()
+    base = os.environ.get("PAM_BENCH_POSTGRES_URL", DEFAULT_URL)
+    schema = f"pam_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_db_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = create_db_engine(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
+    try:
+        upgrade(engine)
+        started = time.perf_counter()
+        fill(engine, args.sessions)
+        print(f"PostgreSQL, scratch schema {schema}: {args.sessions:,} sessions written in "
+              f"{time.perf_counter() - started:.1f}s; median of {args.runs} ticks per row\n")
+        notifier = CountingNotifier()
+        db, clock = make_sessionmaker(engine), ManualClock(NOW)
+        # Warning and end sweeps never grant: the grant service gets no AWS and no directory.
+        grants = GrantService(db=db, clock=clock, broker=None, directory=None,  # type: ignore[arg-type]
+                              notifier=notifier)  # type: ignore[arg-type]
+        sweeps = SweepService(db=db, clock=clock, notifier=notifier, grants=grants,  # type: ignore[arg-type]
+                              warning=timedelta(minutes=5), request_timeout=timedelta(hours=1))
+        rows = []
+        for due in (0, 100, 1000):
+            times = []
+            for _ in range(args.runs):
+                make_due(engine, due)
+                elapsed, handled = one_tick(sweeps)
+                assert handled == due, (handled, due)
+                times.append(elapsed)
+            rows.append((due, statistics.median(times)))
+        baseline = rows[0][1]
+        print(f"{'sessions':>9} {'due':>6} {'tick ms':>9} {'ms per due':>11} {'vs 0 due':>9}")
+        for due, elapsed in rows:
+            per_due = f"{elapsed * 1000 / due:.3f}" if due else "-"
+            print(f"{args.sessions:>9,} {due:>6,} {elapsed * 1000:>9.2f} {per_due:>11} {elapsed / baseline:>8.1f}x")
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""`pam-bot audit export` and `pam-bot audit verify`: the audit trail for auditors and scripts."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pytimeparse import parse as parse_time
+
+from bot.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.services.audit import AuditService
+
+CSV_COLUMNS = ("id", "at", "actor", "action", "target", "outcome", "details", "prev_hash", "hash")
+
+
+def add_audit_commands(commands: Any) -> None:
+    audit = commands.add_parser("audit", help="export or verify the audit trail")
+    actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    export = actions.add_parser("export", help="write events (oldest first) as JSON lines or CSV")
+    export.add_argument("--since", default=None,
+                        help="a date or time (2026-03-01, 2026-03-01T09:00Z) or an age (24h, 7d); default: all")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", default="-", help="file to write (default: standard output)")
+    export.set_defaults(run=_export)
+    verify = actions.add_parser("verify", help="check the hash chain; exit 1 at the first altered event")
+    verify.set_defaults(run=_verify)
+
+
+def parse_since(text: str | None, now: datetime) -> datetime | None:
+    """An ISO date or time (UTC unless it says otherwise), or an age like `24h` or `7d` before `now`."""
+    if not text:
+        return None
+    seconds = parse_time(text)
+    if seconds is not None and seconds > 0:
+        return now - timedelta(seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"--since: {text!r} is neither a date/time like 2026-03-01T09:00Z "
+                           "nor an age like 24h or 7d.") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    count = 0
+    for record in records:
+        writer.writerow({**record, "details": json.dumps(record["details"], sort_keys=True, default=str)})
+        count += 1
+    return count
+
+
+def _service() -> tuple[AuditService, Engine]:
+    from bot.clock import utcnow
+    from bot.config import Settings
+    from bot.services.audit import AuditService
+    from storage.db import create_db_engine, make_sessionmaker
+
+    settings = Settings.from_env(os.environ, require_slack=False)
+    engine = create_db_engine(settings.database_url)
+    return AuditService(db=make_sessionmaker(engine), clock=utcnow), engine
+
+
+def _export(args: argparse.Namespace) -> int:
+    service, engine = _service()
+    since = parse_since(args.since, service.clock())
+    write = write_csv if args.format == "csv" else write_jsonl
+    try:
+        if args.output == "-":
+            count = write(service.export(since=since), sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = write(service.export(since=since), out)
+        # Who took a copy of the trail is itself worth knowing.
+        service.record(args.actor, "audit.export", args.output, format=args.format, events=count,
+                       since=since.isoformat() if since else "")
+    finally:
+        engine.dispose()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    service, engine = _service()
+    try:
+        report = service.verify()
+    finally:
+        engine.dispose()
+    if report.broken_at is not None:
+        print(f"audit chain BROKEN at event {report.broken_at}: {report.reason} "
+              f"({report.checked} events before it are intact)")
+        return 1
+    print(f"audit chain intact: {report.checked} events; newest hash {report.last_hash}")
+    return 0

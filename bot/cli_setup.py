@@ -1,0 +1,89 @@
+"""`pam-bot setup` and `pam-bot doctor`: what AWS needs, and a check that every configured role really works."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from bot.config import Settings
+from bot.services.setup import DoctorReport, SetupInfo, SetupService
+
+
+def add_setup_commands(commands: Any) -> None:
+    setup = commands.add_parser("setup", help="print the ExternalId, pam-bot's AWS principal and the IAM policies")
+    setup.add_argument("--account-id", default=None,
+                       help="AWS account of the Resource Role when none is configured yet (default: pam-bot's own)")
+    setup.add_argument("--revocation", action="store_true",
+                       help="let the Resource Role write revocation policies (accounts with revocation enabled)")
+    setup.add_argument("--json", action="store_true")
+    setup.set_defaults(run=_setup)
+    doctor = commands.add_parser("doctor", help="assume every Resource Role and chain to every Target Role; "
+                                               "exit 1 when something is wrong")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(run=_doctor)
+
+
+def setup_service() -> SetupService:
+    """SetupService with storage and AWS, without Slack."""
+    from bot.clock import utcnow
+    from bot.container import build_broker, build_storage
+    from bot.services.admin import AdminService
+    from bot.services.installation import InstallationService
+
+    settings = Settings.from_env(os.environ, require_slack=False)
+    _, db = build_storage(settings, migrate=True)
+    external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
+    broker = build_broker(settings, external_id)
+    admin = AdminService(db=db, clock=utcnow, broker=broker, env_admins=settings.admins)
+    return SetupService(db=db, clock=utcnow, broker=broker, external_id=external_id, admin=admin)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    info = setup_service().info(actor=args.actor, trusted=True, account_id=args.account_id,
+                                revocation=args.revocation)
+    print(json.dumps(info_dict(info), indent=2) if args.json else info_text(info))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    report = setup_service().doctor(actor=args.actor, trusted=True)
+    print(json.dumps(report_dict(report), indent=2) if args.json else report_text(report))
+    return 0 if report.ok else 1
+
+
+def info_dict(info: SetupInfo) -> dict[str, Any]:
+    return {"external_id": info.external_id, "principal": info.principal_arn, "trust_principal": info.trust_principal,
+            "partition": info.partition,
+            "policies": [{"key": d.key, "title": d.title, "where": d.where, "document": d.document}
+                         for d in info.documents]}
+
+
+def info_text(info: SetupInfo) -> str:
+    lines = [f"ExternalId:             {info.external_id}",
+             f"pam-bot's AWS principal: {info.principal_arn}"]
+    if info.trust_principal != info.principal_arn:
+        lines.append(f"Trust policies name:     {info.trust_principal}")
+    lines.append(f"Partition:               {info.partition}")
+    for number, document in enumerate(info.documents, start=1):
+        lines += ["", f"{number}. {document.title}", f"   {document.where}", json.dumps(document.document, indent=2)]
+    lines += ["", "Then add the roles with `pam-bot resource add` / `pam-bot account add` (or /pam admin) "
+                  "and run `pam-bot doctor`."]
+    return "\n".join(lines)
+
+
+def report_dict(report: DoctorReport) -> dict[str, Any]:
+    return {"ok": report.ok, "checks": [{"subject": c.subject, "ok": c.ok, "detail": c.detail, "fix": c.fix}
+                                        for c in report.checks]}
+
+
+def report_text(report: DoctorReport) -> str:
+    lines = []
+    for check in report.checks:
+        lines.append(f"{'OK  ' if check.ok else 'FAIL'} {check.subject}: {check.detail}")
+        if check.fix:
+            lines.append(f"     fix: {check.fix}")
+    problems = len(report.problems)
+    lines.append("everything works" if report.ok else f"{problems} problem{'s' if problems != 1 else ''} found")
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""The demo's script: set-up through the CLI, a request, an approval, the link, a warning and the end."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.request import urlopen
+
+from bot.demo_render import Transcript
+from bot.demo_stage import DemoFailed, Stage
+from bot.demo_world import ALICE, BOB, CHANNEL, CHANNEL_NAME, DemoWorld
+from bot.slack.ids import Action
+from storage.models import AccessRequest, AuditEvent
+
+__all__ = ["DemoFailed", "Story"]
+ASK = "access prod-aws readonly 30m checking INC-42"
+
+
+class Story(Stage):
+    """Plays the scenario against a running `DemoWorld` and narrates it into a `Transcript`."""
+
+    def __init__(self, world: DemoWorld, out: Transcript, **options: Any) -> None:
+        super().__init__(world, out, **options)
+        self.ref = ""
+        self.link = ""
+
+    def connect_aws(self) -> None:
+        info = json.loads(self.cli("setup", "--json"))
+        self.show()
+        self.out.say(f"    ExternalId:               {info['external_id']}  (generated once, stored)")
+        self.out.say(f"    pam-bot's AWS principal:  {info['principal']}")
+        documents = {document["key"]: document for document in info["policies"]}
+        for document in info["policies"]:
+            self.out.say(f"    · {document['title']}: {json.dumps(document['document'])}")
+        self.out.say("  (the AWS admin pastes those documents into two new roles: the Resource Role and the "
+                     "Target Role)")
+        resource = self.create_role("pam-bot-resource", documents["resource_role_trust"]["document"],
+                                    documents["resource_role_permissions:new"]["document"])
+        suggested = documents["target_role_trust:new"]["document"]["Statement"][0]["Principal"]["AWS"]
+        trust = json.loads(json.dumps(documents["target_role_trust:new"]["document"]).replace(suggested, resource))
+        target = self.create_role("pam-readonly", trust, None)
+        self.roles = {resource: "hop 1: Resource Role", target: "hop 2: Target Role"}
+        self.cli("resource", "add", "prod-aws", "--role-arn", resource, "--description", "Production account",
+                 echo=True)
+        self.show()
+        self.cli("account", "add", "prod-aws", "readonly", "--role-arn", target, "--duration", "1h",
+                 "--approvers", BOB, "--channel", CHANNEL, "--description", "Read-only console for on-call", echo=True)
+        self.show()
+
+    def create_role(self, name: str, trust: dict[str, Any], permissions: dict[str, Any] | None) -> str:
+        """Create the role under the suggested name, or a suffixed one when this process made it already."""
+        aws = self.world.aws
+        try:
+            return aws.create_role(name, trust, permissions=permissions)
+        except aws.iam().exceptions.EntityAlreadyExistsException:
+            return aws.create_role(f"{name}-{self.world.suffix}", trust, permissions=permissions)
+
+    def start_bot(self) -> None:
+        self.world.start_bot()
+        with urlopen(f"{self.world.url}/healthz", timeout=5) as response:  # noqa: S310 - local server
+            health = response.read().decode()
+        self.out.say(f"  pam-bot serves {self.world.url}/slack/events (every request signed like Slack's)")
+        self.out.say(f"  GET /healthz → {response.status} {health}")
+        self.show()
+
+    def ask(self) -> None:
+        self.out.say(f"  alice  › /pam {ASK}")
+        self.check(self.driver().command(ALICE, ASK).status == 200, "the bot did not acknowledge /pam with 200")
+        self.wait("response_url", "is waiting for approval", "alice was never told her request is waiting")
+        self.wait("chat.postMessage", "asks for", f"no approval card appeared in #{CHANNEL_NAME}",
+                  lambda c: c.args.get("channel") == CHANNEL)
+        requests = self.rows(AccessRequest)
+        self.check(len(requests) == 1 and requests[0].status == "pending", "the request was not stored as pending")
+        self.ref = requests[0].ref
+        self.show(actor="alice")
+
+    def approve(self) -> None:
+        card = self.world.slack.messages(CHANNEL)[-1]
+        self.out.say(f"  bob    › clicks [Approve] on {self.ref} in #{CHANNEL_NAME}")
+        response = self.driver().click(BOB, Action.APPROVE.value, self.ref, channel_id=CHANNEL, message_ts=card["ts"])
+        self.check(response.status == 200, "the bot did not acknowledge the click with 200")
+        dm = self.wait("chat.postMessage", "Open AWS Console", "alice never received the console link by DM",
+                       lambda c: c.response.get("channel") == f"D{ALICE}")
+        self.wait("chat.update", "Granted", "the approval card was never updated to Granted")
+        self.link = next((e["url"] for b in _blocks(dm.args) for e in b.get("elements", []) if e.get("url")), "")
+        self.check(bool(self.link), "the DM carries no console link")
+        self.out.hide(self.link)
+        self.show(actor="bob")
+        with urlopen(self.link, timeout=5) as response:  # noqa: S310 - the local federation stub
+            signed_in = response.read().decode()
+        self.check(response.status == 200 and "Signed in as" in signed_in, "the console link did not sign in")
+        self._seen["federation"] = len(self.world.federation.calls())
+        self.out.say(f"  alice  › opens the link: the console opens as {signed_in.removeprefix('Signed in as ')}")
+        self.check(self.rows(AccessRequest)[0].status == "granted", f"{self.ref} is not marked granted")
+
+    def warn(self) -> None:
+        session = self.session()
+        self.jump(session.expires_at - timedelta(minutes=4))
+        self.check(self.tick().warned == 1, "the scheduler's tick sent no expiry warning")
+        self.wait("chat.postMessage", "ends", "alice never received the expiry warning",
+                  lambda c: c.response.get("channel") == f"D{ALICE}" and "Request again" in json.dumps(c.args))
+        self.show()
+
+    def end(self) -> None:
+        session = self.session()
+        self.jump(session.expires_at + timedelta(seconds=1))
+        self.check(self.tick().ended == 1, "the scheduler's tick ended no session")
+        self.wait("chat.postMessage", "has ended", "alice never received the end notice",
+                  lambda c: c.response.get("channel") == f"D{ALICE}")
+        self.check(self.session().status == "ended", "the session is not marked ended")
+        self.show()
+
+    def audit(self) -> None:
+        names = self.world.name_of
+        for event in self.rows(AuditEvent):
+            actor = names(event.actor) if event.actor.startswith("U") else event.actor
+            self.out.say(f"    {actor:<9} {event.action:<34} {event.target:<18} {event.outcome}")
+        self.cli("audit", "verify", echo=True)
+
+
+def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = message.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks

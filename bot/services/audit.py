@@ -1,0 +1,106 @@
+"""The audit trail read back: pages for admins in Slack, exports and chain verification for the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.audit import GENESIS, chain_hash
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.services.base import Clock, UseCase
+from storage.models import AuditEvent
+from storage.repositories import AuditRepository
+from storage.repositories.audit import entry_of
+
+PAGE_SIZE = 15
+BATCH = 1000  # events per short read transaction when exporting or verifying
+FILTERS = {"user": "actor", "action": "action", "target": "target", "outcome": "outcome"}
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of events, newest first, and how to ask for the next."""
+
+    events: tuple[AuditEvent, ...]
+    filters: dict[str, str] = field(default_factory=dict)
+    page: int = 1
+    has_more: bool = False
+
+    @property
+    def last_id(self) -> int | None:
+        return self.events[-1].id if self.events else None
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify` found: how many events it checked and the first one that breaks the chain."""
+
+    checked: int
+    broken_at: int | None = None
+    reason: str = ""
+    last_hash: str = GENESIS  # keep it somewhere else: a chain cannot show that its newest events were cut off
+
+
+class AuditService(UseCase):
+    """Admins read the trail in Slack; the CLI exports and verifies it (as the operator, so unchecked)."""
+
+    def __init__(self, *, db: sessionmaker[Session], clock: Clock,
+                 admin_ids: Callable[[], frozenset[str]] = frozenset) -> None:
+        super().__init__(db=db, clock=clock)
+        self.admin_ids = admin_ids
+
+    def page(self, *, actor: str, filters: Mapping[str, str], page: int = 1,
+             before_id: int | None = None) -> AuditPage:
+        """Events matching `filters`, newest first; `before_id` continues after a page already shown."""
+        if actor not in self.admin_ids():
+            self.record(actor, "audit.view", "", "refused", code="not_allowed")
+            raise NotAllowed("Only pam-bot admins can read the audit trail.")
+        unknown = set(filters) - set(FILTERS)
+        if unknown or not 1 <= page <= MAX_PAGE:
+            raise InvalidInput("Filter by user, action, target or outcome, on a page from 1 up.")
+        query = {FILTERS[key]: value for key, value in filters.items() if value}
+        offset = 0 if before_id else (page - 1) * PAGE_SIZE
+        with self.transaction() as tx:
+            rows = AuditRepository(tx.session).page(**query, before_id=before_id, offset=offset,
+                                                    limit=PAGE_SIZE + 1)
+        return AuditPage(tuple(rows[:PAGE_SIZE]), dict(filters), page, has_more=len(rows) > PAGE_SIZE)
+
+    def export(self, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Every event from `since` on, oldest first, as plain records (read in short transactions)."""
+        for batch in self._batches(since):
+            yield from (record_of(event) for event in batch)
+
+    def verify(self) -> ChainReport:
+        """Walk the whole chain; report the first event whose content or link does not match its hash."""
+        expected, checked = GENESIS, 0
+        for batch in self._batches(None):
+            for event in batch:
+                if event.prev_hash != expected:
+                    return ChainReport(checked, event.id, "it does not link to the event before it: an event "
+                                                          "was removed or inserted, or a hash was rewritten")
+                if chain_hash(event.prev_hash, event.at, entry_of(event)) != event.hash:
+                    return ChainReport(checked, event.id, "its content does not match its hash: it was changed")
+                expected, checked = event.hash, checked + 1
+        return ChainReport(checked, last_hash=expected)
+
+    def _batches(self, since: datetime | None) -> Iterator[list[AuditEvent]]:
+        last_id = 0
+        while True:
+            with self.transaction() as tx:
+                batch = list(AuditRepository(tx.session).after(last_id, since=since, limit=BATCH))
+            if not batch:
+                return
+            yield batch
+            last_id = batch[-1].id
+
+
+def record_of(event: AuditEvent) -> dict[str, Any]:
+    """An event as an export line: what happened, and the hashes that let anyone re-check the chain."""
+    return {"id": event.id, "at": event.at.isoformat(timespec="microseconds"), "actor": event.actor,
+            "action": event.action, "target": event.target, "outcome": event.outcome,
+            "details": dict(event.details or {}), "prev_hash": event.prev_hash, "hash": event.hash}

@@ -1,0 +1,196 @@
+"""Deploy files for real: the Procfile's release and web commands, `pam-bot serve`, Socket Mode, the Dockerfile."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.slack_api import SlackApiStandIn
+from bot.sandbox.slack_driver import SlackDriver
+from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def procfile() -> dict[str, str]:
+    entries = (re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line) for line in (ROOT / "Procfile").read_text().splitlines())
+    return {m.group(1): m.group(2) for m in entries if m}
+
+
+def dockerfile_instruction(name: str) -> str:
+    """The first instruction called `name`, continuation lines joined."""
+    logical = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    found = re.search(rf"^{name} (.+)$", logical, re.M)
+    return found.group(1).strip() if found else ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def env(tmp_path: Path, slack_api: SlackApiStandIn) -> dict[str, str]:
+    """A deployment's environment: a fresh SQLite file, the Slack stand-in for auth.test, AWS never reached."""
+    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/pam.db",
+            "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+            "SLACK_API_URL": slack_api.base_url, "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIAPAMDEPLOYTEST000", "AWS_SECRET_ACCESS_KEY": "unused",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PORT": str(free_port())}
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator:
+    """`start(command, env)`: run a shell command line as a platform would; killed if a test leaves it running."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run(command: str, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"process-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=environment, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process.log_path = log.name  # type: ignore[attr-defined]
+        started.append(process)
+        return process
+
+    yield run
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local test server
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_healthy(process: subprocess.Popen[bytes], port: int, timeout: float = 45.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, output(process)
+        try:
+            status, body = get(f"http://127.0.0.1:{port}/healthz")
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"/healthz never answered 200:\n{output(process)}")
+
+
+def stop_cleanly(process: subprocess.Popen[bytes]) -> str:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=40) == 0, output(process)
+    return output(process)
+
+
+def output(process: subprocess.Popen[bytes]) -> str:
+    return Path(process.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
+
+
+def test_procfile_declares_release_web_and_a_socket_mode_alternative() -> None:
+    entries = procfile()
+    assert entries["release"] == "pam-bot db upgrade"
+    assert "gunicorn" in entries["web"] and "'bot.serve:create_wsgi_app()'" in entries["web"]
+    assert "$PORT" in entries["web"] and "python:bot.gunicorn_conf" in entries["web"]
+    assert "worker" not in entries  # two bots would answer every event: Socket Mode stays a documented option
+    assert "# worker: pam-bot serve --socket-mode" in (ROOT / "Procfile").read_text()
+
+
+def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
+        env: dict[str, str], start, slack_api: SlackApiStandIn) -> None:
+    release = subprocess.run(["bash", "-c", procfile()["release"]], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert release.returncode == 0 and "up to date" in release.stdout, release.stderr
+
+    port = int(env["PORT"])
+    web = start(procfile()["web"], {**env, "PAM_AUTO_MIGRATE": "false"})
+    assert json.loads(wait_healthy(web, port)) == {"status": "ok", "database": "up"}
+    assert any(call.method == "auth.test" and call.ok for call in slack_api.calls)
+
+    status, metrics = get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200 and "# TYPE pam_grants_total counter" in metrics
+    driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SLACK_SIGNING_SECRET, api=slack_api)
+    assert driver.command("UREQUESTER", "help").status == 200
+    slack_api.wait_for("response_url", lambda call: "/pam" in json.dumps(call.args), timeout=10)
+    assert driver.post_raw(b"command=%2Fpam&text=help", "application/x-www-form-urlencoded",
+                           secret="wrong").status == 401
+
+    healthcheck = re.search(r"CMD (\[.*\])$", dockerfile_instruction("HEALTHCHECK"))
+    assert healthcheck, "the Dockerfile has no exec-form HEALTHCHECK"
+    probe = json.loads(healthcheck.group(1))
+    assert subprocess.run(probe, env={**env, "PATH": f"{BIN}:/usr/bin"}, timeout=10).returncode == 0
+    nobody = {**env, "PATH": f"{BIN}:/usr/bin", "PORT": str(free_port())}
+    assert subprocess.run(probe, env=nobody, capture_output=True, timeout=10).returncode != 0
+
+    logs = stop_cleanly(web)
+    assert "stopped: scheduler off, acknowledged work finished" in logs  # worker_exit → Container.close()
+    assert "Traceback" not in logs
+
+
+def test_pam_bot_serve_runs_the_same_server(env: dict[str, str], start) -> None:
+    port = free_port()
+    serve = start(f"pam-bot serve --port {port}", env)
+    wait_healthy(serve, port)
+    logs = stop_cleanly(serve)
+    assert "stopped: scheduler off" in logs and "gthread" in logs
+
+
+def test_socket_mode_without_app_token_says_what_to_do(env: dict[str, str]) -> None:
+    result = subprocess.run([str(BIN / "pam-bot"), "serve", "--socket-mode"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "xapp-" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_socket_mode_with_app_token_asks_slack_for_a_connection(env: dict[str, str],
+                                                                slack_api: SlackApiStandIn) -> None:
+    # The stand-in speaks the Web API but not WebSockets: it refuses apps.connections.open like a bad token would.
+    result = subprocess.run([str(BIN / "pam-bot"), "serve", "--socket-mode"], env={**env, "SLACK_APP_TOKEN": "xapp-1-A"},
+                            capture_output=True, text=True, timeout=60)
+    assert [c.method for c in slack_api.calls if c.method == "apps.connections.open"] == ["apps.connections.open"]
+    assert result.returncode == 2
+    assert "Slack refused the Socket Mode connection" in result.stderr and "SLACK_APP_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dockerfile_builds_a_non_root_image_that_serves() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
+    assert re.search(r"^RUN pip install \.", text, re.M)
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r'^CMD \["pam-bot", "serve"\]', text, re.M)
+    assert "curl" not in text.split("HEALTHCHECK", 1)[1]
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".git" in ignored and "*.db" in ignored
+
+
+def test_readme_documents_every_setting_and_command() -> None:
+    from bot.cli import parser
+
+    readme = (ROOT / "README.md").read_text()
+    settings = set(re.findall(r'reader\.\w+\("([A-Z_]+)"', (ROOT / "bot" / "config.py").read_text()))
+    assert {"SLACK_BOT_TOKEN", "DATABASE_URL", "PAM_LOG_FORMAT", "PAM_AUTO_MIGRATE"} <= settings
+    assert not [name for name in settings if f"`{name}`" not in readme]
+    commands = parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert not [name for name in commands if f"`pam-bot {name}" not in readme]
+    assert readme.lstrip().startswith("# pam-bot") and "make demo" in readme.split("##")[1]

@@ -1,0 +1,108 @@
+"""PostgreSQL restarting under a running bot (a TCP proxy is cut and restored; the shared server keeps running).
+
+/healthz goes 503 then 200, the process keeps serving, nothing acknowledged is lost and nothing happens twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.services.sweeps import STUCK_AFTER
+from tests.e2e.helpers import wait_ephemeral
+from tests.e2e.tcp_proxy import TcpProxy
+from tests.e2e.test_access_flow import click, wait_status
+from tests.fixtures_bot import APPROVER, CHANNEL, Bot
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+USERS = ("UPGUSER01", "UPGUSER02", "UPGUSER03")
+
+
+def health(bot: Bot) -> int:
+    try:
+        with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def wait_health(bot: Bot, status: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := health(bot)) != status:
+        assert time.monotonic() < deadline, f"/healthz stayed {seen}, expected {status}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def proxied(database_url: str, make_bot: Callable[..., Bot]) -> Iterator[tuple[Bot, TcpProxy]]:
+    """The bot with DATABASE_URL pointing at a proxy in front of the real PostgreSQL."""
+    url = make_url(database_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        bot = make_bot(DATABASE_URL=url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+        for user_id in USERS:
+            bot.slack.add_user(user_id, name=user_id.lower(), email=f"{user_id.lower()}@example.com")
+        yield bot, proxy
+        proxy.restore()
+
+
+def ask(bot: Bot, user_id: str) -> tuple[str, str]:
+    """/pam access from `user_id`: the new request's ref and its card's ts."""
+    bot.driver.command(user_id, "access prod-aws readonly 30m restart drill")
+    card = bot.slack.wait_for("chat.postMessage", lambda c: c.ok and c.args.get("channel") == CHANNEL
+                              and f"<@{user_id}>" in str(c.args.get("text")))
+    return card.args["text"].split()[2].rstrip(":"), str(card.response["ts"])
+
+
+def link_dms(bot: Bot, user_id: str) -> int:
+    return len([c for c in bot.slack.dms_to(user_id) if "Open AWS Console" in json.dumps(c.args)])
+
+
+def test_restart_mid_run_loses_nothing_and_duplicates_nothing(proxied: tuple[Bot, TcpProxy]) -> None:
+    bot, proxy = proxied
+    bot.add_account()
+    assert health(bot) == 200
+    first, _ = ask(bot, USERS[0])
+    click(bot, APPROVER, "pam_approve", first)
+    wait_status(bot, first, "granted")
+
+    # The second grant is in flight when the database goes: its claim is committed, the session is not yet.
+    second, card_ts = ask(bot, USERS[1])
+    bot.slack.delay_next("users.info", 0)  # the approver's lookup
+    bot.slack.delay_next("users.info", 2)  # the requester's, for the role session name: the cut lands here
+    click(bot, APPROVER, "pam_approve", second)
+    bot.slack.wait_for("chat.update", lambda c: c.args.get("ts") == card_ts
+                       and "creating the console session" in json.dumps(c.args))
+    proxy.cut()
+    wait_health(bot, 503)
+
+    during = bot.driver.command(USERS[2], "access prod-aws readonly 30m restart drill")
+    assert during.status == 200
+    told = wait_ephemeral(bot.slack, "database")
+    assert "Try again in a minute" in told and "Traceback" not in told
+    time.sleep(2.5)  # the in-flight grant reaches its session write and fails on the dead connection
+
+    proxy.restore()
+    wait_health(bot, 200)
+    third, _ = ask(bot, USERS[2])  # asking again works on the same process
+    click(bot, APPROVER, "pam_approve", third)
+    wait_status(bot, third, "granted")
+
+    wait_status(bot, second, "approved")  # acknowledged, not lost: the recovery sweep finishes it
+    bot.clock.advance(STUCK_AFTER + timedelta(seconds=1))
+    assert bot.container.services.sweeps.recover_stuck() == 1
+    wait_status(bot, second, "granted")
+
+    requests = bot.requests()
+    assert sorted(r.requester_id for r in requests) == sorted(USERS)  # one request each, none twice
+    assert all(r.status == "granted" for r in requests)
+    sessions = bot.sessions()
+    assert sorted(s.request_id for s in sessions) == sorted(r.id for r in requests)
+    assert [link_dms(bot, user_id) for user_id in USERS] == [1, 1, 1]
+    assert health(bot) == 200

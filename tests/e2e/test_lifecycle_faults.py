@@ -1,0 +1,112 @@
+"""Notices survive Slack failures and restarts: sent on a later tick, once; the scheduler runs the ticks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.clock import ManualClock
+from bot.scheduler import Scheduler
+from bot.services.sweeps import TickReport
+from tests.e2e.lifecycle_helpers import SECOND, ask, at, dms, grant_session, request_row, second_container, \
+    session_row, tick
+from tests.fixtures_bot import REQUESTER, Bot
+
+WARNING = timedelta(minutes=5)
+
+
+def test_a_warning_slack_refused_goes_out_on_the_next_tick_once(bot: Bot) -> None:
+    bot.add_account()
+    session = grant_session(bot)
+    at(bot, session.expires_at - WARNING + SECOND)
+    bot.slack.fail_next("chat.postMessage", error="channel_not_found")
+    assert tick(bot).warned == 0
+    refused = [c for c in bot.slack.calls_to("chat.postMessage") if c.error == "channel_not_found"]
+    assert len(refused) == 1 and session.ref in refused[0].args["text"]
+    assert session_row(bot, session.ref).warned_at is None
+    assert tick(bot).warned == 1
+    assert tick(bot).warned == 0
+    assert len(dms(bot, REQUESTER, f"session {session.ref} ends")) == 1
+    assert session_row(bot, session.ref).notice_failures == 1
+
+
+def test_an_end_notice_lost_to_server_errors_beyond_the_retries_goes_out_next_tick_once(bot: Bot) -> None:
+    bot.add_account()
+    session = grant_session(bot)
+    at(bot, session.expires_at + SECOND)
+    bot.slack.fail_next("chat.postMessage", status=500, times=3)  # the client retries a 500 twice
+    assert tick(bot).ended == 0
+    assert session_row(bot, session.ref).status == "active"
+    assert [c.http_status for c in bot.slack.calls_to("chat.postMessage")][-3:] == [500, 500, 500]
+    assert tick(bot).ended == 1
+    assert tick(bot).ended == 0
+    assert len(dms(bot, REQUESTER, session.ref, "has ended")) == 1
+    assert session_row(bot, session.ref).status == "ended"
+
+
+def test_an_expiry_notice_refused_is_retried_and_the_request_stays_pending_meanwhile(
+        make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(PAM_REQUEST_TIMEOUT="10m")
+    bot.add_account()
+    request = ask(bot)
+    at(bot, request.created_at + timedelta(minutes=10) + SECOND)
+    bot.slack.fail_next("chat.postMessage", error="user_not_found")
+    assert tick(bot).expired == 0
+    assert request_row(bot, request.ref).status == "pending"
+    assert tick(bot).expired == 1
+    assert request_row(bot, request.ref).status == "expired"
+    assert len(dms(bot, REQUESTER, request.ref, "expired")) == 1
+
+
+def test_a_restart_between_ticks_loses_nothing(bot: Bot) -> None:
+    bot.add_account()
+    bot.add_account(name="admin")
+    session = grant_session(bot)
+    pending = ask(bot, "access prod-aws admin 30m deploy")
+    at(bot, session.expires_at - WARNING + SECOND)
+    bot.slack.fail_next("chat.postMessage", error="channel_not_found")
+    assert tick(bot).warned == 0  # refused just before the crash
+    bot.container.close()
+
+    clock = ManualClock(bot.clock())
+    restarted = second_container(bot, clock)
+    try:
+        assert tick(restarted).warned == 1
+        clock.set(session.expires_at + SECOND)
+        assert tick(restarted) == TickReport(ended=1, reminded=1)
+        clock.set(pending.created_at + timedelta(hours=1) + SECOND)
+        assert tick(restarted).expired == 1
+        assert tick(restarted) == TickReport()
+    finally:
+        restarted.close()
+    assert len(dms(bot, REQUESTER, f"session {session.ref} ends")) == 1
+    assert len(dms(bot, REQUESTER, session.ref, "has ended")) == 1
+    assert len(dms(bot, REQUESTER, pending.ref, "expired")) == 1
+    assert request_row(bot, pending.ref).status == "expired"
+
+
+def test_the_scheduler_ticks_at_start_and_every_interval_until_stopped(bot: Bot) -> None:
+    bot.add_account()
+    session = grant_session(bot)
+    at(bot, session.expires_at + SECOND)
+    reports: list[TickReport] = []
+    ticked = threading.Event()
+
+    def seen(report: TickReport, elapsed: float) -> None:
+        reports.append(report)
+        if len(reports) >= 2:
+            ticked.set()
+
+    scheduler = Scheduler(bot.container.services.sweeps, tick_seconds=1, on_tick=seen).start()
+    try:
+        assert scheduler.running
+        assert ticked.wait(5), "the scheduler did not tick twice"
+    finally:
+        scheduler.stop()
+    assert not scheduler.running
+    assert reports[0].ended == 1 and all(r.ended == 0 for r in reports[1:])
+    assert session_row(bot, session.ref).status == "ended"
+    count = len(reports)
+    threading.Event().wait(1.2)
+    assert len(reports) == count  # nothing runs after stop()
