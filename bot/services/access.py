@@ -171,7 +171,7 @@ class AccessService(UseCase):
                 raise Conflict(f"Request {request.ref} was decided by someone else a moment ago.")
         tx.audit(person.user_id, "request.approve" if approve else "request.deny", request.ref,
                  reason=reason.strip(), approvals=approvals, required=request.approvals_required,
-                 outcome=outcome.value)
+                 request_status=outcome.value)
         return outcome
 
     def _post_cards(self, view: RequestView) -> RequestView:

@@ -100,9 +100,12 @@ class AdminService(UseCase):
             row = tx.config.resource(name)
             if row is None:
                 raise NotFound(f"There is no resource named {name}.")
-            accounts = len(tx.config.accounts(name))
+            removed = [account for _, account in tx.config.accounts(name)]
+            accounts = len(removed)
+            cancelled = tx.requests.cancel_pending_for([a.id for a in removed], tx.now,
+                                                       f"the resource {name} was removed")
             tx.config.delete(row)
-            tx.audit(actor, "resource.remove", name, accounts_removed=accounts)
+            tx.audit(actor, "resource.remove", name, accounts_removed=accounts, requests_cancelled=cancelled)
             return accounts
 
     def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False,
@@ -152,8 +155,9 @@ class AdminService(UseCase):
             if found is None:
                 raise NotFound(f"There is no account {target}.")
             active = sum(1 for s in tx.sessions.active(limit=10_000) if s.account_id == found[1].id)
+            cancelled = tx.requests.cancel_pending_for([found[1].id], tx.now, f"the account {target} was removed")
             tx.config.delete(found[1])
-            tx.audit(actor, "account.remove", target, active_sessions=active)
+            tx.audit(actor, "account.remove", target, active_sessions=active, requests_cancelled=cancelled)
             return active
 
     def set_admin(self, *, actor: str, user_id: str, admin: bool, trusted: bool = False) -> None:

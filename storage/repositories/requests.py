@@ -56,6 +56,18 @@ class RequestRepository:
         self.session.expire_all()
         return result.rowcount == 1
 
+    def cancel_pending_for(self, account_ids: Sequence[int], now: datetime, message: str) -> int:
+        """Cancel pending requests of accounts about to be removed, so nobody approves them afterwards."""
+        if not account_ids:
+            return 0
+        result = self.session.execute(
+            update(AccessRequest)
+            .where(AccessRequest.account_id.in_(account_ids), AccessRequest.status == "pending")
+            .values(status="cancelled", updated_at=now, failure_code="account_removed", failure_message=message)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
     def claim_grant(self, request_id: int, attempts: int, now: datetime) -> bool:
         """Take an approved request for granting: bump its attempt counter if nobody else did."""
         result = self.session.execute(

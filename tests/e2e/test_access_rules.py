@@ -134,3 +134,13 @@ def test_default_approval_channel_is_used(make_bot) -> None:  # type: ignore[no-
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
     wait_ephemeral(bot.slack, "is waiting for approval")
     assert bot.requests()[-1].cards[0]["channel"] == "CDEFAULT"
+
+
+def test_removing_an_account_cancels_its_pending_requests(bot: Bot) -> None:
+    bot.add_account()
+    ref = ask(bot)
+    bot.container.services.admin.remove_account(actor=ADMIN, resource="prod-aws", name="readonly")
+    assert bot.requests()[-1].status == "cancelled"
+    click(bot, ADMIN, "pam_approve", ref)
+    wait_ephemeral(bot.slack, "already cancelled")
+    assert not bot.sessions()

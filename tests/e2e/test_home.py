@@ -17,8 +17,7 @@ from tests.fixtures_bot import ADMIN, APPROVER, CHANNEL, GROUP_MEMBER, REQUESTER
 def open_home(bot: Bot, user: str) -> RecordedCall:
     seen = mark(bot)
     assert bot.driver.app_home_opened(user).status == 200
-    call = wait_after(bot, seen, "views.publish", timeout=20)
-    assert call.args["user_id"] == user
+    call = wait_after(bot, seen, "views.publish", needle=f'"user_id": "{user}"', timeout=20)
     return call
 
 
@@ -80,8 +79,11 @@ def test_approver_decides_from_home(bot: Bot) -> None:
     assert "Waiting for your decision" not in home_text(open_home(bot, GROUP_MEMBER))
     home = open_home(bot, APPROVER)
     assert "Waiting for your decision* (1)" in home_text(home) and f"decide:{ref}" in home_text(home)
+    seen = mark(bot)
     assert bot.driver.click(APPROVER, "pam_approve", ref, view=home.response["view"]).status == 200
     wait_dm(bot.slack, REQUESTER, "Open AWS Console")
+    refreshed = wait_after(bot, seen, "views.publish", needle=f'"user_id": "{APPROVER}"')
+    assert "Waiting for your decision" not in home_text(refreshed)  # the Home tab refreshed itself
     assert "Waiting for your decision" not in home_text(open_home(bot, APPROVER))
     sessions = open_home(bot, REQUESTER)
     assert "Your active sessions* (1)" in home_text(sessions) and "<!date^" in home_text(sessions)

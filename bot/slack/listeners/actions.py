@@ -21,6 +21,7 @@ def register(app: App, services: Services) -> None:
     def approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         services.access.decide(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"), approve=True)
+        refresh_home(services, body)
 
     @app.action(Action.DENY.value)
     def deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -32,8 +33,7 @@ def register(app: App, services: Services) -> None:
         ack()
         view = services.access.cancel(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"))
         tell_user(client, body, f"Request {view.request.ref} is cancelled.")
-        if services.home is not None:
-            services.home.publish(user_id(body))
+        refresh_home(services, body)
 
     @app.action(Action.OPEN_CONSOLE.value)
     def open_console(ack: Ack) -> None:
@@ -46,6 +46,12 @@ def register(app: App, services: Services) -> None:
         selected = action_value(body).replace(" ", "/") or None
         client.views_open(trigger_id=body["trigger_id"],
                           view=request_modal(services.access.catalog(), selected=selected))
+
+
+def refresh_home(services: Services, body: dict[str, Any]) -> None:
+    """A click on the Home tab re-renders it, so what was just decided or cancelled leaves the list."""
+    if services.home is not None and (body.get("view") or {}).get("type") == "home":
+        services.home.publish(user_id(body))
 
 
 def register_fallback(app: App, services: Services) -> None:
