@@ -48,11 +48,11 @@ def main() -> None:
                 users = add_requesters(box.slack, count)
                 asks = [(user, f"access {account} 30m bench run") for user in users]
                 bot_cmd = send(bot.events_url, commands(box.slack, asks), clients)
-                wait_until(lambda: len(pending_cards(box.slack)) >= count, 300, "approval cards")
+                wait_until(lambda count=count: len(pending_cards(box.slack)) >= count, 300, "approval cards")
                 clicks = approvals(box.slack, APPROVERS[0], pending_cards(box.slack))
                 granted = links_sent(box.slack)
                 bot_click = send(bot.events_url, clicks, clients)
-                drain = wait_until(lambda: links_sent(box.slack) >= granted + count, 600, "console-link DMs")
+                drain = wait_until(lambda granted=granted, count=count: links_sent(box.slack) >= granted + count, 600, "console-link DMs")
                 time.sleep(1)  # let the last card updates finish before the baseline runs
                 bare_cmd = send(bare.events_url, commands(box.slack, asks), clients)
                 bare_click = send(bare.events_url, clicks, clients)

@@ -52,11 +52,11 @@ def main() -> None:
                 asks = [(u, f"access {account} 30m memory run") for u in users] + [(u, "list") for u in users[:lists]]
                 rng.shuffle(asks)
                 errors += send(bot.events_url, commands(box.slack, asks), CLIENTS).errors
-                wait_until(lambda: len(pending_cards(box.slack)) >= count, 300, "approval cards")
+                wait_until(lambda count=count: len(pending_cards(box.slack)) >= count, 300, "approval cards")
                 granted = links_sent(box.slack)
                 errors += send(bot.events_url, approvals(box.slack, APPROVERS[0], pending_cards(box.slack)),
                                CLIENTS).errors
-                wait_until(lambda: links_sent(box.slack) >= granted + count, 600, "console-link DMs")
+                wait_until(lambda granted=granted, count=count: links_sent(box.slack) >= granted + count, 600, "console-link DMs")
                 sent += len(asks) + count
                 if len(rows) == 1 or sent >= total:
                     rows.append(snapshot(bot, "after", sent))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import threading
 import time
 from collections import Counter
@@ -41,14 +42,18 @@ def card_of(call: RecordedCall) -> tuple[str, str] | None:
 
 def run(jobs: queue.Queue[Job | None], statuses: list[int]) -> None:
     while (job := jobs.get()) is not None:
-        statuses.append(job())
+        try:
+            statuses.append(job())
+        except OSError:  # no answer at all (refused, reset, timed out): counted, never silently lost
+            statuses.append(-1)
 
 
 def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline: float) -> None:
     """As cards appear, queue an Approve click for each (alternating approvers), until every flow has one."""
-    seen, clicks = 0, 0
+    seen, clicks, moved = 0, 0, time.monotonic()
     while clicks < flows:
-        assert time.monotonic() < deadline, f"only {clicks} of {flows} approval cards appeared"
+        assert time.monotonic() < deadline and time.monotonic() - moved < 60, \
+            f"only {clicks} of {flows} approval cards appeared; answers: {answers(bot)}"
         calls = bot.slack.calls
         for call in calls[seen:]:
             found = card_of(call)
@@ -58,6 +63,7 @@ def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline
                 jobs.put(lambda a=approver, r=ref, t=ts: bot.driver.click(
                     a, "pam_approve", r, channel_id=CHANNEL, message_ts=t).status)
                 clicks += 1
+                moved = time.monotonic()
         seen = len(calls)
         time.sleep(0.2)
 
@@ -106,6 +112,7 @@ def wait_for_grants(bot: Bot, flows: int, stall: float = 60.0) -> None:
 
 
 def answers(bot: Bot) -> Counter[str]:
-    """What people were told privately, by kind (the first words of each answer)."""
-    return Counter(" ".join(str(c.args.get("text", "")).split()[:4]) for c in bot.slack.calls
+    """What people were told privately and the requests' states, by kind (refs left out), for failure messages."""
+    told = Counter(re.sub(r"\b[RS]-[A-Z0-9]{6}\b", "R-…", str(c.args.get("text", "")))[:90] for c in bot.slack.calls
                    if c.method in ("response_url", "chat.postEphemeral"))
+    return told + Counter(f"status {r.status}" for r in bot.requests())
