@@ -8,13 +8,15 @@ moto, so one sandbox per process is the intended use, with unique role names ins
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.sandbox.aws_identity import Caller, find_caller
-from bot.sandbox.aws_layer import EnforcingLayer
+from bot.sandbox.aws_layer import EnforcingLayer, signed_service
 from bot.sandbox.aws_records import ApiCall, CallLog, Fault, Faults
 from bot.sandbox.aws_world import AwsWorldBuilder
 
@@ -25,6 +27,32 @@ ADMIN_KEY_ID = "AKIAPAMSANDBOXADMIN0"  # signs the sandbox's own set-up calls, w
 class _QuietHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+class _ServiceRouter:
+    """Sends SigV4-signed STS and IAM calls straight to moto's app for that service.
+
+    moto's own dispatcher finds the service anew for every request, scanning its package directory under one
+    process-wide lock; under load that lock, not the emulated AWS, becomes the bottleneck. Anything else
+    (moto's own API, unsigned calls) still goes through it.
+    """
+
+    SERVICES = frozenset({"sts", "iam"})
+
+    def __init__(self) -> None:
+        self._dispatcher = DomainDispatcherApplication(create_backend_app)
+        self._apps: dict[str, Callable[..., Iterable[bytes]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        service = signed_service(environ)
+        if service not in self.SERVICES:
+            return self._dispatcher(environ, start_response)
+        with self._lock:
+            app = self._apps.get(service)
+            if app is None:
+                app = self._apps[service] = create_backend_app(service)  # type: ignore[arg-type]
+        return app(environ, start_response)
 
 
 class AwsSandbox(AwsWorldBuilder):
@@ -50,8 +78,7 @@ class AwsSandbox(AwsWorldBuilder):
     def start(self) -> AwsSandbox:
         if self._server is not None:
             return self
-        moto = DomainDispatcherApplication(create_backend_app)
-        app = EnforcingLayer(moto, admin_key_id=ADMIN_KEY_ID, log=self.log, faults=self.faults)
+        app = EnforcingLayer(_ServiceRouter(), admin_key_id=ADMIN_KEY_ID, log=self.log, faults=self.faults)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="aws-sandbox", daemon=True)

@@ -73,6 +73,12 @@ def error_body(service: str, refusal: Refusal) -> bytes:
             f"</ErrorResponse>").encode()
 
 
+def signed_service(environ: dict[str, Any]) -> str | None:
+    """The service a SigV4 Authorization header was signed for (`sts`, `iam`), or None."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match[3] if match else None
+
+
 def _parse(environ: dict[str, Any]) -> Request | None:
     """Read the signed request (putting the body back for moto); None when it is not SigV4-signed."""
     length = int(environ.get("CONTENT_LENGTH") or 0)

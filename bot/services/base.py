@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,16 @@ Clock = Callable[[], datetime]
 
 @dataclass
 class Tx:
-    """One open transaction with its repositories and the time it started."""
+    """One open transaction with its repositories and the time it started.
+
+    Audit events wait in `pending` and are chained in one go just before the commit: the chain's lock (on
+    PostgreSQL an advisory lock held until commit, shared by every replica) is then held for one insert,
+    not for the rest of the transaction.
+    """
 
     session: Session
     now: datetime
+    pending: list[AuditEntry] = field(default_factory=list)
 
     @property
     def config(self) -> ConfigRepository:
@@ -37,7 +43,13 @@ class Tx:
         return SessionRepository(self.session)
 
     def audit(self, actor: str, action: str, target: str = "", outcome: str = "ok", **details: Any) -> None:
-        AuditRepository(self.session).append(AuditEntry(actor, action, target, outcome, details), self.now)
+        """Record an event; it is written with the transaction's commit, or not at all on rollback."""
+        self.pending.append(AuditEntry(actor, action, target, outcome, details))
+
+    def write_audit(self) -> None:
+        """Chain the pending events (the caller commits right after)."""
+        entries, self.pending = self.pending, []
+        AuditRepository(self.session).append_many(entries, self.now)
 
 
 class UseCase:
@@ -50,7 +62,9 @@ class UseCase:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self.db.begin() as session:
-            yield Tx(session, self.clock())
+            tx = Tx(session, self.clock())
+            yield tx
+            tx.write_audit()
 
     def record(self, actor: str, action: str, target: str = "", outcome: str = "ok", **details: Any) -> None:
         """Write one audit event in its own transaction."""

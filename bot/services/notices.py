@@ -14,7 +14,6 @@ from bot.services.base import Tx
 from bot.services.ports import RequestView
 from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession
-from storage.repositories import AuditRepository
 
 log = logging.getLogger(__name__)
 MAX_NOTICE_FAILURES = 5  # then the row is marked anyway and the failure audited: one person cannot block a queue
@@ -43,9 +42,9 @@ class BatchResult:
 
 
 def deliver(tx: Tx, rows: Sequence[Row], notice: Notice) -> BatchResult:
-    """Send `notice` for every claimed row in this transaction; append the audit events last.
+    """Send `notice` for every claimed row in this transaction; its audit events are chained at commit.
 
-    Appending last keeps the audit chain's lock (held until commit) for milliseconds instead of for
+    Chaining at commit keeps the audit chain's lock (held until commit) for milliseconds instead of for
     the whole batch of Slack calls, so replicas working on other rows do not queue behind each other.
     """
     tx.requests.by_ids([row.request_id for row in rows if isinstance(row, AccessSession)])  # one query, not N
@@ -57,7 +56,7 @@ def deliver(tx: Tx, rows: Sequence[Row], notice: Notice) -> BatchResult:
         failed += not sent
         if event is not None:
             events.append(event)
-    AuditRepository(tx.session).append_many(events, tx.now)
+    tx.pending.extend(events)
     return BatchResult(claimed=len(rows), handled=handled, failed=failed)
 
 

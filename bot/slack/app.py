@@ -14,6 +14,7 @@ from bot.slack.context import Services
 from bot.slack.errors import handle_error
 from bot.slack.listeners import actions, admin, audit, commands, home, lifecycle, views
 
+ACK_WAIT_SECONDS = 30  # how long a request thread waits for its listener's ack on a busy process
 EXTENSIONS: list[Any] = []  # modules with register(app, services), added by optional features
 
 
@@ -41,9 +42,20 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
         extension.register(app, services)
     actions.register_fallback(app, services)
     views.register_fallback(app, services)
+    wait_for_late_acks(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         handle_error(error, body, client)
 
     return app
+
+
+def wait_for_late_acks(app: App) -> None:
+    """Bolt 1.x gives a listener running in the executor `ack_timeout` (3 s) to ack; after that it logs
+    "didn't call ack()" and offers the request to the next matching listener, the unknown-button fallback,
+    while the first listener still runs. On a busy process a listener can start late, so the request thread
+    waits longer: the late ack is still the answer, and nothing is handled twice. (Slack itself stops
+    waiting after 3 s and shows the person an error; the work is done all the same.)"""
+    for listener in app._listeners:  # noqa: SLF001 - Bolt has no public setting for this on actions
+        listener.ack_timeout = ACK_WAIT_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -64,3 +65,8 @@ class Block(StrEnum):
 
 
 VALUE = "value"  # the action id of every input element: state.values[block][VALUE]
+
+
+def other_than(known: type[StrEnum]) -> re.Pattern[str]:
+    """Matches any id except the known ones: a fallback listener never takes a click meant for a known one."""
+    return re.compile(rf"^(?!(?:{'|'.join(re.escape(k.value) for k in known)})$)")

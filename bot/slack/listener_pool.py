@@ -6,6 +6,7 @@ import atexit
 import queue
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
@@ -16,15 +17,52 @@ IDLE_SECONDS = 30.0  # threads beyond the busy ones leave after this long withou
 _POOLS: weakref.WeakSet[ListenerPool] = weakref.WeakSet()
 
 
+class FairSlots:
+    """A counting semaphore that serves waiters in arrival order.
+
+    threading.Semaphore lets a thread that just released a slot take it straight back for its next job
+    before the waiter it woke runs, so under load work acknowledged early can wait behind work acknowledged
+    later, indefinitely. Here a released slot is handed to the oldest waiter.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._lock = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiters.append(gate)
+        gate.acquire()  # opened by release(), which hands its slot over
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._free += 1
+
+
 class ListenerPool(Executor):
     """A plain pool of N threads makes a listener wait for a free thread before it can even ack, so under
     load acks queue behind grants and miss Slack's 3 s. Here a listener gets a thread at once (new threads
     are started as needed and leave when idle); once it has acked it waits for one of `workers` slots,
-    which bound the slow work (database pool, AWS, Slack) exactly as a pool of `workers` threads did."""
+    which bound the slow work (database pool, AWS, Slack) exactly as a pool of `workers` threads did, and
+    are given out in the order the listeners acked."""
 
     def __init__(self, workers: int = 16, *, max_threads: int = MAX_THREADS,
                  idle_seconds: float = IDLE_SECONDS) -> None:
-        self._slots = threading.BoundedSemaphore(workers)
+        self._slots = FairSlots(workers)
         self._max_threads, self._idle_seconds = max_threads, idle_seconds
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()

@@ -1,4 +1,6 @@
-"""PostgreSQL restarting under a running bot (a TCP proxy is cut and restored; the shared server keeps running).
+"""PostgreSQL restarting under a running bot, two ways: a TCP proxy in front of it is cut and restored (every
+run), and the server itself is stopped and started with pg_ctlcluster (slow: CI, on a machine whose local
+cluster the tests may restart).
 
 /healthz goes 503 then 200, the process keeps serving, nothing acknowledged is lost and nothing happens twice.
 """
@@ -6,10 +8,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -40,16 +47,53 @@ def wait_health(bot: Bot, status: int, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def proxied(database_url: str, make_bot: Callable[..., Bot]) -> Iterator[tuple[Bot, TcpProxy]]:
-    """The bot with DATABASE_URL pointing at a proxy in front of the real PostgreSQL."""
+@dataclass
+class Outage:
+    """How the database goes away and comes back."""
+
+    begin: Callable[[], None]
+    end: Callable[[], None]
+
+
+def cluster() -> tuple[str, str] | None:
+    """(version, name) of the local Debian PostgreSQL cluster the tests may restart, or None."""
+    if shutil.which("pg_ctlcluster") is None or os.geteuid() != 0 or not Path("/etc/postgresql").is_dir():
+        return None
+    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir() if (p / "main").is_dir())
+    return (versions[-1], "main") if versions else None
+
+
+def pg_ctl(action: str, *, check: bool = True) -> int:
+    version, name = cluster() or ("", "")
+    return subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action, *(
+        ["-m", "fast"] if action == "stop" else [])], check=check, capture_output=True, timeout=60).returncode
+
+
+@pytest.fixture(params=["proxy", pytest.param("server", marks=pytest.mark.slow)])
+def outage(request: pytest.FixtureRequest, database_url: str,
+           make_bot: Callable[..., Bot]) -> Iterator[tuple[Bot, Outage]]:
+    """The bot, and an outage: its proxy to the real PostgreSQL cut, or the local server stopped."""
     url = make_url(database_url)
+    if request.param == "server":
+        if url.host not in ("127.0.0.1", "localhost") or cluster() is None:
+            pytest.skip("needs the local PostgreSQL cluster and the right to restart it (pg_ctlcluster, root)")
+        bot = add_users(make_bot())
+        try:
+            yield bot, Outage(begin=lambda: pg_ctl("stop"), end=lambda: pg_ctl("start"))
+        finally:
+            if pg_ctl("status", check=False) != 0:  # whatever happened, it runs again for the tests after this
+                pg_ctl("start")
+        return
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        bot = make_bot(DATABASE_URL=url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
-        for user_id in USERS:
-            bot.slack.add_user(user_id, name=user_id.lower(), email=f"{user_id.lower()}@example.com")
-        yield bot, proxy
+        bot = add_users(make_bot(DATABASE_URL=url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)))
+        yield bot, Outage(begin=proxy.cut, end=proxy.restore)
         proxy.restore()
+
+
+def add_users(bot: Bot) -> Bot:
+    for user_id in USERS:
+        bot.slack.add_user(user_id, name=user_id.lower(), email=f"{user_id.lower()}@example.com")
+    return bot
 
 
 def ask(bot: Bot, user_id: str) -> tuple[str, str]:
@@ -64,8 +108,8 @@ def link_dms(bot: Bot, user_id: str) -> int:
     return len([c for c in bot.slack.dms_to(user_id) if "Open AWS Console" in json.dumps(c.args)])
 
 
-def test_restart_mid_run_loses_nothing_and_duplicates_nothing(proxied: tuple[Bot, TcpProxy]) -> None:
-    bot, proxy = proxied
+def test_restart_mid_run_loses_nothing_and_duplicates_nothing(outage: tuple[Bot, Outage]) -> None:
+    bot, database = outage
     bot.add_account()
     assert health(bot) == 200
     first, _ = ask(bot, USERS[0])
@@ -79,7 +123,7 @@ def test_restart_mid_run_loses_nothing_and_duplicates_nothing(proxied: tuple[Bot
     click(bot, APPROVER, "pam_approve", second)
     bot.slack.wait_for("chat.update", lambda c: c.args.get("ts") == card_ts
                        and "creating the console session" in json.dumps(c.args))
-    proxy.cut()
+    database.begin()
     wait_health(bot, 503)
 
     during = bot.driver.command(USERS[2], "access prod-aws readonly 30m restart drill")
@@ -88,7 +132,7 @@ def test_restart_mid_run_loses_nothing_and_duplicates_nothing(proxied: tuple[Bot
     assert "Try again in a minute" in told and "Traceback" not in told
     time.sleep(2.5)  # the in-flight grant reaches its session write and fails on the dead connection
 
-    proxy.restore()
+    database.end()
     wait_health(bot, 200)
     third, _ = ask(bot, USERS[2])  # asking again works on the same process
     click(bot, APPROVER, "pam_approve", third)

@@ -49,12 +49,17 @@ def run(jobs: queue.Queue[Job | None], statuses: list[int]) -> None:
 
 
 def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline: float) -> None:
-    """As cards appear, queue an Approve click for each (alternating approvers), until every flow has one."""
+    """As cards appear, queue an Approve click for each (alternating approvers), until every flow has one.
+
+    Fails when the bot made no Slack call at all for a minute: work acknowledged early is done first, so
+    a late card may wait behind many grants, but something always moves."""
     seen, clicks, moved = 0, 0, time.monotonic()
     while clicks < flows:
         assert time.monotonic() < deadline and time.monotonic() - moved < 60, \
             f"only {clicks} of {flows} approval cards appeared; answers: {answers(bot)}"
         calls = bot.slack.calls
+        if len(calls) > seen:
+            moved = time.monotonic()
         for call in calls[seen:]:
             found = card_of(call)
             if found is not None:
@@ -63,7 +68,6 @@ def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline
                 jobs.put(lambda a=approver, r=ref, t=ts: bot.driver.click(
                     a, "pam_approve", r, channel_id=CHANNEL, message_ts=t).status)
                 clicks += 1
-                moved = time.monotonic()
         seen = len(calls)
         time.sleep(0.2)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -11,7 +10,7 @@ from slack_sdk import WebClient
 from bot.domain.ids import normalise_ref
 from bot.slack.context import Services
 from bot.slack.errors import tell_user
-from bot.slack.ids import Action
+from bot.slack.ids import Action, other_than
 from bot.slack.modals import deny_modal, request_modal
 from bot.slack.payload import action_value, user_id
 
@@ -56,7 +55,7 @@ def refresh_home(services: Services, body: dict[str, Any]) -> None:
 
 def register_fallback(app: App, services: Services) -> None:
     """Last listener: any other click is acknowledged, refused and audited (never a 404 or 500)."""
-    @app.action(re.compile(".*"))
+    @app.action(other_than(Action))
     def unknown(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         action = str((body.get("actions") or [{}])[0].get("action_id", ""))[:64]

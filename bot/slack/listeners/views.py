@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -12,7 +11,7 @@ from bot.domain.errors import InvalidInput, PamError
 from bot.domain.ids import normalise_ref
 from bot.slack.context import Services
 from bot.slack.errors import tell_user
-from bot.slack.ids import Block, View
+from bot.slack.ids import Block, View, other_than
 from bot.slack.messages import granted_ephemeral, submitted_message
 from bot.slack.payload import metadata, user_id, view_values
 
@@ -50,7 +49,7 @@ def register(app: App, services: Services) -> None:
 
 def register_fallback(app: App, services: Services) -> None:
     """Any other modal is acknowledged and audited; nothing is done with it."""
-    @app.view(re.compile(".*"))
+    @app.view(other_than(View))
     def unknown(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         callback = str((body.get("view") or {}).get("callback_id", ""))[:64]
