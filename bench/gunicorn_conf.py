@@ -1,13 +1,9 @@
-"""Gunicorn settings of `pam-bot serve` (see bot/serve.py), for the servers the benches start."""
+"""Gunicorn settings of `pam-bot serve` (bot/gunicorn_conf.py) for the servers the benches start.
 
-worker_class = "gthread"
-threads = 16
-timeout = 60
-graceful_timeout = 30
-accesslog = None
+The same worker class, threads, timeouts and drain on exit; without the Procfile's start-up migration (the
+bench migrates its database itself, and the bare baseline app has none).
+"""
 
+from bot.gunicorn_conf import accesslog, graceful_timeout, threads, timeout, worker_class, worker_exit
 
-def worker_exit(server: object, worker: object) -> None:
-    from bot.serve import shutdown_workers
-
-    shutdown_workers()
+__all__ = ["accesslog", "graceful_timeout", "threads", "timeout", "worker_class", "worker_exit"]
