@@ -91,7 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5, help="ticks measured per row (the median is shown)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql",
+                        help="ignored: the tick is measured on PostgreSQL, the database for many sessions and "
+                             "replicas (accepted so run_all.py can pass its options on)")
+    parser.add_argument("--quick", action="store_true", help="10,000 sessions instead of 100,000 (a smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.sessions = min(args.sessions, 10_000)
     base = os.environ.get("PAM_BENCH_POSTGRES_URL", DEFAULT_URL)
     schema = f"pam_bench_{uuid.uuid4().hex[:8]}"
     admin = create_db_engine(base)
