@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
+from bot.logs import QUIET_LIBRARIES
 from storage.db import create_db_engine, make_sessionmaker, upgrade
 from storage.models import Base
 
@@ -102,3 +105,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Code under test may run configure_logging (the CLI does): its handler would outlive the test and write
+    to a stream pytest has closed. Every test leaves the root logger and the quietened libraries as it found them."""
+    root = logging.getLogger()
+    names = (*QUIET_LIBRARIES, "alembic.runtime.plugins")
+    saved = (list(root.handlers), root.level, {name: logging.getLogger(name).level for name in names})
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture
+def log_buffer() -> io.StringIO:
+    """A buffer for tests that run configure_logging for real and point its handler here."""
+    return io.StringIO()

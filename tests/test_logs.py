@@ -5,24 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import QUIET_LIBRARIES, configure_logging, redact
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Run configure_logging for real, write what the handler emits to a buffer, restore logging afterwards."""
-    root = logging.getLogger()
-    names = (*QUIET_LIBRARIES, "alembic.runtime.plugins")
-    saved = (list(root.handlers), root.level, {name: logging.getLogger(name).level for name in names})
-    buffer = io.StringIO()
-    yield buffer
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
+from bot.logs import configure_logging, redact
 
 
 def configure(buffer: io.StringIO, **env: str) -> None:
@@ -32,15 +18,15 @@ def configure(buffer: io.StringIO, **env: str) -> None:
     handler.setStream(buffer)
 
 
-def test_json_format_writes_one_object_per_line_with_extra_fields(captured: io.StringIO) -> None:
-    configure(captured, PAM_LOG_FORMAT="json")
+def test_json_format_writes_one_object_per_line_with_extra_fields(log_buffer: io.StringIO) -> None:
+    configure(log_buffer, PAM_LOG_FORMAT="json")
     log = logging.getLogger("bot.test")
     log.info("request %s granted", "R-7KQ2MX", extra={"request": "R-7KQ2MX"})
     try:
         raise ValueError("boom\nsecond line")
     except ValueError:
         log.exception("unexpected error (ref %s)", "ab12cd34")
-    lines = captured.getvalue().splitlines()
+    lines = log_buffer.getvalue().splitlines()
     assert len(lines) == 2
     first, second = (json.loads(line) for line in lines)
     assert first["message"] == "request R-7KQ2MX granted" and first["request"] == "R-7KQ2MX"
@@ -48,23 +34,23 @@ def test_json_format_writes_one_object_per_line_with_extra_fields(captured: io.S
     assert second["level"] == "ERROR" and "ValueError: boom" in second["exception"]
 
 
-def test_text_format_is_one_readable_line(captured: io.StringIO) -> None:
-    configure(captured)
+def test_text_format_is_one_readable_line(log_buffer: io.StringIO) -> None:
+    configure(log_buffer)
     logging.getLogger("bot.test").warning("could not update Slack for %s", "R-7KQ2MX")
-    (line,) = captured.getvalue().splitlines()
+    (line,) = log_buffer.getvalue().splitlines()
     assert line.endswith("WARNING bot.test: could not update Slack for R-7KQ2MX")
 
 
-def test_bad_level_falls_back_to_info_and_debug_keeps_libraries_quiet(captured: io.StringIO) -> None:
-    configure(captured, PAM_LOG_LEVEL="chatty")
+def test_bad_level_falls_back_to_info_and_debug_keeps_libraries_quiet(log_buffer: io.StringIO) -> None:
+    configure(log_buffer, PAM_LOG_LEVEL="chatty")
     assert logging.getLogger().level == logging.INFO
-    configure(captured, PAM_LOG_LEVEL="debug")
+    configure(log_buffer, PAM_LOG_LEVEL="debug")
     assert logging.getLogger().level == logging.DEBUG
     for name in ("botocore.parsers", "botocore.auth", "slack_sdk.web.base_client", "urllib3.connectionpool"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
     logging.getLogger("botocore.parsers").debug("Response body: b'<SessionToken>FQoG</SessionToken>'")
     logging.getLogger("bot.test").debug("kept")
-    assert captured.getvalue().count("\n") == 1 and "kept" in captured.getvalue()
+    assert log_buffer.getvalue().count("\n") == 1 and "kept" in log_buffer.getvalue()
 
 
 @pytest.mark.parametrize("line", [
@@ -83,11 +69,11 @@ def test_redact_removes_what_libraries_would_print(line: str) -> None:
     assert "REDACTED" in cleaned
 
 
-def test_redaction_covers_the_formatted_line_and_the_traceback(captured: io.StringIO) -> None:
-    configure(captured, PAM_LOG_FORMAT="json")
+def test_redaction_covers_the_formatted_line_and_the_traceback(log_buffer: io.StringIO) -> None:
+    configure(log_buffer, PAM_LOG_FORMAT="json")
     try:
         raise RuntimeError("token xoxb-123-FQoGZXIvYXdz")
     except RuntimeError:
         logging.getLogger("bot.test").exception("failed with %s", "SigninToken=FQoGZXIvYXdz")
-    assert "FQoGZXIvYXdz" not in captured.getvalue()
-    assert json.loads(captured.getvalue())["level"] == "ERROR"
+    assert "FQoGZXIvYXdz" not in log_buffer.getvalue()
+    assert json.loads(log_buffer.getvalue())["level"] == "ERROR"

@@ -6,32 +6,17 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from moto.sts.models import sts_backends
 
 from bot.demo import run_demo
-from bot.logs import QUIET_LIBRARIES, configure_logging
+from bot.logs import configure_logging
 from bot.sandbox.aws_world import trusted_by
 from tests.e2e.helpers import button_urls, wait_dm, wait_ephemeral
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
 from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
-
-
-@pytest.fixture
-def debug_log() -> Iterator[io.StringIO]:
-    """configure_logging(PAM_LOG_LEVEL=DEBUG) for real; its handler writes into the returned buffer."""
-    root = logging.getLogger()
-    names = (*QUIET_LIBRARIES, "alembic.runtime.plugins")
-    saved = (list(root.handlers), root.level, {name: logging.getLogger(name).level for name in names})
-    buffer = io.StringIO()
-    yield buffer
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
 
 
 def capture(buffer: io.StringIO, log_format: str) -> None:
@@ -75,8 +60,8 @@ def approve(bot: Bot, account: str, reason: str) -> str:
     return ref
 
 
-def test_a_whole_flow_at_debug_logs_no_secret(bot: Bot, debug_log: io.StringIO) -> None:
-    capture(debug_log, "text")
+def test_a_whole_flow_at_debug_logs_no_secret(bot: Bot, log_buffer: io.StringIO) -> None:
+    capture(log_buffer, "text")
     bot.add_account(duration="1h")
     ref = approve(bot, "readonly", "checking INC-42")
     link = button_urls(wait_dm(bot.slack, REQUESTER, "Open AWS Console"))[0]
@@ -97,7 +82,7 @@ def test_a_whole_flow_at_debug_logs_no_secret(bot: Bot, debug_log: io.StringIO) 
                                secret="wrong").status == 401
     bot.container.executor.submit(lambda: None).result()  # listeners are done writing
 
-    lines = debug_log.getvalue().splitlines()
+    lines = log_buffer.getvalue().splitlines()
     assert any(f"request {ref} granted" in line for line in lines)
     assert any("failed: AccessDenied" in line for line in lines)
     assert any("DEBUG" in line for line in lines)
@@ -105,11 +90,11 @@ def test_a_whole_flow_at_debug_logs_no_secret(bot: Bot, debug_log: io.StringIO) 
                          *sandbox_credentials()})
 
 
-def test_the_demo_at_debug_logs_json_lines_without_secrets(debug_log: io.StringIO) -> None:
-    capture(debug_log, "json")
+def test_the_demo_at_debug_logs_json_lines_without_secrets(log_buffer: io.StringIO) -> None:
+    capture(log_buffer, "json")
     result = run_demo(io.StringIO())
     assert result.ok, result.reason
-    lines = debug_log.getvalue().splitlines()
+    lines = log_buffer.getvalue().splitlines()
     entries = [json.loads(line) for line in lines]  # one JSON object per line, tracebacks included
     assert any(entry.get("request") == result.ref for entry in entries)
     link = result.secrets[-1]
