@@ -11,11 +11,13 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from bot.domain.names import is_valid_session_name
 from bot.sandbox.slack_payloads import plain_text_value, static_select
 from bot.sandbox.slack_signed import Response
 from tests.e2e.test_access_flow import click, wait_status
+from storage.models import Account, Resource
 from tests.fixtures_bot import APPROVER, CHANNEL, Bot
 
 HTTP = settings(max_examples=50, deadline=None,
@@ -130,3 +132,37 @@ def test_any_request_modal_submission_is_answered_with_what_is_allowed(bot: Bot,
         told = bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == f"D{user_id}")
         assert "is waiting for approval" in json.dumps(told.args)
         assert len(mine) == 1 and mine[0].reason.strip()
+
+
+def test_oversized_inputs_stay_within_block_kit_limits(bot: Bot) -> None:
+    """A 10,000-character reason and 1,000 accounts: every message, modal and Home tab is one Slack accepts
+    (the stand-in refuses anything over Block Kit's limits with `invalid_blocks`, as Slack does)."""
+    target = bot.add_account()
+    with bot.db.begin() as session:
+        resource = session.scalars(select(Resource)).one()
+        now = bot.clock()
+        session.add_all(Account(resource_id=resource.id, name=f"team-{i:04d}", role_arn=target,
+                                description="d" * 500, default_duration_seconds=3600, approver_ids=[APPROVER],
+                                approval_channel=CHANNEL, created_by="seed", created_at=now, updated_at=now)
+                        for i in range(1000))
+    requester = person(bot, "long.reason@example.com")
+
+    listed = answer(bot, bot.driver.command(requester, "list"))
+    assert "1001 accounts" in listed and "more" in listed
+    reason = "<!channel> *INC-42* " + "because the database is on fire and " * 280
+    assert len(reason) > 10_000
+    assert "is waiting for approval" in answer(bot, bot.driver.command(requester, f"access prod-aws readonly 30m {reason}"))
+    ref = bot.requests()[-1].ref
+    click(bot, APPROVER, "pam_approve", ref)
+    wait_status(bot, ref, "granted")
+
+    assert bot.driver.app_home_opened(requester).status == 200
+    home = bot.slack.wait_for("views.publish", lambda c: c.args.get("user_id") == requester)
+    assert bot.driver.click(requester, "pam_open_request", "", view=home.response["view"]).status == 200
+    modal = bot.slack.wait_for("views.open", lambda c: "Showing 100 of 1001" in json.dumps(c.args))
+    assert modal.ok, modal.describe()
+
+    refused = [c.describe() for c in bot.slack.calls if not c.ok]
+    assert refused == []  # cards, their updates, the DM, the modal and the Home tab were all within the limits
+    card = json.dumps(bot.card())
+    assert "<!channel>" not in card and "INC-42" in card  # escaped, and cut to fit rather than dropped

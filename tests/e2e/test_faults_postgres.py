@@ -12,12 +12,12 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
