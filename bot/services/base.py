@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import AuditEntry
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, PamError
+from storage.locks import held
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
 
 Clock = Callable[[], datetime]
@@ -65,6 +66,12 @@ class UseCase:
             tx = Tx(session, self.clock())
             yield tx
             tx.write_audit()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock `name` for the block, across every replica on the database (not inside a transaction)."""
+        with held(self.db, name):
+            yield
 
     def record(self, actor: str, action: str, target: str = "", outcome: str = "ok", **details: Any) -> None:
         """Write one audit event in its own transaction."""

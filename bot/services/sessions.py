@@ -82,7 +82,9 @@ class SessionService(UseCase):
         done: list[int] = []
         for (resource, target), ids in by_target.items():
             try:
-                self.broker.prune_revocations(resource_role_arn=resource, target_role_arn=target, now=self.clock())
+                with self.exclusive(f"revocation-policy:{target}"):  # one read-merge-write per role
+                    self.broker.prune_revocations(resource_role_arn=resource, target_role_arn=target,
+                                                  now=self.clock())
             except AwsError as error:
                 log.warning("could not prune revocations on %s: %s", target, error.code)
                 continue  # stays flagged: tried again at the next clean-up
@@ -102,8 +104,9 @@ class SessionService(UseCase):
         if not enabled:
             return "not_enabled"
         try:
-            self.broker.revoke_session(resource_role_arn=resource, target_role_arn=target, session_name=name,
-                                       now=self.clock())
+            with self.exclusive(f"revocation-policy:{target}"):  # one read-merge-write per role
+                self.broker.revoke_session(resource_role_arn=resource, target_role_arn=target, session_name=name,
+                                           now=self.clock())
         except AwsError as error:
             self.record(actor, "session.revoke_in_aws", ref, "failed", aws_code=error.code,
                         message=error.user_message, role_session_name=name,
