@@ -53,6 +53,18 @@ def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
     slack_call(lambda: client.chat_postMessage(channel=dm, **message))
 
 
+def replace_clicked_message(client: WebClient, body: dict[str, Any], message: dict[str, Any]) -> None:
+    """Replace the message whose button was clicked; a failure is logged, the click's work stands."""
+    container = body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if container.get("type") != "message" or not channel or not ts:
+        return
+    try:
+        slack_call(lambda: client.chat_update(channel=channel, ts=ts, **message))
+    except PamError as error:
+        log.warning("could not replace the clicked message: %s", error.code)
+
+
 def reply(response_url: str, message: dict[str, Any]) -> None:
     """Ephemeral answer through the request's response_url (works in any channel, even without the bot)."""
     response = WebhookClient(response_url, timeout=10).send(

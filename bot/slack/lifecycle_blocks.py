@@ -52,3 +52,11 @@ def revoked_text(view: RequestView, outcome: str) -> str:
                f"(and an unused sign-in link) keeps working until {ends}. An admin can enable revocation on "
                "the account to cut sessions in AWS.")
     return f"Session {ref} is revoked in pam-bot: it is marked ended and its card says so.\n{aws}"
+
+
+def link_closed_message(view: RequestView) -> Message:
+    """What the DM with the sign-in link becomes once its owner said "I'm done": no link, no buttons."""
+    session = view.session
+    assert session is not None
+    return text_message(f"⚪ Session {session.ref} on `{view.request.resource_name}/{view.request.account_name}` "
+                        f"is over: you said you were done. Its sign-in link is no longer here.")

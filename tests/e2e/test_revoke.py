@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from bot.aws.revocation import POLICY_NAME
-from tests.e2e.helpers import blocks_of, wait_ephemeral
+from tests.e2e.helpers import blocks_of, button_urls, wait_ephemeral
 from tests.e2e.lifecycle_helpers import SECOND, at, card_text, command, dms, grant_session, revocable_resource, \
     session_row, tick, wait_for
 from tests.fixtures_bot import ADMIN, APPROVER, OUTSIDER, REQUESTER, Bot
@@ -80,6 +81,11 @@ def test_im_done_on_the_grant_dm_revokes_and_says_aws_was_not_told(bot: Bot) -> 
     request = next(r for r in bot.requests() if r.id == session.request_id)
     assert "Session revoked" in card_text(bot, request.ref)
     assert "already revoked" in command(bot, REQUESTER, f"revoke {session.ref}")
+    bot.slack.wait_for("chat.update", lambda c: c.args.get("ts") == grant_dm.response["ts"])
+    closed = bot.slack.message(grant_dm.response["channel"], grant_dm.response["ts"])  # the DM as it stands now
+    assert closed is not None
+    assert "you said you were done" in closed["text"] and session.ref in closed["text"]
+    assert not button_urls(closed) and "pam_done" not in json.dumps(closed)  # no link, no buttons left
 
 
 def test_sessions_lists_ones_own_and_admins_see_everyone(bot: Bot) -> None:

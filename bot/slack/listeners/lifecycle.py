@@ -11,9 +11,9 @@ from bot.domain import command as cmd
 from bot.domain.ids import normalise_ref
 from bot.slack.blocks import Message, text_message
 from bot.slack.context import Services
-from bot.slack.errors import tell_user
+from bot.slack.errors import replace_clicked_message, tell_user
 from bot.slack.ids import Action
-from bot.slack.lifecycle_blocks import revoked_text, sessions_message
+from bot.slack.lifecycle_blocks import link_closed_message, revoked_text, sessions_message
 from bot.slack.listeners.commands import handles
 from bot.slack.payload import action_value, user_id
 
@@ -40,3 +40,4 @@ def register(app: App, services: Services) -> None:
         ack()
         view, outcome = services.sessions.revoke(actor=user_id(body), ref=normalise_ref(action_value(body), "S"))
         tell_user(client, body, revoked_text(view, outcome))
+        replace_clicked_message(client, body, link_closed_message(view))  # the DM loses its link and buttons
