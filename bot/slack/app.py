@@ -24,7 +24,6 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
     app = App(
         signing_secret=signing_secret,
         client=client,
-        token=client.token,
         token_verification_enabled=verify_token,
         process_before_response=False,
         listener_executor=executor,
