@@ -11,7 +11,7 @@ import boto3.session
 
 from bot.aws import federation, revocation
 from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
-from bot.aws.errors import hop2_hint, translated
+from bot.aws.errors import hop2_hint, request_id, translated
 from bot.domain.arns import parse_role_arn
 from bot.domain.external_id import validate_external_id
 from bot.services.ports import Credentials, Grant
@@ -63,10 +63,11 @@ class AwsBroker:
 
     def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
               duration_seconds: int) -> Grant:
-        answer = self._chain(resource_role_arn, target_role_arn, session_name, duration_seconds)
+        hop1, answer = self._chain(resource_role_arn, target_role_arn, session_name, duration_seconds)
         return Grant(session_name=session_name, assumed_role_arn=str(answer["AssumedRoleUser"]["Arn"]),
                      expires_at=_utc(answer["Credentials"]["Expiration"]),
-                     credentials=_credentials(answer))
+                     credentials=_credentials(answer),
+                     aws_request_ids=(request_id(hop1), request_id(answer)))
 
     def console_link(self, grant: Grant) -> str:
         partition = grant.assumed_role_arn.split(":")[1] if grant.assumed_role_arn.count(":") >= 5 else ""
@@ -87,23 +88,27 @@ class AwsBroker:
             return revocation.prune(iam, target.name, now)
 
     def _chain(self, resource_role_arn: str, target_role_arn: str, session_name: str,
-               duration_seconds: int) -> dict[str, Any]:
-        """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`."""
+               duration_seconds: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`.
+        Returns both AssumeRole answers."""
         resource = parse_role_arn(resource_role_arn).arn
         target = parse_role_arn(target_role_arn).arn
-        hop1 = self._hop1(resource, session_name)
+        hop1 = self._assume_resource_role(resource, session_name)
         with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource)):
-            sts = self._roles.client("sts", hop1)
-            answer: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
-                                                     ExternalId=self.external_id, DurationSeconds=duration_seconds)
-        return answer
+            sts = self._roles.client("sts", _credentials(hop1))
+            hop2: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
+                                                   ExternalId=self.external_id, DurationSeconds=duration_seconds)
+        return hop1, hop2
 
     def _hop1(self, resource_role_arn: str, session_name: str) -> Credentials:
+        return _credentials(self._assume_resource_role(resource_role_arn, session_name))
+
+    def _assume_resource_role(self, resource_role_arn: str, session_name: str) -> dict[str, Any]:
         resource = parse_role_arn(resource_role_arn).arn
         with translated(f"assume the Resource Role {resource}"):
-            answer = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
-                                           ExternalId=self.external_id, DurationSeconds=MIN_SECONDS)
-        return _credentials(answer)
+            answer: dict[str, Any] = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
+                                                           ExternalId=self.external_id, DurationSeconds=MIN_SECONDS)
+        return answer
 
 
 def _credentials(answer: Mapping[str, Any]) -> Credentials:

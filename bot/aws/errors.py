@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -83,8 +84,14 @@ def _client_error(error: ClientError, doing: str, denied_hint: str) -> AwsError:
         hint = f"AWS said: {message}" if message else "AWS refused the request as invalid."
     else:
         hint = f"AWS said: {message}" if message else "Try again in a minute."
+    found = request_id(error.response)
     return AwsError(f"pam-bot could not {doing} ({code}). {hint}", code=code,
-                    detail=f"{error.operation_name}: {code}: {message}")
+                    detail=f"{error.operation_name}: {code}: {message}" + (f" (request {found})" if found else ""))
+
+
+def request_id(answer: Mapping[str, Any]) -> str:
+    """The AWS request id of an answer or error response (CloudTrail's `requestID`), or ""."""
+    return str((answer.get("ResponseMetadata") or {}).get("RequestId") or "")
 
 
 def _short(text: str) -> str:

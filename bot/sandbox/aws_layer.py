@@ -22,6 +22,7 @@ _NAMESPACES = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/", "iam": "https
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
 _CODE = re.compile(rb"<Code>([^<]+)</Code>")
 _ISSUED_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
+_REQUEST_ID = re.compile(rb"<RequestId>([^<]+)</RequestId>")
 
 
 class EnforcingLayer:
@@ -45,23 +46,26 @@ class EnforcingLayer:
                 raise refusal
             check(request, caller, datetime.now(UTC))
         except Refusal as refusal:
-            self._record(request, caller, refusal.code, refusal.status, started=started)
+            body = error_body(request.service, refusal)
+            self._record(request, caller, refusal.code, refusal.status, started=started,
+                         request_id=_first(_REQUEST_ID, body))
             start_response(f"{refusal.status} Refused", [("Content-Type", "text/xml")])
-            return [error_body(request.service, refusal)]
+            return [body]
         status, headers, body = _forward(self.app, environ)
         code = int(status.split()[0])
         outcome = "ok" if code < 400 else _first(_CODE, body) or f"HTTP{code}"
         issued = _first(_ISSUED_KEY, body) if request.action == "AssumeRole" and code < 400 else None
-        self._record(request, caller, outcome, code, issued, started=started)
+        self._record(request, caller, outcome, code, issued, started=started, request_id=_first(_REQUEST_ID, body))
         start_response(status, headers)
         return [body]
 
     def _record(self, request: Request, caller: Any, outcome: str, status: int, issued: str | None = None, *,
-                started: float) -> None:
+                started: float, request_id: str | None = None) -> None:
         self.log.add(ApiCall(service=request.service, action=request.action,
                              caller_arn=caller.arn if caller is not None else None,
                              caller_key_id=request.access_key_id, params=dict(request.params), outcome=outcome,
-                             status=status, issued_key_id=issued, duration=time.perf_counter() - started))
+                             status=status, issued_key_id=issued, duration=time.perf_counter() - started,
+                             request_id=request_id))
 
 
 def error_body(service: str, refusal: Refusal) -> bytes:

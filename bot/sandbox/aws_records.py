@@ -32,6 +32,7 @@ class ApiCall:
     issued_key_id: str | None = None  # AssumeRole: the access key id of the credentials handed out
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     duration: float = 0.0  # seconds the sandbox spent answering (moto included)
+    request_id: str | None = None  # the RequestId the answer carried, as CloudTrail would record it
 
     @property
     def role_arn(self) -> str | None:

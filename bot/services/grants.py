@@ -61,7 +61,7 @@ class GrantService(UseCase):
             tx.audit("pam-bot", "session.granted", request.ref, session=session.ref,
                      requester=request.requester_id, role_session_name=session_name,
                      assumed_role_arn=grant.assumed_role_arn, target_role_arn=request.target_role_arn,
-                     expires_at=grant.expires_at.isoformat(),
+                     expires_at=grant.expires_at.isoformat(), aws_request_ids=list(grant.aws_request_ids),
                      cloudtrail=cloudtrail_link(request.target_role_arn, session_name))
             view = load_view(tx, request)
         log.info("request %s granted: session %s as %s until %s", request.ref, session.ref, session_name,

@@ -26,6 +26,7 @@ class Grant:
     assumed_role_arn: str
     expires_at: datetime  # timezone-aware UTC, the Expiration STS returned for hop 2
     credentials: Credentials = field(repr=False)
+    aws_request_ids: tuple[str, ...] = ()  # of both AssumeRoles, as CloudTrail records them (`requestID`)
 
 
 class AccessBroker(Protocol):

@@ -73,6 +73,9 @@ def test_happy_path_end_to_end(bot: Bot) -> None:
     assert links[0] not in json.dumps([e.details for e in bot.audit()])
     actions = [e.action for e in bot.audit()]
     assert "request.create" in actions and "request.approve" in actions and "session.granted" in actions
+    (granted,) = bot.audit("session.granted")  # both hops' request ids, for finding them in CloudTrail
+    assert granted.details["aws_request_ids"] == [h.request_id for h in grant_hops] and all(
+        h.request_id for h in grant_hops)
 
 
 def test_requester_cannot_approve_own_request(bot: Bot) -> None:

@@ -79,6 +79,9 @@ def test_expired_bot_credentials_fail_once_and_name_the_operator(bot: Bot) -> No
     since = approve(bot, ref)
     assert_failed_without_session(bot, ref, "ExpiredToken", "credentials have expired", "operator")
     assert grant_hops(bot, since) == ["ExpiredToken"]  # not retried: retrying cannot help
+    refused = bot.aws.sandbox.assume_role_calls()[since]
+    event = [e for e in bot.audit("session.grant") if e.outcome == "failed"][-1]
+    assert refused.request_id and f"(request {refused.request_id})" in event.details["detail"]
 
 
 def test_federation_endpoint_down_fails_without_a_session_or_secrets(bot: Bot, federation: FederationStub) -> None:
