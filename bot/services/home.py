@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,7 @@ from storage.models import AccessRequest, Decision
 log = logging.getLogger(__name__)
 SHOWN = 10  # items per list the Home tab shows; the rest are counted
 SCAN = 500  # pending requests looked at for one approver's list
+STRIPES = 64  # locks that order each person's publishes (a person always maps to the same one)
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,22 @@ class HomeService(UseCase):
         self.admin_ids = admin_ids
         self.publisher = publisher
         self.shown = shown
+        self._publishing = [threading.Lock() for _ in range(STRIPES)]
 
     def publish(self, user_id: str) -> HomeData:
-        """Render and publish `user_id`'s Home tab; a Slack failure is logged, never raised."""
-        data = self.data(user_id)
-        if self.publisher is not None:
-            try:
-                self.publisher.publish(data)
-            except NotifyFailed as error:
-                log.warning("App Home of %s not published: %s", user_id, error.detail or error.code)
+        """Render and publish `user_id`'s Home tab; a Slack failure is logged, never raised.
+
+        One person's Home is read and published under one lock: without it, a view read before a change
+        (opening the tab) could reach Slack after the view read after it (the refresh a click makes), and
+        the tab would show a state that is already gone.
+        """
+        with self._publishing[zlib.crc32(user_id.encode()) % STRIPES]:
+            data = self.data(user_id)
+            if self.publisher is not None:
+                try:
+                    self.publisher.publish(data)
+                except NotifyFailed as error:
+                    log.warning("App Home of %s not published: %s", user_id, error.detail or error.code)
         return data
 
     def data(self, user_id: str) -> HomeData:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -72,6 +73,24 @@ def test_request_from_home_is_the_same_as_the_slash_command(bot: Bot) -> None:
                                      and c.args.get("user_id") == REQUESTER and from_home.ref not in home_text(c))
     assert republished.ok
     assert bot.requests()[0].status == "cancelled"
+
+
+def test_a_view_read_before_a_cancel_never_lands_after_it(bot: Bot) -> None:
+    bot.add_account()
+    bot.driver.command(REQUESTER, "access prod-aws readonly 30m INC-7")
+    wait_ephemeral(bot.slack, "is waiting for approval")
+    ref = bot.requests()[-1].ref
+    mine = open_home(bot, REQUESTER)
+    seen = mark(bot)
+    bot.slack.delay_next("views.publish", 1.5)  # Slack is slow to take the next Home...
+    assert bot.driver.app_home_opened(REQUESTER).status == 200  # ...which is read now, with the request
+    time.sleep(0.3)
+    bot.driver.click(REQUESTER, "pam_cancel", ref, view=mine.response["view"])  # and cancelled meanwhile
+    deadline = time.monotonic() + 10
+    while len([c for c in bot.slack.calls_to("views.publish") if id(c) not in seen]) < 2:  # both have landed
+        assert time.monotonic() < deadline, "the two Home publishes never both reached Slack"
+        time.sleep(0.05)
+    assert ref not in json.dumps(bot.slack.published_views[REQUESTER])  # what the person sees now
 
 
 def test_approver_decides_from_home(bot: Bot) -> None:
