@@ -10,10 +10,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 Stop = Callable[[], None]
 POLL_SECONDS = 0.01  # how fast shutdown() is noticed; keeps teardown quick at negligible idle cost
+LISTEN_BACKLOG = 1024  # socketserver's default of 5 drops connections under bursts; production servers use 2048
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
 
 class _QuietWSGIRequestHandler(WSGIRequestHandler):

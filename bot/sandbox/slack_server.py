@@ -6,11 +6,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.sandbox.http import LISTEN_BACKLOG
 from bot.sandbox.slack_dispatch import Dispatcher
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
     dispatcher: Dispatcher
 
 

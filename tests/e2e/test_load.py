@@ -48,7 +48,8 @@ def run(jobs: queue.Queue[Job | None], statuses: list[int]) -> None:
             statuses.append(-1)
 
 
-def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline: float) -> None:
+def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline: float,
+                   statuses: list[int]) -> None:
     """As cards appear, queue an Approve click for each (alternating approvers), until every flow has one.
 
     Fails when the bot made no Slack call at all for a minute: work acknowledged early is done first, so
@@ -56,7 +57,8 @@ def feed_approvals(bot: Bot, jobs: queue.Queue[Job | None], flows: int, deadline
     seen, clicks, moved = 0, 0, time.monotonic()
     while clicks < flows:
         assert time.monotonic() < deadline and time.monotonic() - moved < 60, \
-            f"only {clicks} of {flows} approval cards appeared; answers: {answers(bot)}"
+            f"only {clicks} of {flows} approval cards appeared; answers: {answers(bot)}; " \
+            f"HTTP statuses (-1: no answer): {Counter(statuses)}"
         calls = bot.slack.calls
         if len(calls) > seen:
             moved = time.monotonic()
@@ -86,12 +88,12 @@ def test_thousands_of_requests_each_end_once(bot: Bot) -> None:
     started = time.monotonic()
     for client in clients:
         client.start()
-    feed_approvals(bot, jobs, flows, started + 1200)
+    feed_approvals(bot, jobs, flows, started + 1200, statuses)
     for _ in clients:
         jobs.put(None)
     for client in clients:
         client.join()
-    wait_for_grants(bot, flows)
+    wait_for_grants(bot, flows, statuses)
 
     assert len(statuses) == REQUESTS and Counter(statuses) == {200: REQUESTS}  # no 5xx, nothing refused
     requests = bot.requests()
@@ -104,13 +106,14 @@ def test_thousands_of_requests_each_end_once(bot: Bot) -> None:
     assert len(bot.audit("session.granted")) == flows
 
 
-def wait_for_grants(bot: Bot, flows: int, stall: float = 60.0) -> None:
+def wait_for_grants(bot: Bot, flows: int, statuses: list[int], stall: float = 60.0) -> None:
     """Until every flow is granted; fails when nothing moved for `stall` seconds."""
     done, moved = -1, time.monotonic()
     while (now := sum(r.status == "granted" for r in bot.requests())) < flows:
         if now != done:
             done, moved = now, time.monotonic()
-        assert time.monotonic() - moved < stall, f"{done} of {flows} requests granted; answers: {answers(bot)}"
+        assert time.monotonic() - moved < stall, f"{done} of {flows} requests granted; answers: {answers(bot)}; " \
+            f"HTTP statuses (-1: no answer): {Counter(statuses)}"
         time.sleep(0.5)
     time.sleep(1)  # late duplicates, if any, would land now
 
