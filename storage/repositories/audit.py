@@ -21,17 +21,8 @@ class AuditRepository:
         self.session = session
 
     def append(self, entry: AuditEntry, now: datetime) -> AuditEvent:
-        """Add one event chained to the previous one (held until the transaction ends)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-        prev = self.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
-        event = AuditEvent(
-            at=now, actor=entry.actor, action=entry.action, target=entry.target, outcome=entry.outcome,
-            details=entry.details, prev_hash=prev, hash=chain_hash(prev, now, entry),
-        )
-        self.session.add(event)
-        self.session.flush()
-        return event
+        """Add one event chained to the previous one (the chain's lock is held until the transaction ends)."""
+        return self.append_many([entry], now)[0]
 
     def append_many(self, entries: Sequence[AuditEntry], now: datetime) -> list[AuditEvent]:
         """Add several events in order with one read of the chain's end (a sweep's batch)."""
