@@ -117,7 +117,7 @@ def seed(box: Sandbox, env: dict[str, str], accounts: int = 1) -> list[str]:
             target = box.aws.create_target_role(f"pam-bench-tgt-{uuid.uuid4().hex[:8]}", resource_arn, EXTERNAL_ID)
             admin.save_account(actor=ADMIN, spec=AccountSpec(
                 resource="bench", name=f"acct{i}", role_arn=target, duration="1h", approver_ids=APPROVERS,
-                approval_channel=CHANNEL))
+                approval_channel=CHANNEL, requesters_everyone=True))
             names.append(f"bench acct{i}")
         return names
     finally:

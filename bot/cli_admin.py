@@ -9,6 +9,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain.durations import format_duration
+from bot.domain.eligibility import Requesters
+from bot.domain.errors import InvalidInput
 from bot.services.admin import AccountSpec, AdminService
 from storage.models import Account, Resource
 
@@ -38,6 +40,10 @@ def add_admin_commands(commands: Any) -> None:
     add.add_argument("--approvers", default="", help="comma-separated Slack user ids")
     add.add_argument("--approver-group", default=None, help="a Slack user group id (S…)")
     add.add_argument("--approvals-required", type=int, default=1)
+    add.add_argument("--requesters", default="",
+                     help="who may ask: comma-separated Slack user ids, or `everyone` (this or --requester-group "
+                          "is required)")
+    add.add_argument("--requester-group", default=None, help="a Slack user group id (S…) whose members may ask")
     add.add_argument("--channel", default=None, help="approval channel id (C…)")
     add.add_argument("--auto-approve", action="store_true")
     add.add_argument("--auto-approve-daily-limit", type=int, default=None)
@@ -101,10 +107,21 @@ def _account_add(args: argparse.Namespace) -> int:
         approval_channel=args.channel, auto_approve=args.auto_approve,
         auto_approve_daily_limit=args.auto_approve_daily_limit, require_reason=args.require_reason,
         revocation_enabled=args.revocation,
+        **requesters_of_args(args.requesters, args.requester_group),
     )
     row = admin_service().save_account(actor=args.actor, spec=spec, trusted=True)
     print(f"account {args.resource}/{row.name} added ({row.role_arn}): the role chain works")
     return 0
+
+
+def requesters_of_args(people: str, group: str | None) -> dict[str, Any]:
+    """AccountSpec's requester fields from `--requesters` and `--requester-group` (refused when neither says)."""
+    if not people.strip() and not (group or "").strip():
+        raise InvalidInput("Say who may request this account: --requesters U1,U2, --requester-group S123, "
+                           "or --requesters everyone.", field="requesters")
+    said = Requesters.build(people, group)
+    return {"requesters_everyone": said.everyone, "requester_ids": tuple(sorted(said.user_ids)),
+            "requester_group": said.group}
 
 
 def _account_list(args: argparse.Namespace) -> int:
@@ -114,7 +131,10 @@ def _account_list(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             who = ",".join(row["approvers"]) or row["approver_group"] or ("auto" if row["auto_approve"] else "admins")
-            print(f"{row['resource'] + '/' + row['name']:<32} {row['duration']:>4}  {who:<24} {row['role_arn']}")
+            asks = "everyone" if row["requesters"] == "everyone" else \
+                ",".join([*row["requesters"], *([row["requester_group"]] if row["requester_group"] else [])])
+            print(f"{row['resource'] + '/' + row['name']:<32} {row['duration']:>4}  asks: {asks:<24} "
+                  f"approves: {who:<24} {row['role_arn']}")
         if not rows:
             print("no accounts")
     return 0
@@ -139,4 +159,6 @@ def account_dict(resource: Resource, row: Account) -> dict[str, Any]:
             "approvers": list(row.approver_ids or []), "approver_group": row.approver_group,
             "approvals_required": row.approvals_required, "channel": row.approval_channel,
             "auto_approve": row.auto_approve, "auto_approve_daily_limit": row.auto_approve_daily_limit,
-            "require_reason": row.require_reason, "revocation_enabled": row.revocation_enabled}
+            "require_reason": row.require_reason, "revocation_enabled": row.revocation_enabled,
+            "requesters": "everyone" if row.requesters_everyone else list(row.requester_ids or []),
+            "requester_group": row.requester_group}

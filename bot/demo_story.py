@@ -45,7 +45,7 @@ class Story(Stage):
                  echo=True)
         self.show()
         self.cli("account", "add", "prod-aws", "readonly", "--role-arn", target, "--duration", "1h",
-                 "--approvers", BOB, "--channel", CHANNEL, "--description", "Read-only console for on-call", echo=True)
+                 "--approvers", BOB, "--channel", CHANNEL, "--requesters", ALICE, "--description", "Read-only console for on-call", echo=True)
         self.show()
 
     def create_role(self, name: str, trust: dict[str, Any], permissions: dict[str, Any] | None) -> str:

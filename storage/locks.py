@@ -11,6 +11,16 @@ from sqlalchemy.orm import Session, sessionmaker
 _NAMESPACE = 0x70616E  # first key of every named lock, so they cannot meet other users of advisory locks
 
 
+def hold_in(session: Session, name: str) -> None:
+    """Take the lock `name` inside the session's open transaction, until it ends (PostgreSQL).
+
+    SQLite needs none: every write transaction there begins IMMEDIATE, so writers already queue.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:name))"),
+                        {"namespace": _NAMESPACE, "name": name})
+
+
 @contextmanager
 def held(db: sessionmaker[Session], name: str) -> Iterator[None]:
     """Run the block while holding the lock `name`; another replica asking for the same name waits.

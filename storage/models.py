@@ -74,9 +74,16 @@ class Account(Base):
     auto_approve_daily_limit: Mapped[int | None] = mapped_column(Integer)
     require_reason: Mapped[bool] = mapped_column(default=False)
     revocation_enabled: Mapped[bool] = mapped_column(default=False)
+    # Who may ask: everyone, or the named people and/or the members of one user group (said explicitly).
+    requesters_everyone: Mapped[bool] = mapped_column(default=False)
+    requester_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requester_group: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+OPEN_REQUEST = "status IN ('pending', 'approved')"
 
 
 class AccessRequest(Base):
@@ -86,6 +93,9 @@ class AccessRequest(Base):
     __table_args__ = (
         Index("ix_access_requests_status_created", "status", "created_at"),
         Index("ix_access_requests_requester", "requester_id", "status"),
+        # One open request per person and account, whatever the races: the database says no to the second.
+        Index("uq_access_requests_open", "requester_id", "account_id", unique=True,
+              postgresql_where=text(OPEN_REQUEST), sqlite_where=text(OPEN_REQUEST)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)

@@ -98,6 +98,8 @@ class Bot:
         policy.setdefault("approver_ids", (APPROVER, APPROVER_2))
         policy.setdefault("approval_channel", CHANNEL)
         policy.setdefault("duration", "1h")
+        if not policy.get("requester_ids") and not policy.get("requester_group"):
+            policy.setdefault("requesters_everyone", True)
         admin.save_account(actor=ADMIN, spec=AccountSpec(resource=resource, name=name, role_arn=target, **policy))
         return target
 

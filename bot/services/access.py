@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.durations import format_duration, parse_duration
+from bot.domain.eligibility import CheckFailed, Eligibility, eligibility, ensure_eligible
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotifyFailed
 from bot.domain.policy import Outcome, ensure_can_decide, ensure_can_request, should_auto_approve, tally
-from bot.services.approvers import resolve_approvers
+from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.grants import GrantService
-from bot.services.lookups import actor_of, find_account, policy_of, unused_ref
+from bot.services.lookups import GroupCache, actor_of, find_account, policy_of, unknown_account, unused_ref
 from bot.services.ports import Directory, Notifier, Person, RequestView
 from bot.services.views import load_view
 from storage.models import AccessRequest, Account, Decision, Resource
@@ -47,8 +48,9 @@ class AccessService(UseCase):
         with self.audited(user_id, "request.create", target):
             person = self.directory.person(user_id)
             ensure_can_request(actor_of(person))
+            decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
-                request = self._new_request(tx, person, resource, account, duration, reason)
+                request = self._new_request(tx, person, resource, account, duration, reason, decision)
                 view = load_view(tx, request)
         log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == "approved":
@@ -59,6 +61,7 @@ class AccessService(UseCase):
         """Everything `submit` would refuse, without writing (a modal shows it as a field error)."""
         person = self.directory.person(user_id)
         ensure_can_request(actor_of(person))
+        self._ensure_eligible(user_id, resource, account)
         with self.transaction() as tx:
             self._validate(tx, person, resource, account, duration, reason)
 
@@ -67,7 +70,7 @@ class AccessService(UseCase):
         action = "request.approve" if approve else "request.deny"
         with self.audited(user_id, action, ref):
             person = self.directory.person(user_id)
-            eligible = self._eligible(ref, user_id)
+            eligible = self._may_decide(ref, user_id)
             with self.transaction() as tx:
                 request = tx.requests.by_ref(ref, lock=True)
                 if request is None:
@@ -97,18 +100,45 @@ class AccessService(UseCase):
         self._safe(self.notifier.update_request_cards, view)
         return view
 
-    def catalog(self) -> list[tuple[Resource, Account]]:
+    def catalog(self, user_id: str) -> list[tuple[Resource, Account]]:
+        """The accounts `user_id` may ask for; one whose requester group cannot be read is left out."""
         with self.transaction() as tx:
-            return list(tx.config.accounts())
+            rows = list(tx.config.accounts())
+        groups = GroupCache(self.directory)
+        visible = []
+        for res, acc in rows:
+            try:
+                if eligibility(requesters_of(acc), user_id, group_members=groups.group_members).eligible:
+                    visible.append((res, acc))
+            except CheckFailed:
+                continue
+        return visible
 
-    def _eligible(self, ref: str, user_id: str) -> bool:
+    def _ensure_eligible(self, user_id: str, resource: str, account: str) -> Eligibility:
+        """NotAllowed (naming who can help) unless `user_id` may ask for the account; audited by the caller."""
+        with self.transaction() as tx:
+            found = tx.config.account(resource.lower(), account.lower())
+        if found is None:
+            raise unknown_account(resource, account, [f"{r.name}/{a.name}" for r, a in self.catalog(user_id)])
+        res, acc = found
+        decision = eligibility(requesters_of(acc), user_id, group_members=self.directory.group_members)
+        ensure_eligible(decision, target=f"`{res.name}/{acc.name}`", helpers=who_can_help(acc))
+        return decision
+
+    def _may_decide(self, ref: str, user_id: str) -> bool:
         with self.transaction() as tx:
             request = tx.requests.by_ref(ref)
             view = load_view(tx, request) if request else None
         if view is None:
             return False
-        return user_id in resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
-                                            admin_ids=self.admin_ids)
+        try:
+            approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+                                          admin_ids=self.admin_ids)
+        except CheckFailed:
+            if view.request.status == "pending":
+                self._safe(lambda v: self.notifier.tell_approvers(v, "approvers_unreadable"), view)
+            raise
+        return user_id in approvers
 
     def _validate(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
                   reason: str) -> tuple[Resource, Account, int]:
@@ -129,7 +159,10 @@ class AccessService(UseCase):
         return res, acc, seconds
 
     def _new_request(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
-                     reason: str) -> AccessRequest:
+                     reason: str, decision: Eligibility) -> AccessRequest:
+        # Asks by one person for one account queue here (every replica), so the open-request rule and the
+        # daily auto-approval limit are counted by one transaction at a time.
+        tx.lock(f"ask:{person.user_id}:{resource.lower()}/{account.lower()}")
         res, acc, seconds = self._validate(tx, person, resource, account, duration, reason)
         reason = reason.strip()
         grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
@@ -142,9 +175,14 @@ class AccessService(UseCase):
             auto_approved=auto, created_at=tx.now, updated_at=tx.now, decided_at=tx.now if auto else None,
             cards=[],
         )
-        tx.requests.add(request)
+        try:
+            with tx.session.begin_nested():
+                tx.requests.add(request)
+        except IntegrityError as error:  # the one-open-request index: another ask got there first
+            raise Conflict(f"You already have an open request for {res.name}/{acc.name}. "
+                           "Cancel it with `/pam cancel` to ask again.") from error
         tx.audit(person.user_id, "request.create", request.ref, account=f"{res.name}/{acc.name}",
-                 duration=format_duration(seconds), reason=reason, auto_approved=auto)
+                 duration=format_duration(seconds), reason=reason, auto_approved=auto, eligible=decision.why.value)
         return request
 
     def _record_decision(self, tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,

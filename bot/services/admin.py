@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.arns import parse_role_arn
 from bot.domain.durations import format_duration, parse_duration
+from bot.domain.eligibility import Requesters
 from bot.domain.errors import AwsError, Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.names import validate_name
 from bot.domain.policy import ApprovalPolicy
@@ -34,7 +35,19 @@ class AccountSpec:
     auto_approve_daily_limit: int | None = None
     require_reason: bool = False
     revocation_enabled: bool = False
+    requesters_everyone: bool = False
+    requester_ids: tuple[str, ...] = ()
+    requester_group: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    def requesters(self) -> Requesters:
+        """Who may ask, as said; saying nobody is refused (an account must say it explicitly)."""
+        said = Requesters(everyone=self.requesters_everyone, user_ids=frozenset(self.requester_ids),
+                          group=(self.requester_group or "").strip() or None)
+        if said.nobody:
+            raise InvalidInput("Say who may request this account: named people, a user group, or everyone.",
+                               field="requesters")
+        return said
 
 
 class AdminService(UseCase):
@@ -117,6 +130,7 @@ class AdminService(UseCase):
         with self.audited(actor, "account.save", target):
             arn = parse_role_arn(spec.role_arn.strip(), field="role_arn").arn
             duration = parse_duration(spec.duration)
+            requesters = spec.requesters()
             policy = ApprovalPolicy(
                 approver_ids=frozenset(spec.approver_ids), approver_group=spec.approver_group or None,
                 approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
@@ -137,13 +151,17 @@ class AdminService(UseCase):
                     raise NotFound(f"There is no resource named {spec.resource}.", field="resource")
                 row = found[1] if found else Account(resource_id=resource.id, created_by=actor, created_at=tx.now)
                 _apply(row, name=name, arn=arn, duration=duration, spec=spec, policy=policy)
+                row.requesters_everyone = requesters.everyone
+                row.requester_ids = sorted(requesters.user_ids)
+                row.requester_group = requesters.group
                 row.updated_at = tx.now
                 tx.session.add(row)
                 tx.session.flush()
                 tx.audit(actor, "account.save", target, role_arn=arn, duration=format_duration(duration),
                          approvers=sorted(policy.approver_ids), approver_group=policy.approver_group,
                          approvals_required=policy.approvals_required, auto_approve=policy.auto_approve,
-                         replaced=replace)
+                         requesters="everyone" if requesters.everyone else sorted(requesters.user_ids),
+                         requester_group=requesters.group, replaced=replace)
                 return row
 
     def remove_account(self, *, actor: str, resource: str, name: str, trusted: bool = False) -> int:

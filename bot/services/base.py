@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import AuditEntry
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, PamError
-from storage.locks import held
+from storage.locks import held, hold_in
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
 
 Clock = Callable[[], datetime]
@@ -46,6 +46,10 @@ class Tx:
     def audit(self, actor: str, action: str, target: str = "", outcome: str = "ok", **details: Any) -> None:
         """Record an event; it is written with the transaction's commit, or not at all on rollback."""
         self.pending.append(AuditEntry(actor, action, target, outcome, details))
+
+    def lock(self, name: str) -> None:
+        """Serialise this transaction with every other one (any replica) that locks `name`, until commit."""
+        hold_in(self.session, name)
 
     def write_audit(self) -> None:
         """Chain the pending events (the caller commits right after)."""

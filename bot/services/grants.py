@@ -9,11 +9,15 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.arns import console_url, parse_role_arn
-from bot.domain.errors import AwsError, NotFound, NotifyFailed
+from bot.domain.eligibility import CheckFailed, eligibility
+from bot.domain.errors import AwsError, NotAllowed, NotFound, NotifyFailed, PamError
 from bot.domain.ids import new_session_ref
 from bot.domain.names import role_session_name
+from bot.domain.policy import ensure_can_request
+from bot.services.approvers import requesters_of
 from bot.services.base import Clock, Tx, UseCase
-from bot.services.ports import AccessBroker, Directory, Notifier, RequestView
+from bot.services.lookups import actor_of
+from bot.services.ports import AccessBroker, Directory, Notifier, Person, RequestView
 from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession
 
@@ -35,7 +39,12 @@ class GrantService(UseCase):
         claimed = self._claim(request_id, max_attempts)
         if claimed is None:
             return None
-        session_name = self._session_name(claimed.requester_id)
+        try:
+            person = self._recheck(claimed)
+        except PamError as error:  # no AssumeRole for someone who may no longer have it
+            return self.fail(request_id, code=error.code, message=error.user_message, detail=error.detail,
+                             actor="pam-bot", tell_approvers=True)
+        session_name = role_session_name(person.email, person.user_id)
         try:
             grant = self.broker.grant(
                 resource_role_arn=claimed.resource_role_arn, target_role_arn=claimed.target_role_arn,
@@ -69,21 +78,24 @@ class GrantService(UseCase):
         self._deliver(view, link)
         return view
 
-    def fail(self, request_id: int, *, code: str, message: str, detail: str | None = None) -> RequestView | None:
-        """Mark an approved request failed and tell the requester and the card what went wrong."""
+    def fail(self, request_id: int, *, code: str, message: str, detail: str | None = None, actor: str = "pam-bot",
+             tell_approvers: bool = False) -> RequestView | None:
+        """Mark an approved request failed and tell the requester and the card (and the thread) what went wrong."""
         with self.transaction() as tx:
             if not tx.requests.transition(request_id, "approved", "failed", updated_at=tx.now,
                                           failure_code=code, failure_message=message):
                 return None
             request = tx.requests.by_id(request_id)
             assert request is not None
-            tx.audit("pam-bot", "session.grant", request.ref, "failed", aws_code=code, message=message,
+            tx.audit(actor, "session.grant", request.ref, "failed", aws_code=code, message=message,
                      **({"detail": detail} if detail else {}))
             view = load_view(tx, request)
         log.warning("request %s failed: %s (%s)", request.ref, code, detail or message,
                     extra={"request": request.ref, "code": code})
         self._tell(self.notifier.update_request_cards, view)
         self._tell(lambda v: self.notifier.tell_requester(v, "failed"), view)
+        if tell_approvers:
+            self._tell(lambda v: self.notifier.tell_approvers(v, "failed"), view)
         return view
 
     def _claim(self, request_id: int, max_attempts: int) -> AccessRequest | None:
@@ -96,12 +108,34 @@ class GrantService(UseCase):
                 return None
             return tx.requests.by_id(request_id)
 
-    def _session_name(self, user_id: str) -> str:
+    def _recheck(self, request: AccessRequest) -> Person:
+        """The requester, checked again at the moment of granting: still a member, still eligible.
+
+        Asked while pending, granted later: someone turned into a guest, deactivated, or taken off the account's
+        requesters in between gets nothing. A check that cannot be made (Slack unreachable) refuses too.
+        """
         try:
-            email = self.directory.person(user_id).email
-        except (NotFound, NotifyFailed):
-            email = None
-        return role_session_name(email, user_id)
+            person = self.directory.person(request.requester_id)
+        except NotFound as error:
+            raise NotAllowed("Slack no longer knows the requester.", code="requester_unknown") from error
+        except NotifyFailed as error:
+            raise CheckFailed("pam-bot could not confirm with Slack that the requester may still have access "
+                              f"({error.code}); nothing was granted. Ask again in a minute.",
+                              code="requester_unverifiable", detail=error.detail) from error
+        try:
+            ensure_can_request(actor_of(person))
+        except NotAllowed as error:
+            raise NotAllowed(f"The requester may no longer have access: {error.user_message}",
+                             code=error.code) from error
+        with self.transaction() as tx:
+            found = tx.config.account_by_id(request.account_id) if request.account_id else None
+        if found is None:
+            raise NotAllowed("The account was removed before the grant.", code="account_removed")
+        decision = eligibility(requesters_of(found[1]), person.user_id, group_members=self.directory.group_members)
+        if not decision.eligible:
+            raise NotAllowed(f"The requester is no longer among those who may request "
+                             f"`{request.resource_name}/{request.account_name}`.", code=decision.why.value)
+        return person
 
     def _deliver(self, view: RequestView, link: str) -> None:
         try:

@@ -12,10 +12,12 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotifyFailed
 from bot.services.approvers import resolve_approvers
 from bot.services.base import Clock, Tx, UseCase
-from bot.services.ports import Directory, Person
+from bot.services.lookups import GroupCache
+from bot.services.ports import Directory
 from storage.models import AccessRequest, Decision
 
 log = logging.getLogger(__name__)
@@ -117,10 +119,9 @@ class HomeService(UseCase):
             others = [(r.id, r.account_id) for r in tx.requests.pending(limit=SCAN) if r.requester_id != user_id]
             approvers = {a.id: (tuple(a.approver_ids or ()), a.approver_group) for _, a in tx.config.accounts()}
             config = _summary(tx, admins) if user_id in admins else None
-        directory = _GroupCache(self.directory)
+        directory = GroupCache(self.directory)
         eligible = [request_id for request_id, account_id in others
-                    if user_id in resolve_approvers(*approvers.get(account_id or -1, ((), None)),
-                                                    directory=directory, admin_ids=lambda: admins)]
+                    if user_id in _approvers(approvers.get(account_id or -1, ((), None)), directory, admins)]
         to_approve = self._undecided(user_id, eligible)
         return HomeData(user_id=user_id, sessions=tuple(sessions), sessions_total=sessions_total,
                         pending=tuple(pending), pending_total=len(mine),
@@ -139,20 +140,13 @@ class HomeService(UseCase):
         return items
 
 
-class _GroupCache:
-    """The directory with group lookups remembered for one rendering (many requests share a group)."""
-
-    def __init__(self, directory: Directory) -> None:
-        self.directory = directory
-        self.groups: dict[str, frozenset[str]] = {}
-
-    def person(self, user_id: str) -> Person:
-        return self.directory.person(user_id)
-
-    def group_members(self, group_id: str) -> frozenset[str]:
-        if group_id not in self.groups:
-            self.groups[group_id] = self.directory.group_members(group_id)
-        return self.groups[group_id]
+def _approvers(config: tuple[tuple[str, ...], str | None], directory: Directory,
+               admins: frozenset[str]) -> frozenset[str]:
+    """Who may decide; nobody while the group cannot be read (the card itself says so when someone clicks)."""
+    try:
+        return resolve_approvers(config[0], config[1], directory=directory, admin_ids=lambda: admins)
+    except CheckFailed:
+        return frozenset()
 
 
 def _item(request: AccessRequest, decisions: Sequence[Decision]) -> RequestItem:

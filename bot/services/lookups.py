@@ -7,7 +7,7 @@ from bot.domain.ids import new_request_ref
 from bot.domain.policy import Actor, ApprovalPolicy
 from bot.domain.text import closest
 from bot.services.base import Tx
-from bot.services.ports import Person
+from bot.services.ports import Directory, Person
 from storage.models import Account, Resource
 
 
@@ -16,11 +16,15 @@ def find_account(tx: Tx, resource: str, account: str) -> tuple[Resource, Account
     found = tx.config.account(resource.lower(), account.lower())
     if found is not None:
         return found
-    names = [f"{r.name}/{a.name}" for r, a in tx.config.accounts()]
+    raise unknown_account(resource, account, [f"{r.name}/{a.name}" for r, a in tx.config.accounts()])
+
+
+def unknown_account(resource: str, account: str, names: list[str]) -> NotFound:
+    """NotFound for `resource/account`, listing `names` (the accounts the person may see), closest first."""
     if not names:
-        raise NotFound("No accounts are set up yet. Ask an admin to run `/pam admin`.")
+        return NotFound(f"There is no account `{resource}/{account}` you can ask for. Ask a pam-bot admin.")
     listed = ", ".join(f"`{n}`" for n in closest(f"{resource}/{account}", names)[:10])
-    raise NotFound(f"There is no account `{resource}/{account}`. Accounts: {listed}.")
+    return NotFound(f"There is no account `{resource}/{account}`. Accounts you can ask for: {listed}.")
 
 
 def unused_ref(tx: Tx) -> str:
@@ -40,3 +44,19 @@ def policy_of(acc: Account) -> ApprovalPolicy:
         approver_ids=frozenset(acc.approver_ids or ()), approver_group=acc.approver_group,
         approvals_required=acc.approvals_required, auto_approve=acc.auto_approve,
         auto_approve_daily_limit=acc.auto_approve_daily_limit, require_reason=acc.require_reason)
+
+
+class GroupCache:
+    """The directory with group lookups remembered for one rendering (many accounts share a group)."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self.groups: dict[str, frozenset[str]] = {}
+
+    def person(self, user_id: str) -> Person:
+        return self.directory.person(user_id)
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        if group_id not in self.groups:
+            self.groups[group_id] = self.directory.group_members(group_id)
+        return self.groups[group_id]

@@ -76,7 +76,7 @@ class Directory(Protocol):
         """Look a user up; raise NotFound when Slack does not know them."""
 
     def group_members(self, group_id: str) -> frozenset[str]:
-        """User ids in a Slack user group (empty when the group does not exist)."""
+        """User ids in a Slack user group; raise CheckFailed when the group cannot be read (never guess)."""
 
 
 class Notifier(Protocol):

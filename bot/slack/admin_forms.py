@@ -14,6 +14,7 @@ from bot.slack.ids import VALUE, Action, Block, View
 from bot.slack.modals import MAX_OPTIONS, modal, option, plain, text_input
 
 OPTIONS = {
+    "requesters_everyone": ("Anyone may request", "Everyone in the workspace may ask (guests and strangers never)."),
     "auto_approve": ("Auto-approve", "Grant at once, without approvers (up to the daily limit below)."),
     "require_reason": ("Require a reason", "Requests without a reason are refused."),
     "revocation_enabled": ("Revocation in AWS", "Revoking cuts the console session in AWS too "
@@ -67,6 +68,11 @@ def account_form(resources: Sequence[str], spec: AccountSpec | None = None, *, e
         _hint(text_input(Block.APPROVER_GROUP, "Approver user group id", initial=spec.approver_group or "",
                          optional=True, placeholder="S0123ABCD", max_length=32),
               "Its members may approve too. Without approvers and group, pam-bot admins approve."),
+        _hint(_input(Block.REQUESTERS, "Who may request", _users(spec.requester_ids, "People who may ask"),
+                     optional=True),
+              "Named people and/or a user group below — or tick \"Anyone may request\" under Options."),
+        text_input(Block.REQUESTER_GROUP, "Requester user group id", initial=spec.requester_group or "",
+                   optional=True, placeholder="S0123ABCD", max_length=32),
         text_input(Block.APPROVALS_REQUIRED, "Approvals required", initial=str(spec.approvals_required),
                    max_length=3),
         _input(Block.CHANNEL, "Approval channel", _channel(spec.approval_channel), optional=True),
@@ -113,9 +119,9 @@ def _resource_select(resources: Sequence[str], selected: str) -> dict[str, Any]:
     return _input(Block.RESOURCE, "Resource", element)
 
 
-def _users(user_ids: Sequence[str]) -> dict[str, Any]:
+def _users(user_ids: Sequence[str], placeholder: str = "People who may approve") -> dict[str, Any]:
     element: dict[str, Any] = {"type": "multi_users_select", "action_id": VALUE,
-                               "placeholder": plain("People who may approve")}
+                               "placeholder": plain(placeholder)}
     if user_ids:
         element["initial_users"] = list(user_ids)
     return element

@@ -61,6 +61,10 @@ def read_account(view: dict[str, Any]) -> AccountInput:
     if group is not None and not _GROUP.fullmatch(group):
         raise InvalidInput("A user group id looks like S0123ABCD: in Slack, open the group and copy its id from the "
                            "⋮ menu.", field=Block.APPROVER_GROUP.value)
+    requester_group = str(values.get(Block.REQUESTER_GROUP.value, "")).strip() or None
+    if requester_group is not None and not _GROUP.fullmatch(requester_group):
+        raise InvalidInput("A user group id looks like S0123ABCD: in Slack, open the group and copy its id from the "
+                           "⋮ menu.", field=Block.REQUESTER_GROUP.value)
     spec = AccountSpec(
         resource=str(meta.get("resource", "") if editing else values.get(Block.RESOURCE.value, "")),
         name=str(meta.get("name", "") if editing else values.get(Block.NAME.value, "")),
@@ -75,6 +79,9 @@ def read_account(view: dict[str, Any]) -> AccountInput:
         auto_approve_daily_limit=_number(values, Block.DAILY_LIMIT, "The daily limit", default=None),
         require_reason="require_reason" in options,
         revocation_enabled="revocation_enabled" in options,
+        requesters_everyone="requesters_everyone" in options,
+        requester_ids=tuple(values.get(Block.REQUESTERS.value) or ()),
+        requester_group=requester_group,
     )
     return AccountInput(spec=spec, editing=editing, parent=str(meta.get("parent") or "") or None)
 
@@ -87,7 +94,9 @@ def spec_of(resource: str, account: Account) -> AccountSpec:
         approver_ids=tuple(account.approver_ids or ()), approver_group=account.approver_group,
         approvals_required=account.approvals_required, approval_channel=account.approval_channel,
         auto_approve=account.auto_approve, auto_approve_daily_limit=account.auto_approve_daily_limit,
-        require_reason=account.require_reason, revocation_enabled=account.revocation_enabled)
+        require_reason=account.require_reason, revocation_enabled=account.revocation_enabled,
+        requesters_everyone=account.requesters_everyone, requester_ids=tuple(account.requester_ids or ()),
+        requester_group=account.requester_group)
 
 
 def check_resource(form: ResourceInput, existing: Collection[str]) -> None:
@@ -110,6 +119,7 @@ def check_account(form: AccountInput, resources: Collection[str], existing: Coll
     ApprovalPolicy(approver_ids=frozenset(spec.approver_ids), approver_group=spec.approver_group,
                    approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
                    auto_approve_daily_limit=spec.auto_approve_daily_limit, require_reason=spec.require_reason)
+    spec.requesters()
     if not form.editing and f"{spec.resource}/{name}" in existing:
         raise Conflict(f"{spec.resource}/{name} already exists; edit it from the list instead.",
                        field=Block.NAME.value)

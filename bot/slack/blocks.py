@@ -68,7 +68,8 @@ def who_approves(account: Account) -> str:
 def catalog_message(rows: Sequence[tuple[Resource, Account]], limit: int = 45) -> Message:
     """`/pam list`: every account with description, duration and who approves."""
     if not rows:
-        return text_message("No accounts are set up yet. An admin can add one with `/pam admin`.")
+        return text_message("There is no account you can ask for yet. A pam-bot admin can add you to an "
+                            "account's requesters, or add an account with `/pam admin`.")
     blocks = [section(f"*Accounts you can ask for* ({len(rows)})")]
     for resource, account in rows[:limit]:
         description = f" — {escape_mrkdwn(account.description)}" if account.description else ""

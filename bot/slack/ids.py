@@ -56,6 +56,8 @@ class Block(StrEnum):
     DESCRIPTION = "description"
     APPROVERS = "approvers"
     APPROVER_GROUP = "approver_group"
+    REQUESTERS = "requesters"
+    REQUESTER_GROUP = "requester_group"
     APPROVALS_REQUIRED = "approvals_required"
     CHANNEL = "approval_channel"
     OPTIONS = "options"

@@ -103,6 +103,12 @@ def approvers_notice(view: RequestView, event: str) -> Message:
                             f"but no console session came of it: "
                             f"{escape_mrkdwn(request.failure_message or 'unknown error')} "
                             f"<@{request.requester_id}> has been told.")
+    if event == "approvers_unreadable":
+        group = f"<!subteam^{view.approver_group}>" if view.approver_group else "the approver group"
+        return text_message(f"⚠️ Someone tried to decide on request {request.ref} for {account}, but pam-bot could "
+                            f"not read {group} or found it empty, so it cannot tell who may approve: nobody can "
+                            "decide until it can. A pam-bot admin should check the group (and that pam-bot has "
+                            "`usergroups:read`).")
     if event == "link_not_delivered":
         return text_message(f"⚠️ Request {request.ref} for {account} was granted, but pam-bot could not confirm "
                             f"that the console link reached <@{request.requester_id}> (Slack refused the DM or did "

@@ -63,7 +63,7 @@ def request_modal(rows: Sequence[tuple[Resource, Account]], *, selected: str | N
     if note:
         blocks.append(context(note))
     if not options:
-        blocks.append(context("No accounts are set up yet. Ask an admin to run `/pam admin`."))
+        blocks.append(context("There is no account you can ask for yet. Ask a pam-bot admin to add you."))
         return modal(View.REQUEST, "Request access", blocks, submit=None)
     blocks += [
         {"type": "input", "block_id": Block.ACCOUNT.value, "label": plain("Account"), "element": select},

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotFound, NotifyFailed
 from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
@@ -69,7 +70,10 @@ class SlackDirectory:
             response = slack_call(lambda: self.client.usergroups_users_list(usergroup=group_id))
         except NotifyFailed as error:
             log.warning("user group %s could not be read: %s", group_id, error.code)
-            return frozenset()
+            raise CheckFailed(f"pam-bot could not read the user group <!subteam^{group_id}> "
+                              f"({error.code}), so it cannot check who is in it; nothing was done. "
+                              "Try again in a minute, or ask a pam-bot admin to check the group.",
+                              code="group_unreadable", detail=f"{group_id}: {error.code}") from error
         return frozenset(response.get("users") or ())
 
 
@@ -131,8 +135,11 @@ class SlackNotifier:
         channel = view.channel or self.default_channel
         if channel:
             return [channel]
-        approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
-                                      admin_ids=self.admin_ids)
+        try:
+            approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+                                          admin_ids=self.admin_ids)
+        except CheckFailed as error:
+            raise NotifyFailed(error.user_message, code=error.code, detail=error.detail) from error
         return [self._open_dm(user_id) for user_id in sorted(approvers - {view.request.requester_id})[:20]]
 
     def _post(self, channel: str, message: Message) -> dict[str, str]:

@@ -95,7 +95,7 @@ class RequestRepository:
                 AccessRequest.requester_id == requester_id,
                 AccessRequest.account_id == account_id,
                 AccessRequest.auto_approved.is_(True),
-                AccessRequest.status == "granted",
+                AccessRequest.status.in_(("approved", "granted")),  # approved: being granted right now
                 AccessRequest.created_at >= since,
             )
         ) or 0

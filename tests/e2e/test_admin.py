@@ -62,7 +62,8 @@ def account_values(resource: str, name: str, arn: str, **changes: Any) -> dict[s
               "description": plain_text_value("Read-only"), "duration": plain_text_value("30m"),
               "approvers": users_select([APPROVER, APPROVER_2]), "approver_group": plain_text_value(None),
               "approvals_required": plain_text_value("1"), "approval_channel": conversations_select(CHANNEL),
-              "options": checkboxes([]), "auto_approve_daily_limit": plain_text_value(None)}
+              "options": checkboxes([]), "auto_approve_daily_limit": plain_text_value(None),
+              "requesters": users_select([REQUESTER]), "requester_group": plain_text_value(None)}
     return {**values, **changes}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.slack_payloads import plain_text_value, users_select
+from bot.sandbox.slack_payloads import checkboxes, plain_text_value, users_select
 from tests.e2e.helpers import wait_dm, wait_ephemeral
 from tests.e2e.test_admin import mark, open_admin, push_from, submit, wait_after
 from tests.fixtures_bot import ADMIN, EXTERNAL_ID, GROUP_MEMBER, OUTSIDER, REQUESTER, Bot
@@ -25,7 +25,8 @@ def test_edit_an_account_keeps_its_names_and_checks_aws_again(bot: Bot) -> None:
     hops = len(bot.aws.sandbox.assume_role_calls())
     seen = mark(bot)
     submit(bot, form, {"role_arn": plain_text_value(target), "duration": plain_text_value("45m"),
-                       "approvals_required": plain_text_value("1"), "description": plain_text_value("On-call")})
+                       "approvals_required": plain_text_value("1"), "description": plain_text_value("On-call"),
+                       "options": checkboxes(["requesters_everyone"])})
     assert "Account saved" in json.dumps(wait_after(bot, seen, "views.update", view_id=form["id"]).args)
     (_, account), = bot.container.services.admin.accounts()
     assert (account.default_duration_seconds, account.description) == (2700, "On-call")

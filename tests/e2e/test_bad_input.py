@@ -143,7 +143,8 @@ def test_oversized_inputs_stay_within_block_kit_limits(bot: Bot) -> None:
         now = bot.clock()
         session.add_all(Account(resource_id=resource.id, name=f"team-{i:04d}", role_arn=target,
                                 description="d" * 500, default_duration_seconds=3600, approver_ids=[APPROVER],
-                                approval_channel=CHANNEL, created_by="seed", created_at=now, updated_at=now)
+                                approval_channel=CHANNEL, requesters_everyone=True, created_by="seed",
+                                created_at=now, updated_at=now)
                         for i in range(1000))
     requester = person(bot, "long.reason@example.com")
 

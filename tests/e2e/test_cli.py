@@ -50,7 +50,8 @@ def test_resource_and_account_lifecycle(cli_env: dict[str, str], aws_world: AwsW
     assert "prod-aws" in added.stdout
 
     account = run(cli_env, "account", "add", "prod-aws", "readonly", "--role-arn", target_arn, "--duration", "30m",
-                  "--approvers", "U111,U222", "--approvals-required", "2", "--channel", "C123")
+                  "--approvers", "U111,U222", "--approvals-required", "2", "--channel", "C123",
+                  "--requesters", "U333,U444", "--requester-group", "SREQ")
     assert account.returncode == 0, account.stderr
 
     listed = json.loads(run(cli_env, "account", "list", "--json").stdout)
@@ -58,7 +59,7 @@ def test_resource_and_account_lifecycle(cli_env: dict[str, str], aws_world: AwsW
         "resource": "prod-aws", "name": "readonly", "role_arn": target_arn, "description": "",
         "duration": "30m", "approvers": ["U111", "U222"], "approver_group": None, "approvals_required": 2,
         "channel": "C123", "auto_approve": False, "auto_approve_daily_limit": None, "require_reason": False,
-        "revocation_enabled": False,
+        "revocation_enabled": False, "requesters": ["U333", "U444"], "requester_group": "SREQ",
     }]
     resources = json.loads(run(cli_env, "resource", "list", "--json").stdout)
     assert [r["name"] for r in resources] == ["prod-aws"]
@@ -93,9 +94,16 @@ def test_add_fails_and_saves_nothing_when_aws_refuses(cli_env: dict[str, str], a
 @pytest.mark.parametrize("args, needle", [
     (["resource", "add", "prod-aws", "--role-arn", "arn:aws:s3:::bucket"], "role"),
     (["resource", "add", "Prod AWS!", "--role-arn", "arn:aws:iam::123456789012:role/x"], "resource"),
-    (["account", "add", "nope", "ro", "--role-arn", "arn:aws:iam::123456789012:role/x", "--duration", "2h"], "1h"),
+    (["account", "add", "nope", "ro", "--role-arn", "arn:aws:iam::123456789012:role/x", "--duration", "2h",
+      "--requesters", "everyone"], "1h"),
+    (["account", "add", "nope", "ro", "--role-arn", "arn:aws:iam::123456789012:role/x", "--duration", "30m",
+      "--requesters", "everyone"], "no resource"),
     (["account", "add", "nope", "ro", "--role-arn", "arn:aws:iam::123456789012:role/x", "--duration", "30m"],
-     "no resource"),
+     "--requesters everyone"),
+    (["account", "add", "nope", "ro", "--role-arn", "arn:aws:iam::123456789012:role/x", "--duration", "30m",
+      "--requesters", "everyone", "--requester-group", "SREQ"], "not both"),
+    (["account", "add", "nope", "ro", "--role-arn", "arn:aws:iam::123456789012:role/x", "--duration", "30m",
+      "--requesters", "alice"], "not a slack user id"),
     (["account", "remove", "nope", "ro"], "no account"),
 ])
 def test_bad_input_gets_a_clear_error(cli_env: dict[str, str], args: list[str], needle: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.sandbox.slack_calls import RecordedCall
 from bot.sandbox.slack_payloads import plain_text_value, static_select
-from storage.models import AccessRequest, AccessSession
+from storage.models import AccessRequest, AccessSession, Account
 from tests.e2e.helpers import wait_dm, wait_ephemeral
 from tests.e2e.test_admin import mark, wait_after
 from tests.fixtures_bot import ADMIN, APPROVER, CHANNEL, GROUP_MEMBER, REQUESTER, Bot
@@ -112,7 +112,8 @@ def test_approver_decides_from_home(bot: Bot) -> None:
 
 
 def crowd(bot: Bot, count: int) -> None:
-    """`count` active sessions and `count` pending requests for the requester, straight into the database."""
+    """`count` active sessions and `count` pending requests (one open request per account, so `count` copies of
+    the account) for the requester, straight into the database."""
     bot.add_account()
     (resource, account), = bot.container.services.admin.accounts()
     now = bot.clock()
@@ -120,12 +121,16 @@ def crowd(bot: Bot, count: int) -> None:
         requester_id=REQUESTER, team_id="T0PAM", account_id=account.id, resource_name=resource.name,
         account_name=account.name, resource_role_arn=resource.role_arn, target_role_arn=account.role_arn,
         duration_seconds=1800, approvals_required=2, created_at=now, updated_at=now, cards=[])
+    copied = {column: getattr(account, column) for column in Account.__table__.columns.keys() if column != "id"}
     with bot.db.begin() as session:
         for i in range(count):
             granted = AccessRequest(ref=f"R-G{i:05d}", status="granted", reason="x", **common)
             session.add(granted)
+            twin = Account(**{**copied, "name": f"ro{i}"})
+            session.add(twin)
+            session.flush()
             session.add(AccessRequest(ref=f"R-P{i:05d}", status="pending", reason="<!channel> " + "y" * 3000,
-                                      **common))
+                                      **{**common, "account_id": twin.id}))
             session.flush()
             session.add(AccessSession(
                 ref=f"S-{i:06d}", request_id=granted.id, requester_id=REQUESTER, account_id=account.id,

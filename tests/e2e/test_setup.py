@@ -65,7 +65,7 @@ def test_setup_policies_build_a_chain_that_works(bot: Bot) -> None:
     target = bot.aws.sandbox.create_role(f"{name}-target", target_trust)
     bot.container.services.admin.save_account(actor=ADMIN, spec=AccountSpec(
         resource="prod-aws", name="readonly", role_arn=target, duration="30m", auto_approve=True,
-        approval_channel=CHANNEL))
+        approval_channel=CHANNEL, requester_ids=(REQUESTER,)))
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m INC-7")
     wait_dm(bot.slack, REQUESTER, "Open AWS Console")
     assert bot.sessions()[-1].assumed_role_arn.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}-target/")

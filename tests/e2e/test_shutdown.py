@@ -36,7 +36,7 @@ def test_sigterm_drains_an_acknowledged_grant(tmp_path: Path, slack_api: SlackAp
     resource = aws_world.resource_role()
     cli(env, "resource", "add", "prod-aws", "--role-arn", resource)
     cli(env, "account", "add", "prod-aws", "readonly", "--role-arn", aws_world.target_role(resource),
-        "--duration", "1h", "--approvers", APPROVER, "--channel", CHANNEL)
+        "--duration", "1h", "--approvers", APPROVER, "--channel", CHANNEL, "--requesters", "everyone")
 
     log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 - closed below
     web = subprocess.Popen(["bash", "-c", f"exec {procfile()['web']}"], cwd=ROOT, env=env, stdout=log,

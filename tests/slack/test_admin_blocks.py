@@ -92,14 +92,15 @@ def test_account_input_is_read_and_checked() -> None:
         "duration": plain_text_value("30m"), "approvers": users_select(["U1", "U2"]),
         "approver_group": plain_text_value(None), "approvals_required": plain_text_value("2"),
         "approval_channel": conversations_select("C1"), "options": checkboxes(["require_reason"]),
-        "auto_approve_daily_limit": plain_text_value(None)})
+        "auto_approve_daily_limit": plain_text_value(None), "requesters": users_select(["U0REQ3"]),
+        "requester_group": plain_text_value("SREQUEST")})
     form = read_account(view)
     assert form.spec == AccountSpec(resource="prod-aws", name="readonly", role_arn=ARN, duration="30m",
                                     approver_ids=("U1", "U2"), approvals_required=2, approval_channel="C1",
-                                    require_reason=True)
+                                    require_reason=True, requester_ids=("U0REQ3",), requester_group="SREQUEST")
     check_account(form, ["prod-aws"], set())
     cases = {"duration": plain_text_value("2h"), "approvals_required": plain_text_value("3"),
-             "role_arn": plain_text_value("arn:aws:s3:::bucket")}
+             "role_arn": plain_text_value("arn:aws:s3:::bucket"), "requester_group": plain_text_value("nope")}
     for block, state in cases.items():
         changed = submitted(view, {**{k: v["value"] for k, v in view["state"]["values"].items()}, block: state})
         with pytest.raises(PamError) as refused:

@@ -44,7 +44,7 @@ def register(app: App, services: Services) -> None:
         ack()
         selected = action_value(body).replace(" ", "/") or None
         client.views_open(trigger_id=body["trigger_id"],
-                          view=request_modal(services.access.catalog(), selected=selected))
+                          view=request_modal(services.access.catalog(user_id(body)), selected=selected))
 
 
 def refresh_home(services: Services, body: dict[str, Any]) -> None:

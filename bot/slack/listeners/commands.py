@@ -45,7 +45,7 @@ def _help(parsed: cmd.Help, body: dict[str, Any], client: WebClient, services: S
 
 @handles(cmd.ListAccounts)
 def _list(parsed: cmd.ListAccounts, body: dict[str, Any], client: WebClient, services: Services) -> Message:
-    return catalog_message(services.access.catalog())
+    return catalog_message(services.access.catalog(body["user_id"]))
 
 
 @handles(cmd.Access)
@@ -55,7 +55,7 @@ def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, service
                                       duration=parsed.duration, reason=parsed.reason)
     except ReasonRequired as error:
         client.views_open(trigger_id=body["trigger_id"], view=request_modal(
-            services.access.catalog(), selected=f"{parsed.resource}/{parsed.account}",
+            services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
             duration=parsed.duration or "", note=error.user_message + " Tell the approvers why you need it."))
         return None
     if view.request.status == "pending":
