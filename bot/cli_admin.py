@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import replace
 from typing import Any
 
 from bot.config import Settings
@@ -18,11 +19,13 @@ from storage.models import Account, Resource
 def add_admin_commands(commands: Any) -> None:
     resource = commands.add_parser("resource", help="manage resources (AWS accounts reached via a Resource Role)")
     res = resource.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = res.add_parser("add", help="add a resource; its role is assumed first, nothing is saved on failure")
-    add.add_argument("name")
-    add.add_argument("--role-arn", required=True)
-    add.add_argument("--description", default="")
-    add.set_defaults(run=_resource_add)
+    for action, help_text in (("add", "add a resource; its role is assumed first, nothing is saved on failure"),
+                              ("update", "change a resource; only the flags given change, the role is assumed again")):
+        parser = res.add_parser(action, help=help_text)
+        parser.add_argument("name")
+        parser.add_argument("--role-arn", required=action == "add", default=None)
+        parser.add_argument("--description", default=None)
+        parser.set_defaults(run=_resource_save, replace=action == "update")
     listing = res.add_parser("list", help="list resources")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=_resource_list)
@@ -33,24 +36,9 @@ def add_admin_commands(commands: Any) -> None:
     account = commands.add_parser("account", help="manage accounts (Target Roles people get)")
     acc = account.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = acc.add_parser("add", help="add an account; the role chain is tried first, nothing is saved on failure")
-    add.add_argument("resource")
-    add.add_argument("name")
-    add.add_argument("--role-arn", required=True)
-    add.add_argument("--duration", required=True, help="default and maximum session length, 15m..1h")
-    add.add_argument("--approvers", default="", help="comma-separated Slack user ids")
-    add.add_argument("--approver-group", default=None, help="a Slack user group id (S…)")
-    add.add_argument("--approvals-required", type=int, default=1)
-    add.add_argument("--requesters", default="",
-                     help="who may ask: comma-separated Slack user ids, or `everyone` (this or --requester-group "
-                          "is required)")
-    add.add_argument("--requester-group", default=None, help="a Slack user group id (S…) whose members may ask")
-    add.add_argument("--channel", default=None, help="approval channel id (C…)")
-    add.add_argument("--auto-approve", action="store_true")
-    add.add_argument("--auto-approve-daily-limit", type=int, default=None)
-    add.add_argument("--require-reason", action="store_true")
-    add.add_argument("--revocation", action="store_true", help="cut sessions in AWS on revoke (iam:PutRolePolicy)")
-    add.add_argument("--description", default="")
-    add.set_defaults(run=_account_add)
+    _account_flags(add, adding=True)
+    update = acc.add_parser("update", help="change an account; only the flags given change, the chain is tried again")
+    _account_flags(update, adding=False)
     listing = acc.add_parser("list", help="list accounts")
     listing.add_argument("--resource", default=None)
     listing.add_argument("--json", action="store_true")
@@ -59,6 +47,32 @@ def add_admin_commands(commands: Any) -> None:
     remove.add_argument("resource")
     remove.add_argument("name")
     remove.set_defaults(run=_account_remove)
+
+
+def _account_flags(parser: argparse.ArgumentParser, *, adding: bool) -> None:
+    """`add` and `update` take the same flags; on `update` every flag defaults to "leave as it is"."""
+    switch: Any = "store_true" if adding else argparse.BooleanOptionalAction
+    unset = False if adding else None
+    parser.add_argument("resource")
+    parser.add_argument("name")
+    parser.add_argument("--role-arn", required=adding, default=None)
+    parser.add_argument("--duration", required=adding, default=None,
+                        help="default and maximum session length, 15m..1h")
+    parser.add_argument("--approvers", default=None, help="comma-separated Slack user ids")
+    parser.add_argument("--approver-group", default=None, help="a Slack user group id (S…)")
+    parser.add_argument("--approvals-required", type=int, default=None)
+    parser.add_argument("--requesters", default=None,
+                        help="who may ask: comma-separated Slack user ids, or `everyone` (on add, this or "
+                             "--requester-group is required)")
+    parser.add_argument("--requester-group", default=None, help="a Slack user group id (S…) whose members may ask")
+    parser.add_argument("--channel", default=None, help="approval channel id (C…)")
+    parser.add_argument("--auto-approve", action=switch, default=unset)
+    parser.add_argument("--auto-approve-daily-limit", type=int, default=None)
+    parser.add_argument("--require-reason", action=switch, default=unset)
+    parser.add_argument("--revocation", action=switch, default=unset,
+                        help="cut sessions in AWS on revoke (iam:PutRolePolicy)")
+    parser.add_argument("--description", default=None)
+    parser.set_defaults(run=_account_save, replace=not adding)
 
 
 def admin_service(*, validate: bool = True) -> AdminService:
@@ -73,10 +87,15 @@ def admin_service(*, validate: bool = True) -> AdminService:
     return AdminService(db=db, clock=utcnow, broker=build_broker(settings, external_id), env_admins=settings.admins)
 
 
-def _resource_add(args: argparse.Namespace) -> int:
-    row = admin_service().save_resource(actor=args.actor, name=args.name, role_arn=args.role_arn,
-                                        description=args.description, trusted=True)
-    print(f"resource {row.name} added ({row.role_arn}): the Resource Role was assumed successfully")
+def _resource_save(args: argparse.Namespace) -> int:
+    service = admin_service()
+    current = service.resource(args.name) if args.replace else None
+    row = service.save_resource(
+        actor=args.actor, name=args.name, role_arn=args.role_arn or (current.role_arn if current else ""),
+        description=args.description if args.description is not None else (current.description if current else ""),
+        replace=args.replace, trusted=True)
+    print(f"resource {row.name} {'updated' if args.replace else 'added'} ({row.role_arn}): "
+          "the Resource Role was assumed successfully")
     return 0
 
 
@@ -98,20 +117,40 @@ def _resource_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _account_add(args: argparse.Namespace) -> int:
-    spec = AccountSpec(
-        resource=args.resource, name=args.name, role_arn=args.role_arn, duration=args.duration,
-        description=args.description,
-        approver_ids=tuple(a.strip() for a in args.approvers.split(",") if a.strip()),
-        approver_group=args.approver_group, approvals_required=args.approvals_required,
-        approval_channel=args.channel, auto_approve=args.auto_approve,
-        auto_approve_daily_limit=args.auto_approve_daily_limit, require_reason=args.require_reason,
-        revocation_enabled=args.revocation,
-        **requesters_of_args(args.requesters, args.requester_group),
-    )
-    row = admin_service().save_account(actor=args.actor, spec=spec, trusted=True)
-    print(f"account {args.resource}/{row.name} added ({row.role_arn}): the role chain works")
+def _account_save(args: argparse.Namespace) -> int:
+    service = admin_service()
+    base = service.account_spec(args.resource, args.name) if args.replace else \
+        AccountSpec(resource=args.resource, name=args.name, role_arn="")
+    changes: dict[str, Any] = {key: value for key, value in {
+        "role_arn": args.role_arn, "duration": args.duration, "description": args.description,
+        "approver_group": args.approver_group, "approvals_required": args.approvals_required,
+        "approval_channel": args.channel, "auto_approve": args.auto_approve,
+        "auto_approve_daily_limit": args.auto_approve_daily_limit, "require_reason": args.require_reason,
+        "revocation_enabled": args.revocation,
+    }.items() if value is not None}
+    if args.approvers is not None:
+        changes["approver_ids"] = tuple(a.strip() for a in args.approvers.split(",") if a.strip())
+    if args.requesters is not None or args.requester_group is not None or not args.replace:
+        changes.update(requesters_of_args(*_requesters_after(base, args)))
+    row = service.save_account(actor=args.actor, spec=replace(base, **changes), replace=args.replace, trusted=True)
+    print(f"account {args.resource}/{row.name} {'updated' if args.replace else 'added'} ({row.role_arn}): "
+          "the role chain works")
     return 0
+
+
+def _requesters_after(base: AccountSpec, args: argparse.Namespace) -> tuple[str, str | None]:
+    """`--requesters` and `--requester-group` as they stand after this command (an update keeps what is not said;
+    `everyone` and a group exclude each other, so saying one drops the other)."""
+    if not args.replace:
+        return args.requesters or "", args.requester_group
+    people = args.requesters if args.requesters is not None else \
+        ("everyone" if base.requesters_everyone else ",".join(base.requester_ids))
+    group = args.requester_group if args.requester_group is not None else base.requester_group
+    if args.requesters is not None and people.strip().lower() == "everyone":
+        group = None
+    elif args.requesters is None and base.requesters_everyone:
+        people = ""
+    return people, group
 
 
 def requesters_of_args(people: str, group: str | None) -> dict[str, Any]:

@@ -74,14 +74,15 @@ def info_text(info: SetupInfo) -> str:
 
 
 def report_dict(report: DoctorReport) -> dict[str, Any]:
-    return {"ok": report.ok, "checks": [{"subject": c.subject, "ok": c.ok, "detail": c.detail, "fix": c.fix}
-                                        for c in report.checks]}
+    return {"ok": report.ok, "checks": [{"subject": c.subject, "ok": c.ok, "detail": c.detail, "fix": c.fix,
+                                         "warning": c.warning} for c in report.checks]}
 
 
 def report_text(report: DoctorReport) -> str:
     lines = []
     for check in report.checks:
-        lines.append(f"{'OK  ' if check.ok else 'FAIL'} {check.subject}: {check.detail}")
+        mark = "FAIL" if not check.ok else "WARN" if check.warning else "OK  "
+        lines.append(f"{mark} {check.subject}: {check.detail}")
         if check.fix:
             lines.append(f"     fix: {check.fix}")
     problems = len(report.problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UtcDateTime
@@ -75,8 +75,8 @@ class Account(Base):
     require_reason: Mapped[bool] = mapped_column(default=False)
     revocation_enabled: Mapped[bool] = mapped_column(default=False)
     # Who may ask: everyone, or the named people and/or the members of one user group (said explicitly).
-    requesters_everyone: Mapped[bool] = mapped_column(default=False)
-    requester_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requesters_everyone: Mapped[bool] = mapped_column(default=False, server_default=false())
+    requester_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     requester_group: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -77,6 +77,22 @@ class AdminService(UseCase):
         with self.transaction() as tx:
             return tx.config.resources()
 
+    def resource(self, name: str) -> Resource:
+        """One resource, or NotFound."""
+        with self.transaction() as tx:
+            row = tx.config.resource(name)
+        if row is None:
+            raise NotFound(f"There is no resource named {name}.")
+        return row
+
+    def account_spec(self, resource: str, name: str) -> AccountSpec:
+        """What an account says today, as a spec to change and save again."""
+        with self.transaction() as tx:
+            found = tx.config.account(resource, name)
+        if found is None:
+            raise NotFound(f"There is no account {resource}/{name}.")
+        return spec_of(found[0].name, found[1])
+
     def accounts(self, resource: str | None = None) -> Sequence[tuple[Resource, Account]]:
         with self.transaction() as tx:
             return tx.config.accounts(resource)
@@ -211,3 +227,16 @@ def _apply(row: Account, *, name: str, arn: str, duration: int, spec: AccountSpe
     row.auto_approve_daily_limit = policy.auto_approve_daily_limit
     row.require_reason = policy.require_reason
     row.revocation_enabled = spec.revocation_enabled
+
+
+def spec_of(resource: str, account: Account) -> AccountSpec:
+    """The form's values of a saved account."""
+    return AccountSpec(
+        resource=resource, name=account.name, role_arn=account.role_arn,
+        duration=format_duration(account.default_duration_seconds), description=account.description or "",
+        approver_ids=tuple(account.approver_ids or ()), approver_group=account.approver_group,
+        approvals_required=account.approvals_required, approval_channel=account.approval_channel,
+        auto_approve=account.auto_approve, auto_approve_daily_limit=account.auto_approve_daily_limit,
+        require_reason=account.require_reason, revocation_enabled=account.revocation_enabled,
+        requesters_everyone=account.requesters_everyone, requester_ids=tuple(account.requester_ids or ()),
+        requester_group=account.requester_group)

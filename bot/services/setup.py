@@ -46,6 +46,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # works, but deserves a look (doctor still exits 0)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,12 @@ class SetupService(UseCase):
                 checks.append(Check(f"account {resource.name}/{account.name}", False,
                                     "Nobody can approve its requests: it names no approvers and there are no admins.",
                                     "Name approvers or an approver group, or add a pam-bot admin."))
+            if account.auto_approve and account.requesters_everyone:
+                checks.append(Check(f"account {resource.name}/{account.name}", True,
+                                    "Anyone in the workspace gets it at once: it auto-approves and is open to "
+                                    "everyone.", "Limit who may request it: `pam-bot account update "
+                                    f"{resource.name} {account.name} --requesters U1,U2` or "
+                                    "`--requester-group S123`.", warning=True))
         report = DoctorReport(tuple(checks))
         self.record(actor, "setup.doctor", "", "ok" if report.ok else "failed", checked=len(checks),
                     problems=[c.subject for c in report.problems][:50])

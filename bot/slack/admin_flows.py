@@ -11,7 +11,7 @@ from bot.domain.errors import InvalidInput, PamError
 from bot.domain.text import plural
 from bot.slack.admin_blocks import admin_home, admins_modal, confirm_remove, notice_view, working_view
 from bot.slack.admin_forms import account_form, resource_form
-from bot.slack.admin_input import spec_of
+from bot.services.admin import spec_of
 from bot.slack.context import Services
 from bot.slack.notifier import slack_call
 from bot.slack.payload import action_value, metadata, user_id

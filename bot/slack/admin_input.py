@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.arns import parse_role_arn
-from bot.domain.durations import format_duration, parse_duration
+from bot.domain.durations import parse_duration
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PamError
 from bot.domain.names import validate_name
 from bot.domain.policy import ApprovalPolicy
@@ -16,7 +16,6 @@ from bot.domain.text import truncate
 from bot.services.admin import AccountSpec
 from bot.slack.ids import Block, View
 from bot.slack.payload import metadata, view_values
-from storage.models import Account
 
 _GROUP = re.compile(r"S[A-Z0-9]{2,31}")
 # Service errors name the input they are about; in the forms some of those inputs are called differently.
@@ -84,19 +83,6 @@ def read_account(view: dict[str, Any]) -> AccountInput:
         requester_group=requester_group,
     )
     return AccountInput(spec=spec, editing=editing, parent=str(meta.get("parent") or "") or None)
-
-
-def spec_of(resource: str, account: Account) -> AccountSpec:
-    """The form's values of a saved account."""
-    return AccountSpec(
-        resource=resource, name=account.name, role_arn=account.role_arn,
-        duration=format_duration(account.default_duration_seconds), description=account.description or "",
-        approver_ids=tuple(account.approver_ids or ()), approver_group=account.approver_group,
-        approvals_required=account.approvals_required, approval_channel=account.approval_channel,
-        auto_approve=account.auto_approve, auto_approve_daily_limit=account.auto_approve_daily_limit,
-        require_reason=account.require_reason, revocation_enabled=account.revocation_enabled,
-        requesters_everyone=account.requesters_everyone, requester_ids=tuple(account.requester_ids or ()),
-        requester_group=account.requester_group)
 
 
 def check_resource(form: ResourceInput, existing: Collection[str]) -> None:

@@ -68,7 +68,7 @@ def doctor_view(report: DoctorReport) -> dict[str, Any]:
     """Problems first, each with its fix; working items after; cut and counted past the block budget."""
     title = "✅ Everything works." if report.ok else f"⚠️ {plural(len(report.problems), 'problem')} found."
     blocks = [section(f"*{title}* pam-bot tried every role for real, as it does for a grant.")]
-    ordered = sorted(report.checks, key=lambda check: check.ok)
+    ordered = sorted(report.checks, key=lambda check: (check.ok, not check.warning))
     shown = ordered[: VIEW_BLOCKS - 2]
     blocks += [section(check_text(check)) for check in shown]
     if len(ordered) > len(shown):
@@ -77,7 +77,7 @@ def doctor_view(report: DoctorReport) -> dict[str, Any]:
 
 
 def check_text(check: Check) -> str:
-    mark = "✅" if check.ok else "❌"
+    mark = "❌" if not check.ok else "⚠️" if check.warning else "✅"
     text = f"{mark} *{escape_mrkdwn(check.subject)}*: {escape_mrkdwn(check.detail)}"
     return text + (f"\n*Fix:* {escape_mrkdwn(check.fix)}" if check.fix else "")
 

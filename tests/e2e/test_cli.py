@@ -116,3 +116,31 @@ def test_bad_input_gets_a_clear_error(cli_env: dict[str, str], args: list[str], 
 def test_db_upgrade(cli_env: dict[str, str]) -> None:
     result = run(cli_env, "db", "upgrade")
     assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_update_changes_only_what_it_is_told(cli_env: dict[str, str], aws_world: AwsWorld) -> None:
+    resource_arn = aws_world.resource_role()
+    assert run(cli_env, "resource", "add", "prod-aws", "--role-arn", resource_arn).returncode == 0
+    target_arn = aws_world.target_role(resource_arn)
+    assert run(cli_env, "account", "add", "prod-aws", "readonly", "--role-arn", target_arn, "--duration", "30m",
+               "--approvers", "U111", "--requesters", "everyone", "--auto-approve").returncode == 0
+
+    def account() -> dict[str, object]:
+        (row,) = json.loads(run(cli_env, "account", "list", "--json").stdout)
+        return row
+
+    before = account()
+    updated = run(cli_env, "account", "update", "prod-aws", "readonly", "--requester-group", "SONCALL",
+                  "--no-auto-approve")
+    assert updated.returncode == 0, updated.stderr
+    after = account()
+    assert (after["requesters"], after["requester_group"], after["auto_approve"]) == ([], "SONCALL", False)
+    assert {k: v for k, v in after.items() if k not in ("requesters", "requester_group", "auto_approve")} == \
+        {k: v for k, v in before.items() if k not in ("requesters", "requester_group", "auto_approve")}
+    missing = run(cli_env, "account", "update", "prod-aws", "nope", "--duration", "15m")
+    assert missing.returncode == 2 and "no account prod-aws/nope" in missing.stderr.lower()
+
+    described = run(cli_env, "resource", "update", "prod-aws", "--description", "Production")
+    assert described.returncode == 0, described.stderr
+    (res,) = json.loads(run(cli_env, "resource", "list", "--json").stdout)
+    assert (res["role_arn"], res["description"]) == (resource_arn, "Production")

@@ -157,3 +157,16 @@ def test_cli_doctor_exits_non_zero_until_everything_works(cli_env: Bot, capsys: 
     assert main(["doctor", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
     assert bot.audit("setup.doctor")[-1].actor.startswith("cli:")
+
+
+def test_doctor_warns_about_accounts_anyone_gets_at_once(cli_env: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    bot = cli_env
+    bot.add_account(name="open", auto_approve=True, requesters_everyone=True)
+    bot.add_account(name="named", auto_approve=True, requester_ids=(REQUESTER,))
+    assert main(["doctor"]) == 0  # a warning, not a failure
+    out = capsys.readouterr().out
+    assert "WARN account prod-aws/open: Anyone in the workspace gets it at once" in out
+    assert "prod-aws/named: Anyone" not in out
+    assert main(["doctor", "--json"]) == 0
+    warned = [c for c in json.loads(capsys.readouterr().out)["checks"] if c["warning"]]
+    assert [c["subject"] for c in warned] == ["account prod-aws/open"] and "--requesters" in warned[0]["fix"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import upgrade
@@ -58,3 +58,39 @@ def test_platform_postgres_urls_use_psycopg3() -> None:
     assert normalise_url("postgresql://h/db") == "postgresql+psycopg://h/db"
     assert normalise_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
     assert normalise_url("sqlite:///pam.db") == "sqlite:///pam.db"
+
+
+def test_upgrade_keeps_existing_accounts_open_and_closes_duplicate_open_requests(engine: Engine) -> None:
+    """Accounts made before requester rules existed stay open to everyone (doctor warns where that auto-approves);
+    open duplicates that slipped in before the one-open-request index keep only the oldest."""
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    command.downgrade(alembic_config(engine), "0001")
+    try:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO resources (id, name, role_arn, description, created_by, created_at, updated_at) "
+                "VALUES (1, 'prod', 'arn:aws:iam::123456789012:role/r', '', 'x', :now, :now)"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO accounts (id, resource_id, name, role_arn, description, default_duration_seconds, "
+                "approver_ids, approvals_required, auto_approve, require_reason, revocation_enabled, created_by, "
+                "created_at, updated_at) VALUES (1, 1, 'ro', 'arn:aws:iam::123456789012:role/t', '', 3600, '[]', "
+                "1, true, false, false, 'x', :now, :now)"), {"now": now})
+            for ref in ("R-DUP001", "R-DUP002"):
+                connection.execute(text(
+                    "INSERT INTO access_requests (ref, requester_id, team_id, account_id, resource_name, "
+                    "account_name, resource_role_arn, target_role_arn, duration_seconds, reason, status, "
+                    "approvals_required, auto_approved, created_at, updated_at, grant_attempts, notice_failures, "
+                    "cards) VALUES (:ref, 'U1', 'T1', 1, 'prod', 'ro', 'r', 't', 900, '', 'pending', 1, false, "
+                    ":now, :now, 0, 0, '[]')"), {"ref": ref, "now": now})
+    finally:
+        upgrade(engine)
+    with engine.connect() as connection:
+        everyone, ids, group = connection.execute(
+            text("SELECT requesters_everyone, requester_ids, requester_group FROM accounts")).one()
+        statuses = dict(connection.execute(text("SELECT ref, status FROM access_requests")).all())
+    assert bool(everyone) and ids in ([], "[]") and group is None
+    assert statuses == {"R-DUP001": "pending", "R-DUP002": "cancelled"}

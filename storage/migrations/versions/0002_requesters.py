@@ -17,15 +17,15 @@ OPEN_REQUEST = "status IN ('pending', 'approved')"
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMNs with server defaults: on SQLite, altering a column would copy the table, and dropping the
+    # old `accounts` would set every request's and session's account_id to NULL (ON DELETE SET NULL).
     with op.batch_alter_table('accounts', schema=None) as batch_op:
-        # Existing accounts keep working as they did: open to everyone (doctor points out auto-approving ones).
         batch_op.add_column(sa.Column('requesters_everyone', sa.Boolean(), nullable=False,
-                                      server_default=sa.true()))
+                                      server_default=sa.false()))
         batch_op.add_column(sa.Column('requester_ids', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('requester_group', sa.String(length=32), nullable=True))
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.alter_column('requesters_everyone', server_default=None)
-        batch_op.alter_column('requester_ids', server_default=None)
+    # Existing accounts keep working as they did: open to everyone (doctor points out the auto-approving ones).
+    op.execute("UPDATE accounts SET requesters_everyone = true")
     # Duplicates that slipped in before the index existed: keep the oldest open request, cancel the others.
     op.execute(
         "UPDATE access_requests SET status = 'cancelled', failure_code = 'duplicate', "
