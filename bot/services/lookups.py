@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.errors import NotFound
 from bot.domain.ids import new_request_ref
 from bot.domain.policy import Actor, ApprovalPolicy
-from bot.domain.text import closest
+from bot.domain.text import closest, quote
 from bot.services.base import Tx
 from bot.services.ports import Person
 from storage.models import Account, Resource
@@ -20,7 +20,7 @@ def find_account(tx: Tx, resource: str, account: str) -> tuple[Resource, Account
     if not names:
         raise NotFound("No accounts are set up yet. Ask an admin to run `/pam admin`.")
     listed = ", ".join(f"`{n}`" for n in closest(f"{resource}/{account}", names)[:10])
-    raise NotFound(f"There is no account `{resource}/{account}`. Accounts: {listed}.")
+    raise NotFound(f"There is no account {quote(f'{resource}/{account}')}. Accounts: {listed}.")
 
 
 def unused_ref(tx: Tx) -> str:
