@@ -72,7 +72,7 @@ def test_target_filter_takes_a_channel_or_group_mention_as_its_id(bot: Bot) -> N
     with bot.db.begin() as session:  # an event about a channel, as admin changes record them
         AuditRepository(session).append(AuditEntry(ADMIN, "settings.channel", "CAPPROVALS"), bot.clock())
     page = shown(reply(bot, ADMIN, "audit target=<#CAPPROVALS|approvals>"))
-    assert "settings.channel" in page and "(target=CAPPROVALS)" in page
+    assert "settings.channel" in page and "(target=`CAPPROVALS`)" in page
 
 
 def test_escaped_command_text_is_unescaped_once_and_shown_escaped_once(bot: Bot) -> None:
@@ -82,3 +82,9 @@ def test_escaped_command_text_is_unescaped_once_and_shown_escaped_once(bot: Bot)
     card = json.dumps(card_of(bot, request.ref), ensure_ascii=False)
     assert "R&amp;D fix, a&lt;b &amp; &amp;lt;not an entity&amp;gt;" in card
     assert "&amp;amp;D" not in card
+
+
+def test_audit_filters_are_echoed_quoted_and_escaped_once(bot: Bot) -> None:
+    page = shown(reply(bot, ADMIN, as_slack_sends("audit target=<https://evil.example|x>&co")))
+    assert "(target=`&lt;https://evil.example|x&gt;&amp;co`)" in page
+    assert "<https://evil" not in page and "&amp;lt;" not in page
