@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.services.audit import AuditService
 
 CSV_COLUMNS = ("id", "at", "actor", "action", "target", "outcome", "details", "prev_hash", "hash")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with one (OWASP)
 
 
 def add_audit_commands(commands: Any) -> None:
@@ -64,9 +65,18 @@ def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     writer.writeheader()
     count = 0
     for record in records:
-        writer.writerow({**record, "details": json.dumps(record["details"], sort_keys=True, default=str)})
+        row = {**record, "details": json.dumps(record["details"], sort_keys=True, default=str)}
+        writer.writerow({key: neutralise(value) for key, value in row.items()})
         count += 1
     return count
+
+
+def neutralise(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading `'` (OWASP's rule).
+
+    Only the CSV is changed; JSON lines stay exact, so the chain can be re-checked from them.
+    """
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _service() -> tuple[AuditService, Engine]:

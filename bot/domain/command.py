@@ -1,14 +1,15 @@
-"""The `/pam` slash command: its text parsed into one typed command, and the help that lists them."""
+"""The `/pam` slash command: its text (as Slack escapes it) parsed into one typed command, and the help."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from bot.domain import mentions
 from bot.domain.durations import looks_like_duration
 from bot.domain.errors import InvalidInput
 from bot.domain.ids import normalise_ref
-from bot.domain.text import quote
+from bot.domain.text import quote, unescape_slack
 
 # Placeholders are upper case rather than <angle brackets>, which Slack's mrkdwn would take for links.
 USAGE: dict[str, tuple[str, str]] = {
@@ -79,13 +80,16 @@ class Audit:
 
 Command = Help | ListAccounts | Access | Sessions | Revoke | Cancel | Admin | Setup | Audit
 
-_WORD = re.compile(r"\s*(\S+)")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
+# A word is whitespace-free, except inside Slack's `<…>` entities (`<@U1|al>`, `<!subteam^S1|@ops>`, `<#C1|ops>`).
+_WORD = re.compile(r"\s*((?:<[^<>]*>|\S)+)")
 _UNIT = re.compile(r"[A-Za-z]+")
 
 
 def parse_command(text: str) -> Command:
-    """The command in `/pam` text; InvalidInput with the subcommand's usage when it cannot be understood."""
+    """The command in `/pam` text as Slack sends it (mentions as `<@U…>`, `&`, `<`, `>` escaped once).
+
+    InvalidInput with the subcommand's usage when it cannot be understood.
+    """
     word, pos = _take(text, 0)
     if word is None:
         return Help()
@@ -95,15 +99,19 @@ def parse_command(text: str) -> Command:
         return simple[name]()  # extra words are ignored
     parser = _PARSERS.get(name)
     if parser is None:
-        raise InvalidInput(f"I don't know the command {quote(word, otherwise='you typed')}. "
+        raise InvalidInput(f"I don't know the command {quote(unescape_slack(word), otherwise='you typed')}. "
                            "Try `/pam help` for the list.", detail="unknown subcommand")
     return parser(text[pos:])
 
 
 def _take(text: str, pos: int) -> tuple[str | None, int]:
-    """The next whitespace-separated word from `pos` and the position after it."""
+    """The next word from `pos` and the position after it."""
     match = _WORD.match(text, pos)
     return (match.group(1), match.end()) if match else (None, pos)
+
+
+def _words(text: str) -> list[str]:
+    return [match.group(1) for match in _WORD.finditer(text)]
 
 
 def _usage_error(name: str, problem: str) -> InvalidInput:
@@ -118,28 +126,31 @@ def _access(rest: str) -> Access:
         resource, (account, pos) = first or "", _take(rest, pos)
     if not resource or not account:
         raise _usage_error("access", "Say which resource and account you need.")
+    resource, account = unescape_slack(resource), unescape_slack(account)
     duration, after = _take(rest, pos)
     if duration is None or not looks_like_duration(duration):
-        return Access(resource, account, None, rest[pos:].strip())
+        return Access(resource, account, None, unescape_slack(rest[pos:].strip()))
     unit, after_unit = _take(rest, after)
     # "30 minutes" is one duration in two words; a bare number alone is refused later with a hint.
     if unit and duration.isdigit() and _UNIT.fullmatch(unit) and looks_like_duration(f"{duration} {unit}"):
         duration, after = f"{duration} {unit}", after_unit
-    return Access(resource, account, duration, rest[after:].strip())
+    return Access(resource, account, duration, unescape_slack(rest[after:].strip()))
 
 
-def _user(word: str) -> str | None:
-    match = _MENTION.fullmatch(word)
-    return (match.group(1) or match.group(2)) if match else None
+def _person(name: str, word: str) -> str | None:
+    try:
+        return mentions.person(word)
+    except InvalidInput as error:
+        raise _usage_error(name, error.user_message) from error
 
 
 def _sessions(rest: str) -> Sessions:
-    words = rest.split()
+    words = _words(rest)
     if not words or (len(words) == 1 and words[0].lower() == "mine"):
         return Sessions()
     if len(words) == 1 and words[0].lower() == "all":
         return Sessions(all_users=True)
-    user = _user(words[0]) if len(words) == 1 else None
+    user = _person("sessions", words[0]) if len(words) == 1 else None
     if user is None:
         raise _usage_error("sessions", "Say `all`, or mention one person.")
     return Sessions(user=user)
@@ -150,15 +161,24 @@ def _ref(name: str, rest: str, prefix: str, kind: str) -> str:
     if word is None:
         raise _usage_error(name, f"Say which {kind}, for example {prefix}-7KQ2MX.")
     try:
-        return normalise_ref(word, prefix)
+        return normalise_ref(unescape_slack(word), prefix)
     except InvalidInput as error:
         raise _usage_error(name, error.user_message) from error
+
+
+def _filter_value(key: str, value: str) -> str:
+    """A user filter is a person (an actor such as `pam-bot` stays as typed); a target may be any mention."""
+    if key == "user":
+        return _person("audit", value) or unescape_slack(value)
+    if key == "target":
+        return mentions.mentioned(value) or unescape_slack(value)
+    return unescape_slack(value)
 
 
 def _audit(rest: str) -> Audit:
     filters: dict[str, str] = {}
     page = 1
-    for word in rest.split():
+    for word in _words(rest):
         key, eq, value = word.partition("=")
         key = key.lower()
         if not eq and word.isdigit():
@@ -166,9 +186,9 @@ def _audit(rest: str) -> Audit:
         if key == "page" and value.isdigit() and len(value) <= 6 and int(value) >= 1:
             page = int(value)
         elif key in AUDIT_FILTERS and value:
-            filters[key] = (_user(value) or value) if key == "user" else value
+            filters[key] = _filter_value(key, value)
         else:
-            raise _usage_error("audit", f"I can't filter by {quote(word, otherwise='that')}.")
+            raise _usage_error("audit", f"I can't filter by {quote(unescape_slack(word), otherwise='that')}.")
     return Audit(filters, page)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 VERIFICATION_TOKEN = "sandbox-verification-token"  # legacy field Slack still sends; Bolt ignores it
@@ -59,6 +61,21 @@ def slash_command(*, user: dict[str, Any], command: str, text: str, channel_id: 
         "api_app_id": api_app_id, "is_enterprise_install": "false", "response_url": response_url,
         "trigger_id": trigger_id,
     }
+
+
+def as_slack_sends(typed: str, *, people: Mapping[str, str] | None = None, escape: bool = True) -> str:
+    """Slash-command text as Slack sends what someone typed.
+
+    With the manifest's `should_escape: true`, `&`, `<` and `>` arrive as `&amp;`, `&lt;`, `&gt;`, and each
+    `@name` picked from Slack's list (`people` maps name → user id) arrives as `<@U…|name>`. Without it
+    (`escape=False`), the text arrives exactly as typed, `@name` included.
+    """
+    if not escape:
+        return typed
+    text = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for name, user_id in (people or {}).items():
+        text = re.sub(rf"@{re.escape(name)}\b", f"<@{user_id}|{name}>", text)
+    return text
 
 
 def button_action(action_id: str, value: str, block_id: str, element: dict[str, Any] | None,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.eligibility import CheckFailed, Eligibility, eligibility, ensure_eligible
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotifyFailed
+from bot.domain.text import has_visible_text
 from bot.domain.policy import Outcome, ensure_can_decide, ensure_can_request, should_auto_approve, tally
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.base import Clock, Tx, UseCase
@@ -150,7 +151,7 @@ class AccessService(UseCase):
                 and len(named) < acc.approvals_required:
             raise NotAllowed(f"{res.name}/{acc.name} needs {acc.approvals_required} approvers other than you, "
                              f"and only {len(named)} are named. Ask an admin to add approvers.")
-        if acc.require_reason and not reason.strip():
+        if acc.require_reason and not has_visible_text(reason):
             raise ReasonRequired(f"{res.name}/{acc.name} needs a reason.", field="reason")
         existing = tx.requests.open_for(person.user_id, acc.id)
         if existing is not None:

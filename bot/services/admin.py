@@ -13,6 +13,7 @@ from bot.domain.eligibility import Requesters
 from bot.domain.errors import AwsError, Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.names import validate_name
 from bot.domain.policy import ApprovalPolicy
+from bot.domain.text import quote
 from bot.services.base import Clock, UseCase
 from bot.services.ports import AccessBroker
 from storage.models import Account, Admin, Resource
@@ -128,7 +129,7 @@ class AdminService(UseCase):
         with self.audited(actor, "resource.remove", name), self.transaction() as tx:
             row = tx.config.resource(name)
             if row is None:
-                raise NotFound(f"There is no resource named {name}.")
+                raise NotFound(f"There is no resource named {quote(name)}.")
             removed = [account for _, account in tx.config.accounts(name)]
             accounts = len(removed)
             cancelled = tx.requests.cancel_pending_for([a.id for a in removed], tx.now,
@@ -155,16 +156,16 @@ class AdminService(UseCase):
             with self.transaction() as tx:
                 resource = tx.config.resource(spec.resource)
                 if resource is None:
-                    raise NotFound(f"There is no resource named {spec.resource}.", field="resource")
+                    raise NotFound(f"There is no resource named {quote(spec.resource)}.", field="resource")
                 resource_arn = resource.role_arn
             self._check_aws(self.broker.validate_account, resource_arn, arn)
             with self.transaction() as tx:
                 found = tx.config.account(spec.resource, name)
                 if found is not None and not replace:
-                    raise Conflict(f"{target} already exists.", field="name")
+                    raise Conflict(f"{quote(target)} already exists.", field="name")
                 resource = tx.config.resource(spec.resource)
                 if resource is None:
-                    raise NotFound(f"There is no resource named {spec.resource}.", field="resource")
+                    raise NotFound(f"There is no resource named {quote(spec.resource)}.", field="resource")
                 row = found[1] if found else Account(resource_id=resource.id, created_by=actor, created_at=tx.now)
                 _apply(row, name=name, arn=arn, duration=duration, spec=spec, policy=policy)
                 row.requesters_everyone = requesters.everyone
@@ -187,7 +188,7 @@ class AdminService(UseCase):
         with self.audited(actor, "account.remove", target), self.transaction() as tx:
             found = tx.config.account(resource, name)
             if found is None:
-                raise NotFound(f"There is no account {target}.")
+                raise NotFound(f"There is no account {quote(target)}.")
             active = sum(1 for s in tx.sessions.active(limit=10_000) if s.account_id == found[1].id)
             cancelled = tx.requests.cancel_pending_for([found[1].id], tx.now, f"the account {target} was removed")
             tx.config.delete(found[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.errors import NotFound
 from bot.domain.ids import new_request_ref
 from bot.domain.policy import Actor, ApprovalPolicy
-from bot.domain.text import closest
+from bot.domain.text import closest, quote
 from bot.services.base import Tx
 from bot.services.ports import Directory, Person
 from storage.models import Account, Resource
@@ -22,9 +22,10 @@ def find_account(tx: Tx, resource: str, account: str) -> tuple[Resource, Account
 def unknown_account(resource: str, account: str, names: list[str]) -> NotFound:
     """NotFound for `resource/account`, listing `names` (the accounts the person may see), closest first."""
     if not names:
-        return NotFound(f"There is no account `{resource}/{account}` you can ask for. Ask a pam-bot admin.")
+        return NotFound(f"There is no account {quote(f'{resource}/{account}')} you can ask for. "
+                        "Ask a pam-bot admin.")
     listed = ", ".join(f"`{n}`" for n in closest(f"{resource}/{account}", names)[:10])
-    return NotFound(f"There is no account `{resource}/{account}`. Accounts you can ask for: {listed}.")
+    return NotFound(f"There is no account {quote(f'{resource}/{account}')}. Accounts you can ask for: {listed}.")
 
 
 def unused_ref(tx: Tx) -> str:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from bot.domain.errors import InvalidInput
-from bot.domain.text import escape_mrkdwn, truncate
+from bot.domain.text import escape_mrkdwn, quote, truncate
 from bot.services.audit import FILTERS, AuditPage
 from bot.slack.blocks import Message, button, context, section, when
 from bot.slack.ids import Action
@@ -83,5 +83,5 @@ def read_more_value(value: str) -> tuple[dict[str, str], int, int]:
 def _filters_text(filters: dict[str, str]) -> str:
     if not filters:
         return ""
-    shown = ", ".join(f"{key}={escape_mrkdwn(truncate(value, 80))}" for key, value in filters.items())
+    shown = ", ".join(f"{key}={quote(value, limit=80)}" for key, value in filters.items())
     return f" ({shown})"

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotFound, NotifyFailed
+from bot.domain.text import quote
 from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
 from bot.slack import messages
@@ -55,7 +56,7 @@ class SlackDirectory:
             user = slack_call(lambda: self.client.users_info(user=user_id))["user"]
         except NotifyFailed as error:
             if error.code == "user_not_found":
-                raise NotFound(f"Slack does not know user {user_id}.") from error
+                raise NotFound(f"Slack does not know user {quote(user_id)}.") from error
             raise
         return Person(
             user_id=user["id"], team_id=user.get("team_id", ""), name=user.get("name", ""),

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.domain.audit import GENESIS, AuditEntry, chain_hash
+from bot.domain.text import clip
 from storage.models import AuditEvent
 
 _CHAIN_LOCK = 0x70616D  # advisory lock key that serialises appends across replicas
+# The bounded text columns of an event, with their sizes as the model declares them.
+LIMITS: dict[str, int | None] = {name: getattr(AuditEvent.__table__.c[name].type, "length", None)
+                                 for name in ("actor", "action", "target", "outcome")}
 
 
 class AuditRepository:
@@ -32,7 +37,7 @@ class AuditRepository:
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
         prev = self.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
         events = []
-        for entry in entries:
+        for entry in map(fit, entries):
             event = AuditEvent(at=now, actor=entry.actor, action=entry.action, target=entry.target,
                                outcome=entry.outcome, details=entry.details, prev_hash=prev,
                                hash=chain_hash(prev, now, entry))
@@ -78,6 +83,13 @@ class AuditRepository:
                 return
             yield from rows
             last_id = rows[-1].id
+
+
+def fit(entry: AuditEntry) -> AuditEntry:
+    """`entry` with each text field cut to its column, marked `…[+N]`: typed text never costs the event."""
+    cut = {name: clip(getattr(entry, name), limit) for name, limit in LIMITS.items()
+           if limit is not None and len(getattr(entry, name)) > limit}
+    return replace(entry, **cut) if cut else entry
 
 
 def entry_of(event: AuditEvent) -> AuditEntry:

@@ -69,7 +69,7 @@ def test_access(text: str, expected: Access) -> None:
     ("audit user=", "audit", "I can't filter by"),
     ("audit page=0", "audit", "I can't filter by"),
     ("audit page=x", "audit", "I can't filter by"),
-    ("audit page=" + "9" * 5000, "audit", "I can't filter by that"),
+    ("audit page=" + "9" * 5000, "audit", "I can't filter by `page=" + "9" * 54 + "…`"),
 ])
 def test_usage_errors(text: str, usage_of: str, says: str) -> None:
     with pytest.raises(InvalidInput) as caught:
@@ -82,7 +82,9 @@ def test_usage_errors(text: str, usage_of: str, says: str) -> None:
 
 @pytest.mark.parametrize(("text", "says"), [
     ("frobnicate", "I don't know the command `frobnicate`"),
-    ("<!channel>", "I don't know the command you typed"),
+    ("<!channel>", "I don't know the command `&lt;!channel&gt;`"),
+    ("&lt;!channel&gt;", "I don't know the command `&lt;!channel&gt;`"),
+    ("\u200b", "I don't know the command you typed"),
     ("acess prod ro", "`acess`"),
 ])
 def test_unknown_subcommand(text: str, says: str) -> None:
@@ -98,3 +100,39 @@ def test_help_lists_every_subcommand_plainly() -> None:
         assert f"/pam {name}" in HELP_TEXT
     assert "<" not in HELP_TEXT and ">" not in HELP_TEXT and "&" not in HELP_TEXT
     assert len(HELP_TEXT) < 1500
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # with the manifest's should_escape: true, Slack sends mentions as entities and typed &, <, > escaped once
+    ("sessions <@U123ABC|alice>", Sessions(user="U123ABC")), ("sessions <@U123ABC>", Sessions(user="U123ABC")),
+    ("sessions <@U1|alice smith>", Sessions(user="U1")),
+    ("audit user=<@W42|al> target=<#C0APPROVE|approvals>", Audit({"user": "W42", "target": "C0APPROVE"}, 1)),
+    ("audit target=<#C0APPROVE>", Audit({"target": "C0APPROVE"}, 1)),
+    ("audit target=<!subteam^S0OPS|@ops>", Audit({"target": "S0OPS"}, 1)),
+    ("audit target=<!subteam^S0OPS>", Audit({"target": "S0OPS"}, 1)),
+    ("audit target=R&amp;D/x user=pam-bot", Audit({"target": "R&D/x", "user": "pam-bot"}, 1)),
+    ("audit action=&lt;x&gt;", Audit({"action": "<x>"}, 1)),
+    ("access R&amp;D ro 30m a &amp;lt; b &lt;@U1&gt; &amp;", Access("R&D", "ro", "30m", "a &lt; b <@U1> &")),
+    ("access R&amp;D/ro fix &gt; wait", Access("R&D", "ro", None, "fix > wait")),
+    ("access prod ro <@U123|bob> please", Access("prod", "ro", None, "<@U123|bob> please")),
+])
+def test_slack_escaped_text(text: str, expected: object) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(("text", "usage_of", "says"), [
+    ("sessions @alice", "sessions", "Slack sent `@alice` as plain text, not as a mention"),
+    ("audit user=@alice", "audit", "Slack sent `@alice` as plain text, not as a mention"),
+    ("audit user=@R&amp;D", "audit", "Slack sent `@R&amp;D` as plain text"),
+    ("sessions <!subteam^S0OPS|@ops>", "sessions", "Mention one person, not a group or a channel."),
+    ("sessions <!subteam^S0OPS>", "sessions", "Mention one person, not a group or a channel."),
+    ("sessions <#C0APPROVE|approvals>", "sessions", "Mention one person, not a group or a channel."),
+    ("audit user=<#C0APPROVE>", "audit", "Mention one person, not a group or a channel."),
+])
+def test_mention_problems_get_a_clear_answer(text: str, usage_of: str, says: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_command(text)
+    assert says in caught.value.user_message
+    assert f"Usage: `{USAGE[usage_of][0]}`" in caught.value.user_message
+    if "@" in text and "<" not in text:
+        assert "pick the person from the list" in caught.value.user_message

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.domain.durations import MAX_SECONDS, MIN_SECONDS, format_duration, looks_like_duration, parse_duration
 from bot.domain.errors import InvalidInput
+from bot.domain.text import escape_mrkdwn
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -52,8 +55,9 @@ def test_never_echoes_unsafe_text(text: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_duration(text)
     message = caught.value.user_message
-    assert message.startswith("That is not a duration")
-    assert "<" not in message and "&" not in message
+    assert message.startswith(f"`{escape_mrkdwn(text)}` is not a duration")  # quoted, escaped once
+    assert "<" not in message and ">" not in message
+    assert "&" not in re.sub(r"&(amp|lt|gt);", "", message)
 
 
 @pytest.mark.parametrize(("text", "maximum", "expected"), [

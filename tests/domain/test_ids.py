@@ -42,7 +42,8 @@ def test_normalise(text: str, prefix: str, expected: str) -> None:
     ("R-0OIL11", "R", "is not a request reference"),
     ("R--7KQ2MX", "R", "is not a request reference"),
     ("R-7KQ2MX", "S", "is not a session reference; they look like S-7KQ2MX"),
-    ("<!here>", "S", "That is not a session reference"),
+    ("<!here>", "S", "`&lt;!here&gt;` is not a session reference"),
+    ("", "S", "That is not a session reference"),
 ])
 def test_normalise_refuses(text: str, prefix: str, says: str) -> None:
     with pytest.raises(InvalidInput) as caught:

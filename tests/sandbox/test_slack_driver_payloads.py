@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.slack_api import SlackApiStandIn
+from bot.sandbox.slack_payloads import as_slack_sends
 from bot.sandbox.slack_driver import SlackDriver, checkboxes, conversations_select, users_select
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
@@ -140,3 +141,13 @@ def test_app_home_opened_event(driver: SlackDriver, capture: Capture, slack_api:
     slack_web_client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
     driver.app_home_opened("U1")
     assert json.loads(capture.requests[-1][1])["event"]["view"]["type"] == "home"
+
+
+@pytest.mark.parametrize(("typed", "escape", "sent"), [
+    ("sessions @alice", True, "sessions <@UALICE|alice>"),
+    ("sessions @alice", False, "sessions @alice"),
+    ("access R&D ro <b> @alicex @bob", True, "access R&amp;D ro &lt;b&gt; @alicex @bob"),
+    ("a &amp; b", True, "a &amp;amp; b"),
+])
+def test_command_text_as_slack_sends_it(typed: str, escape: bool, sent: str) -> None:
+    assert as_slack_sends(typed, people={"alice": "UALICE"}, escape=escape) == sent

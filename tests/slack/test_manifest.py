@@ -86,3 +86,10 @@ def test_command_interactivity_and_home(manifest: dict[str, Any]) -> None:
     urls = [features["slash_commands"][0]["url"], settings["interactivity"]["request_url"],
             settings["event_subscriptions"]["request_url"]]
     assert urls == ["https://pam.example.com/slack/events"] * 3
+
+
+def test_the_command_asks_slack_to_escape_so_mentions_arrive_as_ids(manifest: dict[str, Any]) -> None:
+    """With `should_escape: false` Slack sends `@alice` as plain text, which names no one the bot can look up."""
+    (pam,) = manifest["features"]["slash_commands"]
+    assert pam["should_escape"] is True
+    jsonschema.validate(manifest, schema())
