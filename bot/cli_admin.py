@@ -102,8 +102,11 @@ def _account_add(args: argparse.Namespace) -> int:
         auto_approve_daily_limit=args.auto_approve_daily_limit, require_reason=args.require_reason,
         revocation_enabled=args.revocation,
     )
-    row = admin_service().save_account(actor=args.actor, spec=spec, trusted=True)
+    notes: list[str] = []
+    row = admin_service().save_account(actor=args.actor, spec=spec, trusted=True, notes=notes)
     print(f"account {args.resource}/{row.name} added ({row.role_arn}): the role chain works")
+    for note in notes:
+        print(f"warning: {note}")
     return 0
 
 
