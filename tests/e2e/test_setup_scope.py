@@ -11,6 +11,7 @@ from parliament import analyze_policy_string
 
 from bot.cli import main
 from bot.sandbox.aws_world import trusted_by
+from tests.fixtures_aws import client
 from tests.fixtures_bot import EXTERNAL_ID, Bot, bot_env
 
 ACCOUNT = "123456789012"
@@ -137,3 +138,43 @@ def test_a_role_in_another_partition_is_refused_with_a_message(cli_env: Bot,
                  "--duration", "30m", "--approvers", "U1"]) == 2
     assert "partition aws-us-gov" in capsys.readouterr().err
     assert len(bot.aws.sandbox.assume_role_calls()) == calls + 4  # only add_account's own (resource, trust, chain)
+
+
+def as_role(bot: Bot, monkeypatch: pytest.MonkeyPatch, *, may_read_itself: bool) -> str:
+    """Run pam-bot as a session of a role with the path /team/ (as on ECS or EC2); returns the role's ARN."""
+    name = f"pam-bot-task-{uuid.uuid4().hex[:8]}"
+    arn = f"arn:aws:iam::{ACCOUNT}:role/team/{name}"
+    statements = [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]
+    if may_read_itself:
+        statements.append({"Effect": "Allow", "Action": "iam:GetRole", "Resource": arn})
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": bot.aws.bot_arn}}]}
+    assert bot.aws.sandbox.create_role(name, trust, path="/team/", permissions={
+        "Version": "2012-10-17", "Statement": statements}) == arn
+    sts = client(bot.aws.sandbox, "sts", bot.aws.access_key, bot.aws.secret_key)
+    found = sts.assume_role(RoleArn=arn, RoleSessionName="i-0abc")["Credentials"]
+    for key, value in (("AWS_ACCESS_KEY_ID", found["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", found["SecretAccessKey"]),
+                       ("AWS_SESSION_TOKEN", found["SessionToken"])):
+        monkeypatch.setenv(key, value)
+    return arn
+
+
+def test_the_trust_principal_keeps_pam_bots_role_path(cli_env: Bot, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    role = as_role(cli_env, monkeypatch, may_read_itself=True)
+    printed = setup_json(capsys)
+    assert printed["principal"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.rsplit('/', 1)[-1]}/i-0abc"
+    assert printed["trust_principal"] == role
+    trust = next(p for p in printed["policies"] if p["key"] == "resource_role_trust")
+    assert trust["document"]["Statement"][0]["Principal"] == {"AWS": role}
+
+
+def test_without_iam_get_role_the_path_comes_from_configuration(cli_env: Bot, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    role = as_role(cli_env, monkeypatch, may_read_itself=False)
+    printed = setup_json(capsys)
+    assert printed["trust_principal"] == f"arn:aws:iam::{ACCOUNT}:role/{role.rsplit('/', 1)[-1]}"  # a guess...
+    trust = next(p for p in printed["policies"] if p["key"] == "resource_role_trust")
+    assert "PAM_BOT_ROLE_ARN" in trust["where"]  # ...and said so
+    monkeypatch.setenv("PAM_BOT_ROLE_ARN", role)
+    assert setup_json(capsys)["trust_principal"] == role
