@@ -69,7 +69,8 @@ class AwsWorldBuilder:
                 iam = self._admin_client()
                 document = _policy([_allow("*", "*")])
                 try:
-                    self._boundary = iam.create_policy(PolicyName=BOUNDARY_NAME, PolicyDocument=document)["Policy"]["Arn"]
+                    created = iam.create_policy(PolicyName=BOUNDARY_NAME, PolicyDocument=document)
+                    self._boundary = created["Policy"]["Arn"]
                 except iam.exceptions.EntityAlreadyExistsException:  # moto's state outlives this sandbox object
                     self._boundary = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]
                                           if p["PolicyName"] == BOUNDARY_NAME)

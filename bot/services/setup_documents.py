@@ -1,4 +1,4 @@
-"""The documents `pam-bot setup` prints for one resource: its Resource Role's permissions and its Target Roles' trust."""
+"""What `pam-bot setup` prints for one resource: its Resource Role's permissions and its Target Roles' trust."""
 
 from __future__ import annotations
 

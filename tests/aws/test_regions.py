@@ -1,4 +1,4 @@
-"""Regions and partitions: a regional STS endpoint by default, and a RegionDisabledException hint naming the right account."""
+"""Regions: a regional STS endpoint by default, and a RegionDisabledException hint naming the right account."""
 
 from __future__ import annotations
 
