@@ -132,9 +132,13 @@ def _account_save(args: argparse.Namespace) -> int:
         changes["approver_ids"] = tuple(a.strip() for a in args.approvers.split(",") if a.strip())
     if args.requesters is not None or args.requester_group is not None or not args.replace:
         changes.update(requesters_of_args(*_requesters_after(base, args)))
-    row = service.save_account(actor=args.actor, spec=replace(base, **changes), replace=args.replace, trusted=True)
+    notes: list[str] = []
+    row = service.save_account(actor=args.actor, spec=replace(base, **changes), replace=args.replace, trusted=True,
+                               notes=notes)
     print(f"account {args.resource}/{row.name} {'updated' if args.replace else 'added'} ({row.role_arn}): "
           "the role chain works")
+    for note in notes:
+        print(f"warning: {note}")
     return 0
 
 

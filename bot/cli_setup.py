@@ -17,6 +17,12 @@ def add_setup_commands(commands: Any) -> None:
                        help="AWS account of the Resource Role when none is configured yet (default: pam-bot's own)")
     setup.add_argument("--revocation", action="store_true",
                        help="let the Resource Role write revocation policies (accounts with revocation enabled)")
+    setup.add_argument("--target-path", default=None, metavar="PATH",
+                       help="let Resource Roles assume the roles under this IAM path too (e.g. /pam/; "
+                            "default PAM_TARGET_PATH; never /)")
+    setup.add_argument("--permissions-boundary", default=None, metavar="ARN_OR_NAME",
+                       help="revocation writes only on Target Roles carrying this managed policy as permissions "
+                            "boundary (default PAM_PERMISSIONS_BOUNDARY)")
     setup.add_argument("--json", action="store_true")
     setup.set_defaults(run=_setup)
     doctor = commands.add_parser("doctor", help="assume every Resource Role and chain to every Target Role; "
@@ -37,12 +43,15 @@ def setup_service() -> SetupService:
     external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
     broker = build_broker(settings, external_id)
     admin = AdminService(db=db, clock=utcnow, broker=broker, env_admins=settings.admins)
-    return SetupService(db=db, clock=utcnow, broker=broker, external_id=external_id, admin=admin)
+    return SetupService(db=db, clock=utcnow, broker=broker, external_id=external_id, admin=admin,
+                        target_path=settings.target_path, permissions_boundary=settings.permissions_boundary,
+                        bot_role_arn=settings.bot_role_arn)
 
 
 def _setup(args: argparse.Namespace) -> int:
     info = setup_service().info(actor=args.actor, trusted=True, account_id=args.account_id,
-                                revocation=args.revocation)
+                                revocation=args.revocation, target_path=args.target_path,
+                                permissions_boundary=args.permissions_boundary)
     print(json.dumps(info_dict(info), indent=2) if args.json else info_text(info))
     return 0
 

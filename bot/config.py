@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from pytimeparse import parse as parse_time
 
+from bot.aws.policies import validate_target_path
+from bot.domain.arns import parse_role_arn
 from bot.domain.errors import ConfigError, InvalidInput
 from bot.domain.external_id import validate_external_id
 
@@ -36,6 +38,9 @@ class Settings:
     auto_migrate: bool = True
     log_format: str = "text"
     log_level: str = "INFO"
+    target_path: str | None = None  # PAM_TARGET_PATH: Resource Roles may reach the Target Roles under this IAM path
+    permissions_boundary: str | None = None  # PAM_PERMISSIONS_BOUNDARY: revocation writes need it on the role
+    bot_role_arn: str | None = None  # PAM_BOT_ROLE_ARN: pam-bot's own role with its path, when it cannot read it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_slack: bool = True) -> Settings:
@@ -58,7 +63,17 @@ class Settings:
             auto_migrate=reader.flag("PAM_AUTO_MIGRATE", True),
             log_format=reader.choice("PAM_LOG_FORMAT", "text", {"text", "json"}),
             log_level=reader.choice("PAM_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
+            target_path=reader.text("PAM_TARGET_PATH") or None,
+            permissions_boundary=reader.text("PAM_PERMISSIONS_BOUNDARY") or None,
+            bot_role_arn=reader.text("PAM_BOT_ROLE_ARN") or None,
         )
+        for name, value, check in (("PAM_TARGET_PATH", settings.target_path, validate_target_path),
+                                   ("PAM_BOT_ROLE_ARN", settings.bot_role_arn, parse_role_arn)):
+            try:
+                if value is not None:
+                    check(value)
+            except InvalidInput as error:
+                reader.problems.append(f"{name}: {error.user_message}")
         if settings.external_id is not None:
             try:
                 validate_external_id(settings.external_id)

@@ -117,7 +117,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                           prune_revocations=sessions.prune_revocations)
     services = Services(access=access, grants=grants, admin=admin, sweeps=sweeps, sessions=sessions,
                         audit=AuditService(db=db, clock=clock, admin_ids=admin.admin_ids),
-                        setup=SetupService(db=db, clock=clock, broker=broker, external_id=external_id, admin=admin),
+                        setup=SetupService(db=db, clock=clock, broker=broker, external_id=external_id, admin=admin,
+                                           target_path=settings.target_path, bot_role_arn=settings.bot_role_arn,
+                                           permissions_boundary=settings.permissions_boundary),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(client)))
     executor = ListenerPool(workers=16)  # listeners ack at once; 16 at a time do the work after the ack

@@ -35,11 +35,17 @@ class Story(Stage):
             self.out.say(f"    · {document['title']}: {json.dumps(document['document'])}")
         self.out.say("  (the AWS admin pastes those documents into two new roles: the Resource Role and the "
                      "Target Role)")
-        resource = self.create_role("pam-bot-resource", documents["resource_role_trust"]["document"],
-                                    documents["resource_role_permissions:new"]["document"])
+        resource_name, target_name = self.free_name("pam-bot-resource"), self.free_name("pam-readonly")
+        account = info["principal"].split(":")[4]
+        resource = f"arn:aws:iam::{account}:role/{resource_name}"
+        # The admin writes the Target Role's name where setup left a placeholder, and the real Resource Role ARN.
+        permissions = json.loads(json.dumps(documents["resource_role_permissions:new"]["document"])
+                                 .replace("pam-bot-resource", resource_name).replace("TARGET-ROLE-NAME", target_name))
+        self.world.aws.create_role(resource_name, documents["resource_role_trust"]["document"],
+                                   permissions=permissions)
         suggested = documents["target_role_trust:new"]["document"]["Statement"][0]["Principal"]["AWS"]
         trust = json.loads(json.dumps(documents["target_role_trust:new"]["document"]).replace(suggested, resource))
-        target = self.create_role("pam-readonly", trust, None)
+        target = self.world.aws.create_role(target_name, trust)
         self.roles = {resource: "hop 1: Resource Role", target: "hop 2: Target Role"}
         self.cli("resource", "add", "prod-aws", "--role-arn", resource, "--description", "Production account",
                  echo=True)
@@ -48,13 +54,14 @@ class Story(Stage):
                  "--approvers", BOB, "--channel", CHANNEL, "--requesters", ALICE, "--description", "Read-only console for on-call", echo=True)
         self.show()
 
-    def create_role(self, name: str, trust: dict[str, Any], permissions: dict[str, Any] | None) -> str:
-        """Create the role under the suggested name, or a suffixed one when this process made it already."""
-        aws = self.world.aws
+    def free_name(self, name: str) -> str:
+        """The suggested role name, or a suffixed one when this process made it already."""
+        iam = self.world.aws.iam()
         try:
-            return aws.create_role(name, trust, permissions=permissions)
-        except aws.iam().exceptions.EntityAlreadyExistsException:
-            return aws.create_role(f"{name}-{self.world.suffix}", trust, permissions=permissions)
+            iam.get_role(RoleName=name)
+        except iam.exceptions.NoSuchEntityException:
+            return name
+        return f"{name}-{self.world.suffix}"
 
     def start_bot(self) -> None:
         self.world.start_bot()

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import boto3.session
 
-from bot.aws import federation, revocation
+from bot.aws import federation, policies, revocation
 from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
-from bot.aws.errors import hop2_hint, request_id, translated
+from bot.aws.errors import TRUST_READ_HINT, hop2_hint, region_hint, request_id, translated
 from bot.domain.arns import parse_role_arn
+from bot.domain.errors import AwsError
 from bot.domain.external_id import validate_external_id
 from bot.services.ports import Credentials, Grant
 
+log = logging.getLogger(__name__)
 VALIDATION_SESSION_NAME = "pam-bot-validation"
 REVOCATION_SESSION_NAME = "pam-bot-revocation"
 MIN_SECONDS = 900  # hop 1 and validations ask for the shortest session STS grants
@@ -28,11 +33,13 @@ class AwsBroker:
 
     def __init__(self, *, external_id: str, sts_client: Any, session: boto3.session.Session | None = None,
                  endpoint_url: str | None = None, signin_url: str | None = None, http_timeout: float = 10,
-                 issuer: str = federation.DEFAULT_ISSUER) -> None:
+                 issuer: str = federation.DEFAULT_ISSUER, iam_client: Any = None) -> None:
         """`sts_client` is the bot's own; `session` and `endpoint_url` build clients for role credentials
         in the same region with the same retry settings (`endpoint_url` None: boto3's own resolution)."""
         self.external_id = validate_external_id(external_id)
         self._sts = sts_client
+        self._iam = iam_client  # the bot's own, only to read its own role's path
+        self._region = str(sts_client.meta.region_name)
         self._roles = RoleClients(session or boto3.session.Session(), region=sts_client.meta.region_name,
                                   endpoint_url=endpoint_url, config=sts_client.meta.config)
         self._signin_url = signin_url
@@ -47,9 +54,17 @@ class AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
         session, endpoint_url = session_from(env)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
-        sts = session.client("sts", config=config, **({"endpoint_url": endpoint_url} if endpoint_url else {}))
+        options = {"endpoint_url": endpoint_url} if endpoint_url else {}
+        sts = session.client("sts", config=config, **options)
+        log.info("AWS STS endpoint %s (region %s)", sts.meta.endpoint_url, sts.meta.region_name)
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
-                   signin_url=signin_url, http_timeout=http_timeout)
+                   signin_url=signin_url, http_timeout=http_timeout,
+                   iam_client=session.client("iam", config=config, **options))
+
+    @property
+    def sts_endpoint(self) -> str:
+        """The STS endpoint pam-bot's own calls go to (regional unless AWS_ENDPOINT_URL says otherwise)."""
+        return str(self._sts.meta.endpoint_url)
 
     def caller_identity(self) -> str:
         with translated("ask AWS which principal pam-bot is"):
@@ -60,6 +75,24 @@ class AwsBroker:
 
     def validate_account(self, resource_role_arn: str, target_role_arn: str) -> None:
         self._chain(resource_role_arn, target_role_arn, VALIDATION_SESSION_NAME, MIN_SECONDS)
+
+    def target_trust_policy(self, resource_role_arn: str, target_role_arn: str) -> dict[str, Any]:
+        target = parse_role_arn(target_role_arn)
+        iam = self._roles.client("iam", self._hop1(resource_role_arn, VALIDATION_SESSION_NAME))
+        with translated(f"read the trust policy of the Target Role {target.arn}", denied_hint=TRUST_READ_HINT):
+            document = iam.get_role(RoleName=target.name)["Role"]["AssumeRolePolicyDocument"]
+        return json.loads(unquote(document)) if isinstance(document, str) else dict(document)
+
+    def own_role_path(self, caller_arn: str) -> str | None:
+        name = policies.session_role_name(caller_arn)
+        if name is None or self._iam is None:
+            return None
+        try:
+            with translated("read pam-bot's own role"):
+                return str(self._iam.get_role(RoleName=name)["Role"]["Path"])
+        except AwsError as error:  # not permitted or not reachable: the caller falls back and says so
+            log.info("could not read the path of pam-bot's own role %s: %s", name, error.code)
+            return None
 
     def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
               duration_seconds: int) -> Grant:
@@ -94,7 +127,8 @@ class AwsBroker:
         resource = parse_role_arn(resource_role_arn).arn
         target = parse_role_arn(target_role_arn).arn
         hop1 = self._assume_resource_role(resource, session_name)
-        with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource)):
+        with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource),
+                        region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])):
             sts = self._roles.client("sts", _credentials(hop1))
             hop2: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
                                                    ExternalId=self.external_id, DurationSeconds=duration_seconds)
@@ -105,7 +139,7 @@ class AwsBroker:
 
     def _assume_resource_role(self, resource_role_arn: str, session_name: str) -> dict[str, Any]:
         resource = parse_role_arn(resource_role_arn).arn
-        with translated(f"assume the Resource Role {resource}"):
+        with translated(f"assume the Resource Role {resource}", region_hint=region_hint(self._region, resource)):
             answer: dict[str, Any] = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
                                                            ExternalId=self.external_id, DurationSeconds=MIN_SECONDS)
         return answer

@@ -11,6 +11,7 @@ from botocore.config import Config
 
 from bot.services.ports import Credentials
 
+DEFAULT_REGION = "us-east-1"  # STS is called on this Region's endpoint when AWS_REGION names none
 DEFAULT_MAX_ATTEMPTS = 3  # botocore's "standard" retries: throttling and transient errors, with backoff
 
 
@@ -25,14 +26,19 @@ def session_from(env: Mapping[str, str] | None) -> tuple[boto3.session.Session, 
     boto3 honours AWS_ENDPOINT_URL on its own; it is read here only when the variables come as a mapping.
     """
     if env is None:
-        return boto3.session.Session(), None
-    session = boto3.session.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
-        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
-        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-        profile_name=env.get("AWS_PROFILE") or None,
-    )
+        session = boto3.session.Session()
+        # Without a region botocore calls STS's global endpoint, whose tokens opt-in Regions refuse.
+        return (session if session.region_name else boto3.session.Session(region_name=DEFAULT_REGION)), None
+    options: dict[str, Any] = {
+        "aws_access_key_id": env.get("AWS_ACCESS_KEY_ID") or None,
+        "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY") or None,
+        "aws_session_token": env.get("AWS_SESSION_TOKEN") or None,
+        "profile_name": env.get("AWS_PROFILE") or None,
+    }
+    session = boto3.session.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+                                    **options)
+    if not session.region_name:  # neither the variables nor the profile name one
+        session = boto3.session.Session(region_name=DEFAULT_REGION, **options)
     return session, env.get("AWS_ENDPOINT_URL") or None
 
 

@@ -33,8 +33,9 @@ _HINTS = {
     "ThrottlingException": "AWS is throttling requests right now; try again in a minute.",
     "RequestLimitExceeded": "AWS is throttling requests right now; try again in a minute.",
     "NoSuchEntity": "AWS does not know that role; check the role ARN.",
-    "RegionDisabledException": "STS is not activated in pam-bot's AWS region; an operator must activate it.",
 }
+TRUST_READ_HINT = ("pam-bot checks each Target Role's trust policy with iam:GetRole through the Resource Role: allow "
+                   f"iam:GetRole on the Target Role in the Resource Role's permissions policy ({SETUP}).")
 
 
 def hop2_hint(resource_role_arn: str) -> str:
@@ -44,10 +45,21 @@ def hop2_hint(resource_role_arn: str) -> str:
             f"Role may sts:AssumeRole it.")
 
 
-def to_aws_error(error: Exception, *, doing: str, denied_hint: str = TRUST_HINT) -> AwsError:
+def region_hint(region: str, role_arn: str, *, caller_account: str | None = None) -> str:
+    """RegionDisabledException: STS must be active in the Region of the endpoint called, in the account that owns
+    the role being assumed (and, for an opt-in Region, enabled in the calling account too)."""
+    owner = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "the role's account"
+    caller = f"the Resource Role's account {caller_account}" if caller_account else "pam-bot's own AWS account"
+    return (f"STS is not activated in the Region {region} for AWS account {owner}, which owns {role_arn}: an "
+            f"administrator of that account must activate it (IAM → Account settings → Security Token Service "
+            f"endpoints), or pam-bot must use another Region (AWS_REGION). If {region} is an opt-in Region, it must "
+            f"also be enabled in {caller}.")
+
+
+def to_aws_error(error: Exception, *, doing: str, denied_hint: str = TRUST_HINT, region_hint: str = "") -> AwsError:
     """An AwsError for a person; `doing` names the step (`assume the Resource Role arn:...`)."""
     if isinstance(error, ClientError):
-        return _client_error(error, doing, denied_hint)
+        return _client_error(error, doing, denied_hint, region_hint)
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return AwsError(f"pam-bot could not {doing}: it has no AWS credentials. An operator must configure them "
                         f"(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or an instance role).",
@@ -64,20 +76,22 @@ def to_aws_error(error: Exception, *, doing: str, denied_hint: str = TRUST_HINT)
 
 
 @contextmanager
-def translated(doing: str, *, denied_hint: str = TRUST_HINT) -> Iterator[None]:
+def translated(doing: str, *, denied_hint: str = TRUST_HINT, region_hint: str = "") -> Iterator[None]:
     """Inside the block, botocore errors come out as AwsError."""
     try:
         yield
     except (ClientError, BotoCoreError) as error:
-        raise to_aws_error(error, doing=doing, denied_hint=denied_hint) from error
+        raise to_aws_error(error, doing=doing, denied_hint=denied_hint, region_hint=region_hint) from error
 
 
-def _client_error(error: ClientError, doing: str, denied_hint: str) -> AwsError:
+def _client_error(error: ClientError, doing: str, denied_hint: str, region_hint: str = "") -> AwsError:
     details = error.response.get("Error", {})
     code = str(details.get("Code") or "Unknown")
     message = _short(str(details.get("Message") or ""))
     if code in ("AccessDenied", "AccessDeniedException"):
         hint = denied_hint
+    elif code == "RegionDisabledException":
+        hint = region_hint or "STS is not activated in the Region pam-bot calls, in the account that owns the role."
     elif code in _HINTS:
         hint = _HINTS[code]
     elif code in ("ValidationError", "MalformedPolicyDocument", "LimitExceeded"):

@@ -107,11 +107,14 @@ class AwsSandbox(AwsWorldBuilder):
     def assume_role_calls(self) -> list[ApiCall]:
         return self.log.snapshot("AssumeRole")
 
-    def fail_next(self, action: str, code: str, message: str = "", *, status: int = 400, times: int = 1) -> None:
-        """Answer the next `times` calls of `action` (AssumeRole, PutRolePolicy...) with this AWS error."""
+    def fail_next(self, action: str, code: str, message: str = "", *, status: int = 400, times: int = 1,
+                  role_arn: str | None = None) -> None:
+        """Answer the next `times` calls of `action` (AssumeRole, PutRolePolicy...) with this AWS error; with
+        `role_arn`, only calls naming that RoleArn (hop 2 of a chain, say)."""
         if times < 1:
             raise ValueError("times must be at least 1")
-        self.faults.add(Fault(action=action, code=code, message=message, status=status, times=times))
+        self.faults.add(Fault(action=action, code=code, message=message, status=status, times=times,
+                              role_arn=role_arn))
 
     def clear_faults(self) -> None:
         self.faults.clear()

@@ -41,7 +41,7 @@ class EnforcingLayer:
             return self.app(environ, start_response)
         caller = find_caller(request.access_key_id)
         try:
-            refusal = self.faults.take(request.action)
+            refusal = self.faults.take(request.action, request.params.get("RoleArn"))
             if refusal is not None:
                 raise refusal
             check(request, caller, datetime.now(UTC))

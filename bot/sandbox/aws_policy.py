@@ -1,7 +1,8 @@
 """A small IAM policy evaluator: trust policies, identity policies and the conditions pam-bot relies on.
 
 Supported: Allow/Deny statements with Action, Resource and Principal (`*`, exact ARNs, `arn:...:root` or a
-bare account id) and conditions StringEquals, StringNotEquals, StringLike, DateLessThan and DateGreaterThan.
+bare account id) and conditions StringEquals, StringNotEquals, StringLike, ArnEquals, ArnLike, DateLessThan
+and DateGreaterThan.
 Statements using NotAction, NotResource, NotPrincipal or any other condition never match: the sandbox
 grants less than AWS rather than more.
 """
@@ -85,11 +86,11 @@ def _conditions_hold(conditions: Mapping[str, Any], context: Context) -> bool:
 
 
 def _compare(operator: str, actual: str, expected: list[str]) -> bool:
-    if operator == "StringEquals":
+    if operator in ("StringEquals", "ArnEquals"):
         return actual in expected
     if operator == "StringNotEquals":
         return actual not in expected
-    if operator == "StringLike":
+    if operator in ("StringLike", "ArnLike"):
         return any(fnmatchcase(actual, pattern) for pattern in expected)
     if operator in ("DateLessThan", "DateGreaterThan"):
         moment = _date(actual)

@@ -81,6 +81,7 @@ class Fault:
     message: str
     status: int
     times: int
+    role_arn: str | None = None  # only calls naming this RoleArn (None: any)
 
 
 class Faults:
@@ -98,11 +99,11 @@ class Faults:
         with self._lock:
             self._pending.clear()
 
-    def take(self, action: str) -> Refusal | None:
+    def take(self, action: str, role_arn: str | None = None) -> Refusal | None:
         """The refusal due for this call, if any (and one use less of it)."""
         with self._lock:
             for fault in self._pending:
-                if fault.action == action:
+                if fault.action == action and fault.role_arn in (None, role_arn):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._pending.remove(fault)

@@ -15,7 +15,10 @@ from bot.sandbox.aws_records import Refusal
 
 CHAIN_LIMIT = 3600  # role chaining caps a session at one hour
 MIN_DURATION, MAX_DURATION = 900, 43200
-ROLE_POLICY_ACTIONS = frozenset({"GetRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "ListRolePolicies"})
+GUARDED_IAM_ACTIONS = frozenset({
+    "GetRole", "GetRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "ListRolePolicies", "AttachRolePolicy",
+    "DetachRolePolicy", "UpdateAssumeRolePolicy", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
+    "CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion"})
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 
@@ -45,8 +48,10 @@ def check(request: Request, caller: Caller | None, now: datetime) -> None:
         _check_assume_role(request.params, caller, context)
         return
     action, resource = f"{request.service}:{request.action}", _resource(request, caller)
+    context.update(_boundary_context(request, caller))
     decision = identity_decision(caller.policies, action, resource, context)
-    if decision == "deny" or (request.service == "iam" and request.action in ROLE_POLICY_ACTIONS
+    # IAM calls on roles and policies need an Allow (as in AWS); other reads stay open in the sandbox.
+    if decision == "deny" or (request.service == "iam" and request.action in GUARDED_IAM_ACTIONS
                               and decision != "allow"):
         raise _denied(caller, action, resource, explicit=decision == "deny")
 
@@ -106,8 +111,22 @@ def _context(caller: Caller, request: Request, now: datetime) -> dict[str, str]:
     return context
 
 
+def _boundary_context(request: Request, caller: Caller) -> dict[str, str]:
+    """iam:PermissionsBoundary: the boundary a call sets, or the one the role it names carries now."""
+    if request.service != "iam":
+        return {}
+    if request.params.get("PermissionsBoundary"):
+        return {"iam:permissionsboundary": request.params["PermissionsBoundary"]}
+    name = request.params.get("RoleName")
+    role = role_named(caller.account_id, caller.partition, name) if name else None
+    boundary = getattr(role, "permissions_boundary_arn", None) if role is not None else None
+    return {"iam:permissionsboundary": boundary} if boundary else {}
+
+
 def _resource(request: Request, caller: Caller) -> str:
     name = request.params.get("RoleName")
+    if request.service == "iam" and request.params.get("PolicyArn") and not name:
+        return request.params["PolicyArn"]
     if request.service != "iam" or not name:
         return "*"
     role = role_named(caller.account_id, caller.partition, name)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.aws.policies import target_role_trust_policy
 from bot.domain.arns import parse_role_arn
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.eligibility import Requesters
@@ -14,9 +16,12 @@ from bot.domain.errors import AwsError, Conflict, InvalidInput, NotAllowed, NotF
 from bot.domain.names import validate_name
 from bot.domain.policy import ApprovalPolicy
 from bot.domain.text import quote
+from bot.domain.trust import TrustReview, review_target_trust
 from bot.services.base import Clock, UseCase
 from bot.services.ports import AccessBroker
 from storage.models import Account, Admin, Resource
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class AdminService(UseCase):
         name = validate_name("resource", name)
         with self.audited(actor, "resource.save", name):
             arn = parse_role_arn(role_arn.strip(), field="role_arn").arn
+            same_partition(arn, self._check_aws(self.broker.caller_identity), "pam-bot's own AWS principal")
             self._check_aws(self.broker.validate_resource, arn)
             with self.transaction() as tx:
                 row = tx.config.resource(name)
@@ -138,9 +144,17 @@ class AdminService(UseCase):
             tx.audit(actor, "resource.remove", name, accounts_removed=accounts, requests_cancelled=cancelled)
             return accounts
 
-    def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False,
-                     trusted: bool = False) -> Account:
-        """Add (or change) an account after chaining to its Target Role for real."""
+    def review_target_trust(self, resource_role_arn: str, target_role_arn: str) -> TrustReview:
+        """Read the Target Role's trust policy through the Resource Role and check it requires the ExternalId."""
+        document = self.broker.target_trust_policy(resource_role_arn, target_role_arn)
+        return review_target_trust(document, target_role_arn=target_role_arn, resource_role_arn=resource_role_arn,
+                                   external_id=self.broker.external_id,
+                                   expected=target_role_trust_policy(resource_role_arn, self.broker.external_id))
+
+    def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False, trusted: bool = False,
+                     notes: list[str] | None = None) -> Account:
+        """Add (or change) an account after checking its Target Role's trust policy and chaining to it for real;
+        warnings about that trust policy are added to `notes`."""
         self.authorize(actor, "account.save", trusted)
         name = validate_name("account", spec.name)
         target = f"{spec.resource}/{name}"
@@ -158,7 +172,14 @@ class AdminService(UseCase):
                 if resource is None:
                     raise NotFound(f"There is no resource named {quote(spec.resource)}.", field="resource")
                 resource_arn = resource.role_arn
+            same_partition(arn, resource_arn, f"the Resource Role of {spec.resource}")
+            review = self._check_aws(self.review_target_trust, resource_arn, arn)
+            if not review.ok:
+                raise InvalidInput(review.problem, field="role_arn", code="target_trust",
+                                   detail="target role trust policy does not require the ExternalId")
             self._check_aws(self.broker.validate_account, resource_arn, arn)
+            if notes is not None:
+                notes.extend(review.warnings)
             with self.transaction() as tx:
                 found = tx.config.account(spec.resource, name)
                 if found is not None and not replace:
@@ -178,7 +199,8 @@ class AdminService(UseCase):
                          approvers=sorted(policy.approver_ids), approver_group=policy.approver_group,
                          approvals_required=policy.approvals_required, auto_approve=policy.auto_approve,
                          requesters="everyone" if requesters.everyone else sorted(requesters.user_ids),
-                         requester_group=requesters.group, replaced=replace)
+                         requester_group=requesters.group, replaced=replace,
+                         **({"trust_warnings": list(review.warnings)} if review.warnings else {}))
                 return row
 
     def remove_account(self, *, actor: str, resource: str, name: str, trusted: bool = False) -> int:
@@ -209,12 +231,22 @@ class AdminService(UseCase):
             tx.audit(actor, "admin.add" if admin else "admin.remove", user_id)
 
     @staticmethod
-    def _check_aws(check: object, *args: str) -> None:
+    def _check_aws(check: Callable[..., T], *args: str) -> T:
         try:
-            check(*args)  # type: ignore[operator]
+            return check(*args)
         except AwsError as error:
             error.field = error.field or "role_arn"
             raise
+
+
+def same_partition(role_arn: str, other_arn: str, other: str) -> None:
+    """Refuse a role in another AWS partition than `other_arn`: no role can be assumed across partitions."""
+    mine, theirs = role_arn.split(":")[1], other_arn.split(":")[1]
+    if mine != theirs:
+        raise InvalidInput(f"That role is in the AWS partition {mine}, but {other} is in {theirs} ({other_arn}). "
+                           f"Roles cannot be assumed across partitions: use a role in {theirs}, or run a pam-bot "
+                           f"installation in {mine}.", field="role_arn", code="partition_mismatch",
+                           detail=f"partition {mine} != {theirs}")
 
 
 def _apply(row: Account, *, name: str, arn: str, duration: int, spec: AccountSpec, policy: ApprovalPolicy) -> None:

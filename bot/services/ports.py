@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from storage.models import AccessRequest, AccessSession, Decision
 
@@ -32,6 +32,8 @@ class Grant:
 class AccessBroker(Protocol):
     """The AWS side: role chaining, console links, revocation."""
 
+    external_id: str
+
     def caller_identity(self) -> str:
         """ARN of the bot's own AWS principal (sts:GetCallerIdentity)."""
 
@@ -40,6 +42,12 @@ class AccessBroker(Protocol):
 
     def validate_account(self, resource_role_arn: str, target_role_arn: str) -> None:
         """Chain Resource Role → Target Role; raise AwsError when AWS refuses."""
+
+    def target_trust_policy(self, resource_role_arn: str, target_role_arn: str) -> dict[str, Any]:
+        """The Target Role's trust policy, read with iam:GetRole through the Resource Role (hop 1)."""
+
+    def own_role_path(self, caller_arn: str) -> str | None:
+        """The IAM path of pam-bot's own role when it runs as one and may iam:GetRole it; else None."""
 
     def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
               duration_seconds: int) -> Grant:

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws import policies
-from bot.domain.errors import AwsError
+from bot.domain.arns import parse_role_arn
+from bot.domain.errors import AwsError, InvalidInput
 from bot.services.admin import AdminService
 from bot.services.base import Clock, UseCase
 from bot.services.ports import AccessBroker
+from bot.services.setup_documents import (
+    SUGGESTED_RESOURCE_ROLE,
+    PolicyDocument,
+    ResourcePlan,
+    registered,
+    resource_documents,
+)
 from storage.models import Account, Resource
 
-SUGGESTED_RESOURCE_ROLE = "pam-bot-resource"  # the name the set-up text proposes when no resource exists yet
-
-
-@dataclass(frozen=True)
-class PolicyDocument:
-    """One JSON document an admin pastes into IAM, and where it goes."""
-
-    key: str  # resource_role_trust, resource_role_permissions:<resource>, target_role_trust:<resource>
-    title: str
-    where: str
-    document: dict[str, Any]
-
+__all__ = ["Check", "DoctorReport", "PolicyDocument", "SetupInfo", "SetupService"]
 
 @dataclass(frozen=True)
 class SetupInfo:
@@ -66,32 +62,55 @@ class SetupService(UseCase):
     """Shows the AWS side of the set-up and checks every configured role for real (admins or the CLI)."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker, external_id: str,
-                 admin: AdminService) -> None:
+                 admin: AdminService, target_path: str | None = None, permissions_boundary: str | None = None,
+                 bot_role_arn: str | None = None) -> None:
         super().__init__(db=db, clock=clock)
         self.broker = broker
         self.external_id = external_id
         self.admin = admin
+        self.target_path = target_path
+        self.permissions_boundary = permissions_boundary
+        self.bot_role_arn = bot_role_arn
 
-    def info(self, *, actor: str, trusted: bool = False, account_id: str | None = None,
-             revocation: bool = False) -> SetupInfo:
-        """The ExternalId, pam-bot's principal and ready-to-paste policies in the principal's partition."""
+    def info(self, *, actor: str, trusted: bool = False, account_id: str | None = None, revocation: bool = False,
+             target_path: str | None = None, permissions_boundary: str | None = None) -> SetupInfo:
+        """The ExternalId, pam-bot's principal and ready-to-paste policies, scoped to the registered Target
+        Roles (or the chosen path) of each resource, in the principal's partition."""
         self.admin.authorize(actor, "setup.info", trusted)
+        path = policies.validate_target_path(target_path) if target_path else self.target_path
+        boundary = permissions_boundary or self.permissions_boundary
         principal = self.broker.caller_identity()
         partition, own_account = principal.split(":")[1], principal.split(":")[4]
-        trust = policies.trust_principal(principal)
+        trust, note = self.trust_principal(principal)
         documents = [PolicyDocument(
             "resource_role_trust", "Resource Role: trust policy",
-            "On the Resource Role in each AWS account pam-bot reaches (IAM → Roles → Trust relationships).",
-            policies.resource_role_trust_policy(principal, self.external_id))]
+            "On the Resource Role in each AWS account pam-bot reaches (IAM → Roles → Trust relationships)." + note,
+            policies.resource_role_trust_policy(trust, self.external_id))]
         rows = self.admin.accounts()
-        resources = list(self.admin.resources())
-        if not resources:
+        plans = [registered(r.name, r.role_arn, [(a.role_arn, a.revocation_enabled) for rr, a in rows
+                                                  if rr.id == r.id]) for r in self.admin.resources()]
+        if not plans:
+            if account_id is not None and not account_id.isdigit():
+                raise InvalidInput("--account-id is a 12-digit AWS account id.", detail="bad account id")
             suggested = f"arn:{partition}:iam::{account_id or own_account}:role/{SUGGESTED_RESOURCE_ROLE}"
-            documents += self._per_resource(None, suggested, partition, revocation)
-        for resource in resources:
-            revoke = revocation or any(a.revocation_enabled for r, a in rows if r.id == resource.id)
-            documents += self._per_resource(resource, resource.role_arn, partition, revoke)
+            plans = [ResourcePlan(None, suggested, (), ())]
+        for plan in plans:
+            documents += resource_documents(plan, external_id=self.external_id, target_path=path,
+                                            revocation=revocation, boundary=boundary)
         return SetupInfo(self.external_id, principal, trust, partition, tuple(documents))
+
+    def trust_principal(self, principal: str) -> tuple[str, str]:
+        """What trust policies name for pam-bot (its role with its path) and a note when the path is a guess."""
+        if self.bot_role_arn:
+            return parse_role_arn(self.bot_role_arn).arn, ""
+        if policies.session_role_name(principal) is None:
+            return policies.trust_principal(principal), ""
+        path = self.broker.own_role_path(principal)
+        if path is not None:
+            return policies.trust_principal(principal, path), ""
+        return policies.trust_principal(principal), (
+            " pam-bot could not read its own role's path (allow it iam:GetRole on its own role): if that role has "
+            "a path, the principal must include it; set PAM_BOT_ROLE_ARN to the role's full ARN.")
 
     def doctor(self, *, actor: str, trusted: bool = False) -> DoctorReport:
         """Assume every Resource Role and chain to every Target Role for real; say what is wrong and how to fix it."""
@@ -99,7 +118,7 @@ class SetupService(UseCase):
         checks: list[Check] = []
         try:
             principal = self.broker.caller_identity()
-            trust = policies.trust_principal(principal)
+            trust = self.trust_principal(principal)[0]
             checks.append(Check("pam-bot's AWS identity", True, f"pam-bot runs as {principal}."))
         except AwsError as error:
             trust = "pam-bot's AWS principal"
@@ -126,25 +145,6 @@ class SetupService(UseCase):
                     problems=[c.subject for c in report.problems][:50])
         return report
 
-    def _per_resource(self, resource: Resource | None, role_arn: str, partition: str,
-                      revocation: bool) -> list[PolicyDocument]:
-        name = resource.name if resource else "new"
-        label = f" of {resource.name}" if resource else ""
-        account = role_arn.split(":")[4]
-        role_hint = "" if resource else f" (create it as {SUGGESTED_RESOURCE_ROLE}, or change this ARN)"
-        return [
-            PolicyDocument(
-                f"resource_role_permissions:{name}", f"Resource Role{label}: permissions policy",
-                f"An inline policy on the Resource Role {role_arn}{role_hint}: it may assume the account's "
-                "Target Roles" + (" and cut sessions short (revocation)." if revocation else "."),
-                policies.resource_role_permissions_policy(partition, account, allow_revocation=revocation)),
-            PolicyDocument(
-                f"target_role_trust:{name}", f"Target Roles{label}: trust policy",
-                f"On every Target Role people get through {resource.name if resource else 'this resource'}: "
-                f"it trusts the Resource Role {role_arn}.",
-                policies.target_role_trust_policy(role_arn, self.external_id)),
-        ]
-
     def _check_resource(self, resource: Resource, trust: str, broken: set[int]) -> Check:
         subject = f"resource {resource.name}"
         try:
@@ -162,13 +162,18 @@ class SetupService(UseCase):
             return Check(subject, False, f"Not checked: its resource {resource.name} does not work (see above).",
                          f"Fix the resource {resource.name} first.")
         try:
+            review = self.admin.review_target_trust(resource.role_arn, account.role_arn)
             self.broker.validate_account(resource.role_arn, account.role_arn)
         except AwsError as error:
             fix = (f"Give the Target Role {account.role_arn} the Target Role trust policy `pam-bot setup` prints "
                    f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}), "
-                   f"and let the Resource Role sts:AssumeRole it." if _denied(error) else "")
+                   f"and let the Resource Role sts:AssumeRole and iam:GetRole it." if _denied(error) else "")
             return Check(subject, False, error.user_message, fix)
-        return Check(subject, True, f"The chain to the Target Role {account.role_arn} works.")
+        if not review.ok:
+            return Check(subject, False, "Its trust policy does not require this installation's ExternalId for "
+                                         "the Resource Role.", review.problem)
+        return Check(subject, True, " ".join((f"The chain to the Target Role {account.role_arn} works.",
+                                              *review.warnings)))
 
 
 def _denied(error: AwsError) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.sandbox.slack_calls import RecordedCall
 from bot.sandbox.slack_payloads import checkboxes, conversations_select, plain_text_value, static_select, users_select
 from tests.e2e.helpers import wait_ephemeral
-from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, GROUP_MEMBER, OUTSIDER, REQUESTER, Bot
+from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, GROUP_MEMBER, OUTSIDER, REQUESTER, Bot
 
 UNKNOWN_ROLE = "arn:aws:iam::123456789012:role/pam-no-such-role"
 
@@ -170,8 +170,12 @@ def test_aws_refusals_come_back_on_the_form_and_nothing_is_saved(bot: Bot) -> No
     wrong_trust = bot.aws.target_role(resource_arn, external_id="another-installation-id")
     submit(bot, form, account_values("prod-aws", "readonly", wrong_trust))
     view = wait_after(bot, seen, "views.update", view_id=form["id"]).args["view"]
-    assert view["callback_id"] == "pam_account_modal" and "AccessDenied" in json.dumps(view)
+    # Read through the Resource Role (iam:GetRole), the trust policy is refused before any chain is tried.
+    assert view["callback_id"] == "pam_account_modal" and "without this installation's ExternalId" in json.dumps(view)
+    assert EXTERNAL_ID in json.dumps(view)  # the statement to add, with this installation's ExternalId
     assert not bot.container.services.admin.accounts()
+    assert bot.audit("account.save")[-1].outcome == "refused"
+    assert bot.audit("account.save")[-1].details["code"] == "target_trust"
 
 
 def test_input_problems_are_field_errors_before_any_aws_call(bot: Bot) -> None:

@@ -45,18 +45,26 @@ def statement(document: dict[str, Any]) -> dict[str, Any]:
     return only
 
 
+def named(statements: list[dict[str, Any]], sid: str) -> dict[str, Any]:
+    return next(s for s in statements if s.get("Sid") == sid)
+
+
 def test_setup_policies_build_a_chain_that_works(bot: Bot) -> None:
     documents = setup_documents(bot)
     trust = documents["Resource Role: trust policy"]
     assert statement(trust)["Principal"] == {"AWS": bot.aws.bot_arn}
     assert statement(trust)["Condition"] == {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}
     permissions = documents["Resource Role: permissions policy"]
-    assert statement(permissions)["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/*"
+    assume = named(permissions["Statement"], "AssumeTargetRoles")
+    # Nothing is registered yet: a placeholder that matches no role, never role/*.
+    assert assume["Resource"] == [f"arn:aws:iam::{ACCOUNT}:role/TARGET-ROLE-NAME"]
     assert statement(documents["Target Roles: trust policy"])["Principal"] == {
         "AWS": f"arn:aws:iam::{ACCOUNT}:role/pam-bot-resource"}
 
     name = f"pam-setup-{uuid.uuid4().hex[:8]}"
-    resource_arn = bot.aws.sandbox.create_role(name, trust, permissions=permissions)
+    written = json.loads(json.dumps(permissions).replace("pam-bot-resource", name)
+                         .replace("TARGET-ROLE-NAME", f"{name}-target"))
+    resource_arn = bot.aws.sandbox.create_role(name, trust, permissions=written)
     assert add_resource(bot, open_admin(bot), "prod-aws", resource_arn).ok
     assert [r.role_arn for r in bot.container.services.admin.resources()] == [resource_arn]
 
@@ -66,14 +74,34 @@ def test_setup_policies_build_a_chain_that_works(bot: Bot) -> None:
     bot.container.services.admin.save_account(actor=ADMIN, spec=AccountSpec(
         resource="prod-aws", name="readonly", role_arn=target, duration="30m", auto_approve=True,
         approval_channel=CHANNEL, requester_ids=(REQUESTER,)))
+    registered = setup_documents(bot)["Resource Role of prod-aws: permissions policy"]
+    assert named(registered["Statement"], "AssumeTargetRoles")["Resource"] == [target]
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m INC-7")
     wait_dm(bot.slack, REQUESTER, "Open AWS Console")
     assert bot.sessions()[-1].assumed_role_arn.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}-target/")
 
     other = json.loads(json.dumps(trust).replace(EXTERNAL_ID, "another-installation-id"))
-    other_arn = bot.aws.sandbox.create_role(f"{name}-other", other, permissions=permissions)
+    other_arn = bot.aws.sandbox.create_role(f"{name}-other", other, permissions=written)
     with pytest.raises(AwsError):  # the ExternalId condition is what lets pam-bot in
         bot.container.services.admin.save_resource(actor=ADMIN, name="other", role_arn=other_arn)
+
+
+def test_the_printed_permissions_close_the_escalation_path(bot: Bot) -> None:
+    """With what setup prints, an admin cannot register a role that trusts the account root without ExternalId."""
+    target = bot.add_account()
+    resource = bot.accounts["prod-aws"]
+    permissions = setup_documents(bot)["Resource Role of prod-aws: permissions policy"]
+    bot.aws.sandbox.iam().put_role_policy(RoleName=resource.rsplit("/", 1)[-1], PolicyName="permissions",
+                                          PolicyDocument=json.dumps(permissions))
+    root = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
+    admin_role = bot.aws.sandbox.create_role(f"admin-{uuid.uuid4().hex[:8]}", root)
+    with pytest.raises(AwsError) as caught:
+        bot.container.services.admin.save_account(actor=ADMIN, spec=AccountSpec(
+            resource="prod-aws", name="admin", role_arn=admin_role, duration="30m", requesters_everyone=True))
+    assert caught.value.code == "AccessDenied"
+    assert [a.role_arn for _, a in bot.container.services.admin.accounts()] == [target]
+    assert bot.audit("account.save")[-1].outcome == "failed"
 
 
 def test_setup_is_for_admins(bot: Bot) -> None:
@@ -103,22 +131,26 @@ def test_expired_credentials_are_explained_in_slack_and_on_the_cli(cli_env: Bot,
 class GovCloudBroker:
     """pam-bot running as a role session in AWS GovCloud (only the identity matters for the set-up text)."""
 
+    external_id = EXTERNAL_ID
+
     def caller_identity(self) -> str:
         return f"arn:aws-us-gov:sts::{ACCOUNT}:assumed-role/pam-bot-task/i-0abc"
 
+    def own_role_path(self, caller_arn: str) -> str | None:
+        return "/ops/"
+
 
 def test_policies_follow_the_principals_partition(bot: Bot) -> None:
-    bot.add_account()
     broker: Any = GovCloudBroker()
     service = SetupService(db=bot.db, clock=lambda: datetime.now(UTC), broker=broker, external_id=EXTERNAL_ID,
                            admin=bot.container.services.admin)
-    info = service.info(actor=ADMIN)
+    info = service.info(actor=ADMIN, target_path="/pam/")
     assert info.partition == "aws-us-gov"
-    assert info.trust_principal == f"arn:aws-us-gov:iam::{ACCOUNT}:role/pam-bot-task"
+    assert info.trust_principal == f"arn:aws-us-gov:iam::{ACCOUNT}:role/ops/pam-bot-task"
     by_key = {d.key: d.document for d in info.documents}
     assert statement(by_key["resource_role_trust"])["Principal"] == {"AWS": info.trust_principal}
-    assert statement(by_key["resource_role_permissions:prod-aws"])["Resource"] == \
-        f"arn:aws-us-gov:iam::{ACCOUNT}:role/*"
+    assert named(by_key["resource_role_permissions:new"]["Statement"], "AssumeTargetRoles")["Resource"] == \
+        [f"arn:aws-us-gov:iam::{ACCOUNT}:role/pam/*"]
 
 
 @pytest.fixture

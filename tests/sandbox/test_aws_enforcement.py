@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from bot.aws import policies
 from bot.sandbox.aws import ACCOUNT_ID, AwsSandbox
 from bot.sandbox.aws_world import trusted_by
 from tests.fixtures_aws import AWS_EXTERNAL_ID, BotIdentity, RoleChain, client, unique
@@ -173,3 +175,82 @@ def test_faults_are_injected_in_order_and_run_out(aws_sandbox: AwsSandbox, role_
     seen = [refused(sts.assume_role, **request)[::2] for _ in range(3)]
     assert seen == [("Throttling", 400), ("Throttling", 400), ("ExpiredToken", 403)]
     assert sts.assume_role(**request)["Credentials"]
+
+
+def scoped_resource_role(sandbox: AwsSandbox, bot: BotIdentity, targets: list[str], *,
+                         extra: tuple[dict[str, Any], ...] = ()) -> str:
+    """A Resource Role whose permissions are the document `pam-bot setup` prints for `targets` (with revocation)."""
+    name = unique("pam-resource")
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+    scope = policies.TargetScope(tuple(targets))
+    document = policies.resource_role_permissions_policy(arn, scope, revocation=scope,
+                                                         permissions_boundary=sandbox.boundary_policy())
+    document["Statement"] += list(extra)
+    return sandbox.create_role(name, trusted_by(bot.arn, EXTERNAL_ID), permissions=document)
+
+
+def hop1_session(sandbox: AwsSandbox, bot: BotIdentity, resource: str, service: str) -> Any:
+    answer = bot_sts(sandbox, bot).assume_role(RoleArn=resource, RoleSessionName="pam-bot-validation",
+                                               ExternalId=EXTERNAL_ID)
+    return session_client(sandbox, answer, service)
+
+
+def test_hop_2_is_limited_to_the_roles_the_resource_role_may_assume(aws_sandbox: AwsSandbox,
+                                                                    bot_identity: BotIdentity) -> None:
+    allowed, other = (f"arn:aws:iam::{ACCOUNT_ID}:role/{unique('pam-target')}" for _ in range(2))
+    resource = scoped_resource_role(aws_sandbox, bot_identity, [allowed])
+    for arn in (allowed, other):  # both trust the Resource Role with the ExternalId
+        aws_sandbox.create_role(arn.rsplit("/", 1)[-1], trusted_by(resource, EXTERNAL_ID))
+    sts = hop1_session(aws_sandbox, bot_identity, resource, "sts")
+    assert sts.assume_role(RoleArn=allowed, RoleSessionName="alice", ExternalId=EXTERNAL_ID)["Credentials"]
+    code, message, _ = refused(sts.assume_role, RoleArn=other, RoleSessionName="alice", ExternalId=EXTERNAL_ID)
+    assert code == "AccessDenied" and "sts:AssumeRole" in message
+
+
+def test_iam_reads_with_hop_1_credentials_need_an_allow(aws_sandbox: AwsSandbox,
+                                                        bot_identity: BotIdentity) -> None:
+    allowed = aws_sandbox.create_role(unique("pam-target"), trusted_by(bot_identity.arn, EXTERNAL_ID))
+    other = aws_sandbox.create_role(unique("pam-target"), trusted_by(bot_identity.arn, EXTERNAL_ID))
+    iam = hop1_session(aws_sandbox, bot_identity, scoped_resource_role(aws_sandbox, bot_identity, [allowed]), "iam")
+    assert iam.get_role(RoleName=allowed.rsplit("/", 1)[-1])["Role"]["Arn"] == allowed
+    code, message, status = refused(iam.get_role, RoleName=other.rsplit("/", 1)[-1])
+    assert (code, status) == ("AccessDenied", 403) and "iam:GetRole" in message
+
+
+def test_revocation_writes_need_the_chosen_permissions_boundary(aws_sandbox: AwsSandbox,
+                                                                bot_identity: BotIdentity) -> None:
+    bounded = aws_sandbox.create_role(unique("pam-target"), trusted_by(bot_identity.arn, EXTERNAL_ID),
+                                      boundary=aws_sandbox.boundary_policy())
+    unbounded = aws_sandbox.create_role(unique("pam-target"), trusted_by(bot_identity.arn, EXTERNAL_ID))
+    resource = scoped_resource_role(aws_sandbox, bot_identity, [bounded, unbounded])
+    iam = hop1_session(aws_sandbox, bot_identity, resource, "iam")
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+    iam.put_role_policy(RoleName=bounded.rsplit("/", 1)[-1], PolicyName="pam-revocations", PolicyDocument=deny)
+    code, message, _ = refused(iam.put_role_policy, RoleName=unbounded.rsplit("/", 1)[-1],
+                               PolicyName="pam-revocations", PolicyDocument=deny)
+    assert code == "AccessDenied" and "iam:PutRolePolicy" in message
+    assert iam.get_role_policy(RoleName=bounded.rsplit("/", 1)[-1], PolicyName="pam-revocations")
+    iam.delete_role_policy(RoleName=bounded.rsplit("/", 1)[-1], PolicyName="pam-revocations")
+
+
+def test_explicit_denies_win_over_any_allow(aws_sandbox: AwsSandbox, bot_identity: BotIdentity) -> None:
+    everything = {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}  # what a careless extra policy adds
+    resource = scoped_resource_role(aws_sandbox, bot_identity, [], extra=(everything,))
+    iam = hop1_session(aws_sandbox, bot_identity, resource, "iam")
+    own = resource.rsplit("/", 1)[-1]
+    wide = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    boundary = aws_sandbox.boundary_policy()
+    attempts = [
+        (iam.put_role_policy, {"RoleName": own, "PolicyName": "escalate", "PolicyDocument": wide}),
+        (iam.attach_role_policy, {"RoleName": own, "PolicyArn": boundary}),
+        (iam.update_assume_role_policy, {"RoleName": own, "PolicyDocument": wide}),
+        (iam.delete_role_policy, {"RoleName": own, "PolicyName": "permissions"}),
+        (iam.put_role_permissions_boundary, {"RoleName": own, "PermissionsBoundary": boundary}),
+        (iam.delete_role_permissions_boundary, {"RoleName": own}),
+        (iam.create_policy_version, {"PolicyArn": boundary, "PolicyDocument": wide, "SetAsDefault": True}),
+        (iam.set_default_policy_version, {"PolicyArn": boundary, "VersionId": "v1"}),
+    ]
+    for call, arguments in attempts:
+        code, message, _ = refused(call, **arguments)
+        assert code == "AccessDenied" and "explicit deny" in message, (call, message)
+    assert iam.get_role(RoleName=own)  # the extra Allow still works where nothing denies

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.domain import command as cmd
 from bot.domain.errors import InvalidInput, NotAllowed, PamError
+from bot.domain.text import escape_mrkdwn
 from bot.slack import admin_flows as flows
 from bot.slack.admin_blocks import notice_view, working_view
 from bot.slack.admin_forms import account_form, resource_form
@@ -93,12 +94,14 @@ def register(app: App, services: Services) -> None:
         ack(response_action="update", view=working_view(f"Checking with AWS that pam-bot can reach `{spec.role_arn}` "
                                                         f"through {spec.resource}…"))
         try:
-            row = services.admin.save_account(actor=actor, spec=spec, replace=form.editing)
+            notes: list[str] = []
+            row = services.admin.save_account(actor=actor, spec=spec, replace=form.editing, notes=notes)
         except PamError as error:
             flows.update(client, view["id"], account_form(names, spec, editing=form.editing, parent=form.parent,
                                                           error=error, field=form_field(View.ACCOUNT.value, error)))
             return
-        done = f"✅ Account *{spec.resource}/{row.name}* is saved: the role chain to `{row.role_arn}` works."
+        done = f"✅ Account *{spec.resource}/{row.name}* is saved: the role chain to `{row.role_arn}` works." + "".join(
+            f"\n⚠️ {escape_mrkdwn(note)}" for note in notes)
         flows.update(client, view["id"], notice_view("Account saved", done))
         flows.refresh_home(client, services, form.parent, done)
 
