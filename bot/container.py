@@ -123,7 +123,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     executor = ListenerPool(workers=16)  # listeners ack at once; 16 at a time do the work after the ack
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                      executor=executor, verify_token=verify_token)
-    web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics)
+    web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=app, web=web,
                      executor=executor, metrics=metrics,
