@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from pytimeparse import parse as parse_time
 
@@ -72,6 +74,22 @@ class Settings:
         return settings
 
 
+def is_secure_url(url: str) -> bool:
+    """https to anywhere, or http to a loopback address (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme != "http" or not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _Reader:
     """Reads variables and collects every problem instead of stopping at the first."""
 
@@ -91,9 +109,13 @@ class _Reader:
         return value
 
     def url(self, name: str, default: str, *, trailing_slash: bool = False) -> str:
+        """An https URL; plain http only to this machine (tokens and credentials would travel in clear)."""
         value = self._raw(name) or default
         if value and not re.match(r"^https?://[^\s/]+", value):
-            self.problems.append(f"{name} must be an http(s) URL")
+            self.problems.append(f"{name} must be an https:// URL")
+        elif value and not is_secure_url(value):
+            self.problems.append(f"{name} must be an https:// URL (plain http:// only to 127.0.0.1, ::1 or "
+                                 f"localhost): secrets sent to it would travel in clear")
         if value and trailing_slash and not value.endswith("/"):
             value += "/"
         return value
