@@ -14,6 +14,8 @@ from bot.domain.errors import ConfigError, InvalidInput
 from bot.domain.external_id import validate_external_id
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# The console's Issuer: where AWS sends people whose console session ended. Slack, where they can ask again.
+DEFAULT_ISSUER_URL = "https://slack.com/"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -31,6 +33,7 @@ class Settings:
     admins: frozenset[str] = frozenset()
     approval_channel: str | None = None
     signin_url: str | None = None
+    issuer_url: str = DEFAULT_ISSUER_URL
     tick_seconds: int = 30
     expiry_warning_seconds: int = 300
     request_timeout_seconds: int = 3600
@@ -53,6 +56,7 @@ class Settings:
             admins=reader.user_ids("PAM_ADMINS"),
             approval_channel=reader.text("PAM_APPROVAL_CHANNEL") or None,
             signin_url=reader.url("PAM_SIGNIN_URL", "") or None,
+            issuer_url=reader.url("PAM_ISSUER_URL", DEFAULT_ISSUER_URL),
             tick_seconds=reader.seconds("PAM_TICK_SECONDS", "30", minimum=1),
             expiry_warning_seconds=reader.seconds("PAM_EXPIRY_WARNING", "5m", minimum=0),
             request_timeout_seconds=reader.seconds("PAM_REQUEST_TIMEOUT", "1h", minimum=60),

@@ -81,7 +81,8 @@ def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str
     """The AWS adapter with clients created once; boto3 reads AWS_* itself unless `aws_env` is given."""
     from bot.aws.broker import AwsBroker
 
-    return AwsBroker.from_environment(external_id=external_id, signin_url=settings.signin_url, env=aws_env)
+    return AwsBroker.from_environment(external_id=external_id, signin_url=settings.signin_url, env=aws_env,
+                                      issuer=settings.issuer_url)
 
 
 def slack_client(settings: Settings) -> WebClient:

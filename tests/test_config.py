@@ -72,3 +72,12 @@ def test_both_plain_http_urls_are_named_in_one_error() -> None:
 def test_https_anywhere_and_plain_http_on_loopback_are_accepted(value: str) -> None:
     settings = Settings.from_env({**GOOD, "SLACK_API_URL": value, "PAM_SIGNIN_URL": value})
     assert settings.slack_api_url == value and settings.signin_url == value
+
+
+def test_the_console_issuer_is_an_https_url_by_default_and_can_be_chosen() -> None:
+    assert Settings.from_env(GOOD).issuer_url == "https://slack.com/"
+    assert Settings.from_env({**GOOD, "PAM_ISSUER_URL": "https://pam.example.com/"}).issuer_url == \
+        "https://pam.example.com/"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, "PAM_ISSUER_URL": "pam-bot"})
+    assert "PAM_ISSUER_URL" in caught.value.user_message

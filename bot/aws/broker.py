@@ -43,13 +43,14 @@ class AwsBroker:
     @classmethod
     def from_environment(cls, *, external_id: str, signin_url: str | None = None,
                          env: Mapping[str, str] | None = None, http_timeout: float = 10,
-                         max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> AwsBroker:
+                         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                         issuer: str = federation.DEFAULT_ISSUER) -> AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
         session, endpoint_url = session_from(env)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
         sts = session.client("sts", config=config, **({"endpoint_url": endpoint_url} if endpoint_url else {}))
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
-                   signin_url=signin_url, http_timeout=http_timeout)
+                   signin_url=signin_url, http_timeout=http_timeout, issuer=issuer)
 
     def caller_identity(self) -> str:
         with translated("ask AWS which principal pam-bot is"):
