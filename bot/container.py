@@ -32,7 +32,9 @@ from bot.services.ports import AccessBroker
 from bot.slack.listener_pool import ListenerPool
 from bot.slack.app import create_app
 from bot.slack.context import Services
+from bot.slack.guard import Members, installation_guard
 from bot.slack.home import SlackHomePublisher
+from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.web import WebApp
 from storage.db import create_db_engine, make_sessionmaker, ping, upgrade
@@ -104,6 +106,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)
     broker = broker or build_broker(settings, external_id, aws_env)
     client = slack_client(settings)
+    installation = load_installation(client)  # fail closed: no serving without knowing whose pam-bot this is
     admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins)
     directory = SlackDirectory(client)
     notifier = SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
@@ -122,8 +125,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(client)))
     executor = ListenerPool(workers=16)  # listeners ack at once; 16 at a time do the work after the ack
+    guard = installation_guard(installation, Members(client, installation), services.audit.record)
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
-                     executor=executor, verify_token=verify_token)
+                     executor=executor, verify_token=verify_token, guard=guard)
     web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=app, web=web,

@@ -153,6 +153,17 @@ def test_pam_bot_serve_runs_the_same_server(env: dict[str, str], start) -> None:
     assert "stopped: scheduler off" in logs and "gthread" in logs
 
 
+def test_without_auth_test_the_web_process_does_not_serve_and_says_why_in_one_line(
+        env: dict[str, str], start, slack_api: SlackApiStandIn) -> None:
+    slack_api.fail_next("auth.test", error="invalid_auth", times=5)
+    web = start(procfile()["web"], env)
+    assert web.wait(timeout=60) != 0
+    logs = output(web)
+    said = [line for line in logs.splitlines() if "auth.test" in line]
+    assert len(said) == 1 and "SLACK_BOT_TOKEN" in said[0], logs
+    assert "Traceback" not in logs
+
+
 def test_socket_mode_without_app_token_says_what_to_do(env: dict[str, str]) -> None:
     result = subprocess.run([str(BIN / "pam-bot"), "serve", "--socket-mode"], env=env, capture_output=True,
                             text=True, timeout=60)
