@@ -28,6 +28,7 @@ ANSWERS = {
     "foreign_user": "pam-bot serves only members of the workspace it is installed in.",
     "stranger": "pam-bot serves only members of this workspace, not people from other organisations in a shared "
                 "channel.",
+    "unknown_user": "Slack does not know you as a member of this workspace, so pam-bot did nothing.",
     "member_check_failed": "pam-bot could not check with Slack who you are, so it did nothing. Try again in a "
                            "minute.",
 }
@@ -49,6 +50,8 @@ class Members:
         try:
             user = slack_call(lambda: self.client.users_info(user=user_id))["user"]
         except NotifyFailed as error:
+            if error.code == "user_not_found":  # e.g. someone from another organisation the app cannot see
+                return "unknown_user"
             log.warning("could not check Slack user %s at the edge: %s", user_id, error.code)
             return "member_check_failed"
         problem = self.installation.member_problem(user)

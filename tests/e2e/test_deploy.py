@@ -128,6 +128,7 @@ def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
     status, metrics = get(f"http://127.0.0.1:{port}/metrics")
     assert status == 200 and "# TYPE pam_grants_total counter" in metrics
     driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SLACK_SIGNING_SECRET, api=slack_api)
+    slack_api.add_user("UREQUESTER", name="alice", email="alice@example.com")  # a member: strangers are refused
     assert driver.command("UREQUESTER", "help").status == 200
     slack_api.wait_for("response_url", lambda call: "/pam" in json.dumps(call.args), timeout=10)
     assert driver.post_raw(b"command=%2Fpam&text=help", "application/x-www-form-urlencoded",
