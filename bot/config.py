@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from pytimeparse import parse as parse_time
 
@@ -14,6 +16,8 @@ from bot.domain.errors import ConfigError, InvalidInput
 from bot.domain.external_id import validate_external_id
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# The console's Issuer: where AWS sends people whose console session ended. Slack, where they can ask again.
+DEFAULT_ISSUER_URL = "https://slack.com/"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -31,6 +35,7 @@ class Settings:
     admins: frozenset[str] = frozenset()
     approval_channel: str | None = None
     signin_url: str | None = None
+    issuer_url: str = DEFAULT_ISSUER_URL
     tick_seconds: int = 30
     expiry_warning_seconds: int = 300
     request_timeout_seconds: int = 3600
@@ -56,6 +61,7 @@ class Settings:
             admins=reader.user_ids("PAM_ADMINS"),
             approval_channel=reader.text("PAM_APPROVAL_CHANNEL") or None,
             signin_url=reader.url("PAM_SIGNIN_URL", "") or None,
+            issuer_url=reader.url("PAM_ISSUER_URL", DEFAULT_ISSUER_URL),
             tick_seconds=reader.seconds("PAM_TICK_SECONDS", "30", minimum=1),
             expiry_warning_seconds=reader.seconds("PAM_EXPIRY_WARNING", "5m", minimum=0),
             request_timeout_seconds=reader.seconds("PAM_REQUEST_TIMEOUT", "1h", minimum=60),
@@ -87,6 +93,22 @@ class Settings:
         return settings
 
 
+def is_secure_url(url: str) -> bool:
+    """https to anywhere, or http to a loopback address (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme != "http" or not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _Reader:
     """Reads variables and collects every problem instead of stopping at the first."""
 
@@ -106,9 +128,13 @@ class _Reader:
         return value
 
     def url(self, name: str, default: str, *, trailing_slash: bool = False) -> str:
+        """An https URL; plain http only to this machine (tokens and credentials would travel in clear)."""
         value = self._raw(name) or default
         if value and not re.match(r"^https?://[^\s/]+", value):
-            self.problems.append(f"{name} must be an http(s) URL")
+            self.problems.append(f"{name} must be an https:// URL")
+        elif value and not is_secure_url(value):
+            self.problems.append(f"{name} must be an https:// URL (plain http:// only to 127.0.0.1, ::1 or "
+                                 f"localhost): secrets sent to it would travel in clear")
         if value and trailing_slash and not value.endswith("/"):
             value += "/"
         return value

@@ -32,7 +32,9 @@ from bot.services.ports import AccessBroker
 from bot.slack.listener_pool import ListenerPool
 from bot.slack.app import create_app
 from bot.slack.context import Services
+from bot.slack.guard import Members, installation_guard
 from bot.slack.home import SlackHomePublisher
+from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.web import WebApp
 from storage.db import create_db_engine, make_sessionmaker, ping, upgrade
@@ -81,7 +83,8 @@ def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str
     """The AWS adapter with clients created once; boto3 reads AWS_* itself unless `aws_env` is given."""
     from bot.aws.broker import AwsBroker
 
-    return AwsBroker.from_environment(external_id=external_id, signin_url=settings.signin_url, env=aws_env)
+    return AwsBroker.from_environment(external_id=external_id, signin_url=settings.signin_url, env=aws_env,
+                                      issuer=settings.issuer_url)
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -103,6 +106,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)
     broker = broker or build_broker(settings, external_id, aws_env)
     client = slack_client(settings)
+    installation = load_installation(client)  # fail closed: no serving without knowing whose pam-bot this is
     admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins)
     directory = SlackDirectory(client)
     notifier = SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
@@ -123,9 +127,10 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(client)))
     executor = ListenerPool(workers=16)  # listeners ack at once; 16 at a time do the work after the ack
+    guard = installation_guard(installation, Members(client, installation), services.audit.record)
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
-                     executor=executor, verify_token=verify_token)
-    web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics)
+                     executor=executor, verify_token=verify_token, guard=guard)
+    web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=app, web=web,
                      executor=executor, metrics=metrics,

@@ -13,9 +13,10 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from bot.config import Settings
-from bot.domain.errors import ConfigError
+from bot.domain.errors import ConfigError, PamError
 
 log = logging.getLogger(__name__)
+WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that cannot boot: the master stops instead of retrying
 
 
 def create_wsgi_app() -> Any:
@@ -24,7 +25,11 @@ def create_wsgi_app() -> Any:
     from bot.logs import configure_logging
 
     configure_logging(os.environ)
-    container = build(Settings.from_env(os.environ))
+    try:
+        container = build(Settings.from_env(os.environ))
+    except PamError as error:  # e.g. auth.test failed: fail closed, said in one line rather than a traceback
+        log.error("not serving: %s", error.user_message)
+        raise SystemExit(WORKER_BOOT_ERROR) from None
     container.start_background()
     _CONTAINERS.append(container)
     return container.web

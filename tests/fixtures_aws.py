@@ -77,9 +77,9 @@ def federation_stub(aws_sandbox: AwsSandbox) -> Iterator[FederationStub]:
 
 @pytest.fixture
 def federation(federation_stub: FederationStub, aws_sandbox: AwsSandbox) -> Iterator[FederationStub]:
-    """The shared stub, back up and without pending AWS faults after the test."""
+    """The shared stub, back up, without planned faults and with default tokens after the test."""
     yield federation_stub
-    federation_stub.set_down(False)
+    federation_stub.reset()
     aws_sandbox.clear_faults()
 
 

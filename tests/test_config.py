@@ -48,3 +48,36 @@ def test_secrets_stay_out_of_repr() -> None:
 
 def test_slack_is_optional_for_the_cli() -> None:
     assert Settings.from_env({}, require_slack=False).slack_bot_token == ""
+
+
+@pytest.mark.parametrize("name", ["SLACK_API_URL", "PAM_SIGNIN_URL"])
+@pytest.mark.parametrize("value", ["http://slack.example.com/api/", "http://10.0.0.8/federation",
+                                   "http://localhost.evil.example/", "http://127.0.0.1.nip.io/", "ftp://slack.com/"])
+def test_urls_carrying_secrets_must_be_https_except_on_loopback(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, name: value})
+    assert name in caught.value.user_message and "https://" in caught.value.user_message
+
+
+def test_both_plain_http_urls_are_named_in_one_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, "SLACK_API_URL": "http://proxy.internal/api/",
+                           "PAM_SIGNIN_URL": "http://signin.internal/federation"})
+    assert "SLACK_API_URL" in caught.value.user_message and "PAM_SIGNIN_URL" in caught.value.user_message
+
+
+@pytest.mark.parametrize("value", ["https://slack.example.com/api/", "http://127.0.0.1:9/api/",
+                                   "http://127.8.9.10/api/", "http://[::1]:8080/api/", "http://localhost:3000/api/",
+                                   "http://LOCALHOST/api/"])
+def test_https_anywhere_and_plain_http_on_loopback_are_accepted(value: str) -> None:
+    settings = Settings.from_env({**GOOD, "SLACK_API_URL": value, "PAM_SIGNIN_URL": value})
+    assert settings.slack_api_url == value and settings.signin_url == value
+
+
+def test_the_console_issuer_is_an_https_url_by_default_and_can_be_chosen() -> None:
+    assert Settings.from_env(GOOD).issuer_url == "https://slack.com/"
+    assert Settings.from_env({**GOOD, "PAM_ISSUER_URL": "https://pam.example.com/"}).issuer_url == \
+        "https://pam.example.com/"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**GOOD, "PAM_ISSUER_URL": "pam-bot"})
+    assert "PAM_ISSUER_URL" in caught.value.user_message

@@ -50,7 +50,8 @@ class AwsBroker:
     @classmethod
     def from_environment(cls, *, external_id: str, signin_url: str | None = None,
                          env: Mapping[str, str] | None = None, http_timeout: float = 10,
-                         max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> AwsBroker:
+                         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                         issuer: str = federation.DEFAULT_ISSUER) -> AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
         session, endpoint_url = session_from(env)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
@@ -58,7 +59,7 @@ class AwsBroker:
         sts = session.client("sts", config=config, **options)
         log.info("AWS STS endpoint %s (region %s)", sts.meta.endpoint_url, sts.meta.region_name)
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
-                   signin_url=signin_url, http_timeout=http_timeout,
+                   signin_url=signin_url, http_timeout=http_timeout, issuer=issuer,
                    iam_client=session.client("iam", config=config, **options))
 
     @property

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Sequence
 from http.client import HTTPException
+from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
-from urllib.request import Request, urlopen
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
+from bot.config import DEFAULT_ISSUER_URL
 from bot.domain.arns import console_url, signin_host
 from bot.domain.errors import AwsError
 from bot.services.ports import Credentials
 
-DEFAULT_ISSUER = "pam-bot"
+DEFAULT_ISSUER = DEFAULT_ISSUER_URL  # AWS's "URL of your sign-in page"; PAM_ISSUER_URL chooses another
+# Waits between the 4 tries of getSigninToken on a timeout or 5xx: under 2 s of backoff in all, far inside the
+# 15 minutes the credentials' link would live, and short enough that the person is not kept waiting long.
+RETRY_DELAYS = (0.25, 0.5, 1.0)
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class _Transient(Exception):
+    """A failure worth another try (timeout, dropped connection, 5xx, 429)."""
+
+
+class _NoRedirects(HTTPRedirectHandler):
+    """The request carries credentials: a redirect is refused, never followed to wherever it points."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def federation_endpoint(partition: str, signin_url: str | None = None) -> str:
@@ -25,35 +44,56 @@ def federation_endpoint(partition: str, signin_url: str | None = None) -> str:
 
 
 def console_link(credentials: Credentials, *, partition: str, signin_url: str | None = None,
-                 issuer: str = DEFAULT_ISSUER, timeout: float = 10) -> str:
+                 issuer: str = DEFAULT_ISSUER, timeout: float = 10, sleep: Callable[[float], None] = time.sleep,
+                 delays: Sequence[float] = RETRY_DELAYS) -> str:
     """The login URL (a bearer secret for 15 minutes) opening the partition's console with these credentials.
 
     No SessionDuration is sent: AWS refuses it for credentials from role chaining, and without it the
     console session lasts as long as the credentials do.
     """
     endpoint = federation_endpoint(partition, signin_url)
-    token = signin_token(endpoint, credentials, timeout=timeout)
+    token = signin_token(endpoint, credentials, timeout=timeout, sleep=sleep, delays=delays)
     query = urlencode({"Action": "login", "Issuer": issuer, "Destination": console_url(partition),
                        "SigninToken": token})
     return f"{endpoint}?{query}"
 
 
-def signin_token(endpoint: str, credentials: Credentials, *, timeout: float) -> str:
-    """Call getSigninToken; any failure is an AwsError that names the host and nothing secret."""
+def signin_token(endpoint: str, credentials: Credentials, *, timeout: float,
+                 sleep: Callable[[float], None] = time.sleep, delays: Sequence[float] = RETRY_DELAYS) -> str:
+    """getSigninToken by POST (credentials in the body, not the URL), retried on timeouts and 5xx.
+
+    Any failure is an AwsError that names the host and nothing secret."""
     session = json.dumps({"sessionId": credentials.access_key_id, "sessionKey": credentials.secret_access_key,
                           "sessionToken": credentials.session_token})
-    request = Request(f"{endpoint}?{urlencode({'Action': 'getSigninToken', 'Session': session})}",
-                      headers={"Accept": "application/json", "User-Agent": "pam-bot"})
+    form = urlencode({"Action": "getSigninToken", "Session": session}).encode()
     host = urlsplit(endpoint).netloc
+    for delay in (*delays, None):
+        try:
+            return _exchange(endpoint, form, host, timeout)
+        except _Transient as error:
+            if delay is None:
+                raise _failed(host, str(error)) from None
+            sleep(delay)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
+    request = Request(endpoint, data=form, method="POST", headers={
+        "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pam-bot"})
     try:
-        with urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) endpoint from settings
-            body = response.read(64 * 1024)
+        with build_opener(_NoRedirects).open(request, timeout=timeout) as response:
+            body = response.read(MAX_ANSWER_BYTES)
     except HTTPError as error:
         error.close()
+        if error.code >= 500 or error.code == 429:
+            raise _Transient(f"HTTP {error.code}") from None
+        if 300 <= error.code < 400:
+            raise _failed(host, f"HTTP {error.code}, a redirect, which pam-bot does not follow with credentials; "
+                                "check PAM_SIGNIN_URL") from None
         raise _failed(host, f"HTTP {error.code}") from None
     except (URLError, HTTPException, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise _failed(host, type(reason).__name__ if not isinstance(reason, str) else reason) from None
+        raise _Transient(type(reason).__name__ if not isinstance(reason, str) else reason) from None
     try:
         token = json.loads(body)["SigninToken"]
     except (ValueError, KeyError, TypeError):

@@ -9,7 +9,7 @@ from bot.domain import mentions
 from bot.domain.durations import looks_like_duration
 from bot.domain.errors import InvalidInput
 from bot.domain.ids import normalise_ref
-from bot.domain.text import quote, unescape_slack
+from bot.domain.text import quote, storable, unescape_slack
 
 # Placeholders are upper case rather than <angle brackets>, which Slack's mrkdwn would take for links.
 USAGE: dict[str, tuple[str, str]] = {
@@ -90,6 +90,7 @@ def parse_command(text: str) -> Command:
 
     InvalidInput with the subcommand's usage when it cannot be understood.
     """
+    text = storable(text)
     word, pos = _take(text, 0)
     if word is None:
         return Help()

@@ -18,6 +18,7 @@ class Actor:
     is_bot: bool = False
     is_deleted: bool = False
     is_guest: bool = False
+    is_stranger: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ def _refuse_unusual(actor: Actor, doing: str) -> None:
         raise NotAllowed(f"Bots cannot {doing}.", code="actor_is_bot")
     if actor.is_deleted:
         raise NotAllowed(f"Deactivated Slack accounts cannot {doing}.", code="actor_is_deleted")
+    if actor.is_stranger:
+        raise NotAllowed(f"People from other organisations cannot {doing}; ask a member of this workspace.",
+                         code="actor_is_stranger")
     if actor.is_guest:
         raise NotAllowed(f"Guest accounts cannot {doing}; ask a full member of this workspace.",
                          code="actor_is_guest")

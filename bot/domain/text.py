@@ -17,6 +17,11 @@ _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
+def storable(s: str) -> str:
+    """`s` without NUL characters: PostgreSQL text cannot hold them, and no person means one."""
+    return s.replace("\x00", "")
+
+
 def escape_mrkdwn(s: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control (`&` first so entities stay intact)."""
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,4 +1,5 @@
 """A local AWS sign-in federation endpoint (`getSigninToken`, `login`) that accepts only sandbox role sessions."""
+# getSigninToken by GET (query) or POST (form body), as AWS accepts both; tokens of a real token's length.
 
 from __future__ import annotations
 
@@ -11,27 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs
 
 from bot.sandbox.aws import AwsSandbox
+from bot.sandbox.federation_faults import FaultPlan, FederationFault
+from bot.sandbox.federation_records import FederationCall, fields_of, form_body
 from bot.sandbox.http import Stop, serve_wsgi
 
 TOKEN_LIFETIME = 900.0  # a sign-in token works for 15 minutes
-
-
-@dataclass(frozen=True)
-class FederationCall:
-    """One request to the endpoint; never holds credentials or sign-in tokens."""
-
-    action: str
-    status: int
-    role_arn: str | None = None  # the role whose session the credentials (or the token) belong to
-    session_arn: str | None = None
-    access_key_id: str | None = None
-    session_duration_sent: bool = False
-    issuer: str | None = None
-    destination: str | None = None
-    duration: float = 0.0  # seconds the stub spent answering
+TOKEN_LENGTH = 1400  # real SigninTokens are about 1.4 KB, and AWS does not promise any size
 
 
 @dataclass(frozen=True)
@@ -44,9 +32,11 @@ class _Token:
 class FederationStub:
     """Serves `<url>?Action=getSigninToken|login` like signin.aws.amazon.com/federation does."""
 
-    def __init__(self, aws: AwsSandbox, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, aws: AwsSandbox, *, host: str = "127.0.0.1", token_length: int = TOKEN_LENGTH) -> None:
         self.aws = aws
         self.host = host
+        self.token_length = token_length
+        self.faults = FaultPlan()
         self._lock = threading.Lock()
         self._calls: list[FederationCall] = []
         self._tokens: dict[str, _Token] = {}
@@ -82,6 +72,24 @@ class FederationStub:
         """While down, every request gets 503 (as when the sign-in service has an outage)."""
         self._down = down
 
+    def fail_next(self, times: int = 1, *, status: int = 503) -> None:
+        """Answer the next `times` requests with HTTP `status` (a 5xx outage of the sign-in service)."""
+        self.faults.add(FederationFault(status=status), times)
+
+    def stall_next(self, seconds: float, times: int = 1) -> None:
+        """Hold the next `times` requests for `seconds` before a 504 (a client with a shorter timeout gives up)."""
+        self.faults.add(FederationFault(status=504, delay=seconds), times)
+
+    def redirect_next(self, location: str, times: int = 1, *, status: int = 302) -> None:
+        """Answer the next `times` requests with a redirect to `location`."""
+        self.faults.add(FederationFault(status=status, location=location), times)
+
+    def reset(self) -> None:
+        """Up again, no planned faults, tokens of the default length."""
+        self.faults.clear()
+        self._down = False
+        self.token_length = TOKEN_LENGTH
+
     def calls(self, action: str | None = None) -> list[FederationCall]:
         with self._lock:
             return [call for call in self._calls if action is None or call.action == action]
@@ -93,22 +101,32 @@ class FederationStub:
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
-        query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
-        action = query.get("Action", "")
-        if self._down:
+        method = environ.get("REQUEST_METHOD", "")
+        query = fields_of(environ.get("QUERY_STRING", ""))
+        form = fields_of(form_body(environ)) if method == "POST" else {}
+        fields = {**query, **form}
+        action = fields.get("Action", "")
+        fault = self.faults.next()
+        headers: list[tuple[str, str]] = []
+        if fault is not None:
+            time.sleep(fault.delay)
+            status, body, call = fault.status, b"Planned fault", FederationCall(action, fault.status, method)
+            headers = [("Location", fault.location)] if fault.location else []
+        elif self._down:
             status, body, call = 503, b"Service Unavailable", FederationCall(action=action, status=503)
-        elif environ.get("PATH_INFO") != "/federation" or environ.get("REQUEST_METHOD") != "GET":
+        elif environ.get("PATH_INFO") != "/federation" or method not in ("GET", "POST"):
             status, body, call = 404, b"Not Found", FederationCall(action=action, status=404)
         elif action == "getSigninToken":
-            status, body, call = self._signin_token(query)
+            status, body, call = self._signin_token(fields)
+            call = replace(call, method=method, secrets_in_query="Session" in query)
         elif action == "login":
-            status, body, call = self._login(query)
+            status, body, call = self._login(fields)
         else:
             status, body, call = 400, b"Unknown Action", FederationCall(action=action, status=400)
         with self._lock:
-            self._calls.append(replace(call, duration=time.perf_counter() - started))
+            self._calls.append(replace(call, method=method, duration=time.perf_counter() - started))
         kind = "application/json" if status == 200 and action == "getSigninToken" else "text/plain"
-        start_response(f"{status} {'OK' if status == 200 else 'Error'}", [("Content-Type", kind)])
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", [("Content-Type", kind), *headers])
         return [body]
 
     def _signin_token(self, query: dict[str, str]) -> tuple[int, bytes, FederationCall]:
@@ -127,7 +145,7 @@ class FederationStub:
                               session_duration_sent=duration_sent)
         if duration_sent:  # AWS refuses SessionDuration with credentials from role chaining
             return 400, b"Invalid SessionDuration for role chaining", call
-        signin_token = secrets.token_urlsafe(48)
+        signin_token = secrets.token_urlsafe(self.token_length)[:self.token_length]
         with self._lock:
             self._tokens[signin_token] = _Token(caller.role_arn, caller.arn, time.monotonic())
         return 200, json.dumps({"SigninToken": signin_token}).encode(), call
@@ -142,3 +160,4 @@ class FederationStub:
         if not live or found is None:
             return 400, b"Invalid SigninToken", call
         return 200, f"Signed in as {found.session_arn}".encode(), call
+

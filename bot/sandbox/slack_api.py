@@ -30,14 +30,17 @@ class SlackApiStandIn:
     """
 
     def __init__(self, bot_token: str = DEFAULT_BOT_TOKEN, *, team_id: str = "T0PAM", bot_user_id: str = "U0PAMBOT",
-                 host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.time) -> None:
+                 host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.time,
+                 enterprise_id: str | None = None) -> None:
         self.bot_token, self.team_id, self.bot_user_id = bot_token, team_id, bot_user_id
+        self.enterprise_id = enterprise_id
         self._host, self._port, self._clock = host, port, clock
         self._dispatcher = Dispatcher(bot_token, self._new_workspace())
         self._stop: Stop | None = None
 
     def _new_workspace(self) -> Workspace:
-        return Workspace(team_id=self.team_id, bot_user_id=self.bot_user_id, clock=self._clock)
+        return Workspace(team_id=self.team_id, bot_user_id=self.bot_user_id, clock=self._clock,
+                         enterprise_id=self.enterprise_id)
 
     @property
     def _ws(self) -> Workspace:
@@ -86,9 +89,11 @@ class SlackApiStandIn:
     # --- workspace set-up ---------------------------------------------------------------------------------
     def add_user(self, user_id: str, *, name: str, email: str | None = None, is_bot: bool = False,
                  deleted: bool = False, is_restricted: bool = False, is_ultra_restricted: bool = False,
-                 is_admin: bool = False) -> None:
+                 is_admin: bool = False, is_stranger: bool = False, team_id: str | None = None) -> None:
+        """A person of this workspace, of another `team_id`, or a Slack Connect stranger (`is_stranger`)."""
         self._ws.add_user(user_id, name=name, email=email, is_bot=is_bot, deleted=deleted,
-                          is_restricted=is_restricted, is_ultra_restricted=is_ultra_restricted, is_admin=is_admin)
+                          is_restricted=is_restricted, is_ultra_restricted=is_ultra_restricted, is_admin=is_admin,
+                          is_stranger=is_stranger, team_id=team_id)
 
     def add_usergroup(self, group_id: str, user_ids: list[str]) -> None:
         with self._ws.lock:

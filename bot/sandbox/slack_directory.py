@@ -11,10 +11,14 @@ MPIM_MAX_USERS = 8
 
 
 def auth_test(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
-    return {
+    """Who the token is: team (and the organisation of a Grid workspace), bot user, bot id."""
+    answer = {
         "ok": True, "url": f"https://{ws.domain}.slack.com/", "team": "PAM Sandbox", "user": "pam-bot",
         "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, "is_enterprise_install": False,
     }
+    if ws.enterprise_id:
+        answer["enterprise_id"] = ws.enterprise_id
+    return answer
 
 
 def users_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:

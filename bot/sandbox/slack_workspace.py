@@ -31,6 +31,7 @@ class Workspace:
     team_id: str
     bot_user_id: str
     clock: Callable[[], float]
+    enterprise_id: str | None = None  # an Enterprise Grid workspace's organisation
     bot_id: str = "B0PAMBOT"
     app_id: str = "A0PAMBOT"
     domain: str = "pam-sandbox"
@@ -52,19 +53,25 @@ class Workspace:
 
     def add_user(self, user_id: str, *, name: str, email: str | None = None, is_bot: bool = False,
                  deleted: bool = False, is_restricted: bool = False, is_ultra_restricted: bool = False,
-                 is_admin: bool = False) -> dict[str, Any]:
-        profile: dict[str, Any] = {"real_name": name, "display_name": name, "team": self.team_id}
-        if email is not None:
+                 is_admin: bool = False, is_stranger: bool = False, team_id: str | None = None) -> dict[str, Any]:
+        """A person; `is_stranger` is a Slack Connect member of another organisation (limited profile)."""
+        team = team_id or self.team_id
+        profile: dict[str, Any] = {"real_name": name, "display_name": name, "team": team}
+        if email is not None and not is_stranger:
             profile["email"] = email
         if is_bot:
             profile["bot_id"] = self.bot_id if user_id == self.bot_user_id else f"B{user_id}"
         user = {
-            "id": user_id, "team_id": self.team_id, "name": name, "real_name": name, "deleted": deleted,
+            "id": user_id, "team_id": team, "name": name, "real_name": name, "deleted": deleted,
             "tz": "UTC", "tz_label": "Coordinated Universal Time", "tz_offset": 0, "profile": profile,
             "is_admin": is_admin, "is_owner": False, "is_primary_owner": False, "is_restricted": is_restricted,
             "is_ultra_restricted": is_ultra_restricted, "is_bot": is_bot, "is_app_user": False,
             "updated": int(self.clock()),
         }
+        if is_stranger:
+            user["is_stranger"] = True
+        if self.enterprise_id and team == self.team_id:
+            user["enterprise_user"] = {"id": user_id, "enterprise_id": self.enterprise_id, "teams": [team]}
         with self.lock:
             self.users[user_id] = user
         return user

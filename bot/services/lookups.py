@@ -37,7 +37,7 @@ def unused_ref(tx: Tx) -> str:
 
 def actor_of(person: Person) -> Actor:
     return Actor(user_id=person.user_id, team_id=person.team_id, is_bot=person.is_bot,
-                 is_deleted=person.is_deleted, is_guest=person.is_guest)
+                 is_deleted=person.is_deleted, is_guest=person.is_guest, is_stranger=person.is_stranger)
 
 
 def policy_of(acc: Account) -> ApprovalPolicy:

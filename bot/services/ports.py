@@ -75,6 +75,7 @@ class Person:
     is_bot: bool = False
     is_deleted: bool = False
     is_guest: bool = False
+    is_stranger: bool = False  # a Slack Connect member of another organisation
 
 
 class Directory(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -19,8 +20,10 @@ EXTENSIONS: list[Any] = []  # modules with register(app, services), added by opt
 
 
 def create_app(*, signing_secret: str, client: WebClient, services: Services, executor: Executor,
-               verify_token: bool = True) -> App:
-    """Build the Bolt app; `executor` runs the work after each ack (shut it down to drain)."""
+               verify_token: bool = True, guard: Callable[..., Any] | None = None) -> App:
+    """Build the Bolt app; `executor` runs the work after each ack (shut it down to drain).
+
+    `guard` (installation_guard) runs first on every request, after Bolt's own signature check."""
     app = App(
         signing_secret=signing_secret,
         client=client,
@@ -29,6 +32,8 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
         listener_executor=executor,
         logger=logging.getLogger("bot.slack.bolt"),
     )
+    if guard is not None:
+        app.use(guard)
     app.use(keep_ack(executor))
     commands.register(app, services)
     actions.register(app, services)

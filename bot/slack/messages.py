@@ -9,11 +9,16 @@ from bot.slack.blocks import Message, button, context, section, text_message, wh
 from bot.slack.ids import Action
 
 
+BUTTON_URL_MAX = 3000  # Slack refuses a button whose url is longer; AWS does not bound a SigninToken's size
+
+
 def console_link_message(view: RequestView, link: str) -> Message:
-    """The grant DM: the only message that ever carries a sign-in link."""
+    """The grant DM: the only message that ever carries a sign-in link (in its button, or its text when too long)."""
     request, session = view.request, view.session
     assert session is not None
     account = f"{request.resource_name}/{request.account_name}"
+    if len(link) > BUTTON_URL_MAX:
+        return _long_link_message(view, link)
     return {
         "text": f"Your AWS console access to {account} is ready (session {session.ref}).",
         "blocks": [
@@ -27,6 +32,18 @@ def console_link_message(view: RequestView, link: str) -> Message:
                     f"Session {session.ref}; CloudTrail names you as `{session.role_session_name}`."),
         ],
     }
+
+
+def _long_link_message(view: RequestView, link: str) -> Message:
+    """The grant DM as text only: a message with blocks shows no text, and a block cannot hold this link."""
+    request, session = view.request, view.session
+    assert session is not None
+    return {"text": (
+        f"*Your AWS console access to `{request.resource_name}/{request.account_name}` is ready.*\n"
+        f"Role: `{session.assumed_role_arn}`\nSession ends {when(session.expires_at)}.\n"
+        f"<{escape_mrkdwn(link)}|Open AWS Console>\n"
+        f"The link works for 15 minutes and only for you: do not share it. End the session early with "
+        f"`/pam revoke {session.ref}`. CloudTrail names you as `{session.role_session_name}`.")}
 
 
 def requester_notice(view: RequestView, event: str) -> Message:

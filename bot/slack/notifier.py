@@ -64,6 +64,7 @@ class SlackDirectory:
             is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
             is_deleted=bool(user.get("deleted")),
             is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+            is_stranger=bool(user.get("is_stranger")),
         )
 
     def group_members(self, group_id: str) -> frozenset[str]:

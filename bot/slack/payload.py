@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.domain.errors import InvalidInput
+from bot.domain.text import storable
 from bot.slack.ids import VALUE
 
 
@@ -28,7 +29,7 @@ def _element_value(element: dict[str, Any]) -> Any:
         return element.get("selected_conversation") or element.get("selected_channel") or ""
     if kind == "checkboxes":
         return [option.get("value") for option in element.get("selected_options") or []]
-    return (element.get("value") or "").strip()
+    return storable(element.get("value") or "").strip()
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -118,3 +118,77 @@ def test_an_answer_without_a_token_is_a_clear_aws_error(make_broker: Callable[..
         stop()
     assert caught.value.code == "FederationFailed" and "no SigninToken" in caught.value.user_message
     assert_clean(caught.value, grant)
+
+
+def test_the_token_is_asked_for_by_post_with_the_credentials_out_of_the_url(broker: AwsBroker,
+                                                                           federation: FederationStub,
+                                                                           role_chain: RoleChain) -> None:
+    broker.console_link(grant_for(broker, role_chain))
+    exchange = federation.calls("getSigninToken")[-1]
+    assert (exchange.method, exchange.secrets_in_query, exchange.status) == ("POST", False, 200)
+
+
+def test_the_issuer_is_an_https_url_and_can_be_chosen(broker: AwsBroker, federation: FederationStub,
+                                                      role_chain: RoleChain) -> None:
+    grant = grant_for(broker, role_chain)
+    default = parse_qs(urlsplit(broker.console_link(grant)).query)["Issuer"][0]
+    assert default.startswith("https://")
+    chosen = fed.console_link(grant.credentials, partition="aws", signin_url=federation.url,
+                              issuer="https://pam.example.com/")
+    assert parse_qs(urlsplit(chosen).query)["Issuer"] == ["https://pam.example.com/"]
+
+
+def test_transient_5xx_and_timeouts_are_retried_with_a_short_bounded_backoff(
+        broker: AwsBroker, federation: FederationStub, role_chain: RoleChain) -> None:
+    grant = grant_for(broker, role_chain)
+    federation.fail_next(2, status=503)
+    federation.stall_next(1.0)
+    slept: list[float] = []
+    link = fed.console_link(grant.credentials, partition="aws", signin_url=federation.url, timeout=0.3,
+                            sleep=slept.append)
+    assert federation.role_for_token(parse_qs(urlsplit(link).query)["SigninToken"][0]) == role_chain.target_role_arn
+    assert len(slept) == 3 and slept == sorted(slept) and sum(slept) < 5
+
+
+def test_a_lasting_outage_gives_up_after_a_few_seconds_of_backoff(broker: AwsBroker, federation: FederationStub,
+                                                                  role_chain: RoleChain) -> None:
+    grant = grant_for(broker, role_chain)
+    federation.fail_next(20, status=500)
+    slept: list[float] = []
+    with pytest.raises(AwsError) as caught:
+        fed.console_link(grant.credentials, partition="aws", signin_url=federation.url, sleep=slept.append)
+    assert caught.value.code == "FederationFailed" and "500" in caught.value.user_message
+    assert 1 <= len(slept) <= 5 and sum(slept) < 10
+    assert_clean(caught.value, grant)
+
+
+def test_a_refusal_is_not_retried(broker: AwsBroker, federation: FederationStub, role_chain: RoleChain) -> None:
+    grant = grant_for(broker, role_chain)
+    federation.fail_next(1, status=400)
+    slept: list[float] = []
+    with pytest.raises(AwsError):
+        fed.console_link(grant.credentials, partition="aws", signin_url=federation.url, sleep=slept.append)
+    assert slept == []
+
+
+def test_redirects_are_not_followed_with_the_credentials(broker: AwsBroker, federation: FederationStub,
+                                                         role_chain: RoleChain) -> None:
+    reached: list[str] = []
+
+    def elsewhere(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        reached.append(environ.get("QUERY_STRING", "") + environ["wsgi.input"].read(
+            int(environ.get("CONTENT_LENGTH") or 0)).decode())
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"SigninToken": "stolen"}']
+
+    url, stop = serve_wsgi(elsewhere)
+    grant = grant_for(broker, role_chain)
+    try:
+        for status in (301, 302, 307, 308):
+            federation.redirect_next(f"{url}/federation", status=status)
+            with pytest.raises(AwsError) as caught:
+                fed.console_link(grant.credentials, partition="aws", signin_url=federation.url, sleep=lambda s: None)
+            assert caught.value.code == "FederationFailed" and "redirect" in caught.value.user_message
+    finally:
+        stop()
+    assert reached == []

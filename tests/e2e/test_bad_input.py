@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -59,7 +60,8 @@ def answer(bot: Bot, response: Response, timeout: float = 10.0) -> str:
 
 
 def assert_helpful(text: str) -> None:
-    assert not any(bad in text for bad in FAILURES), text
+    said = re.sub(r"`[^`]*`", "``", text)  # what the person typed comes back quoted; it may say anything
+    assert not any(bad in said for bad in FAILURES), text
     assert any(good in text for good in ALLOWED), text
 
 

@@ -128,6 +128,7 @@ def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
     status, metrics = get(f"http://127.0.0.1:{port}/metrics")
     assert status == 200 and "# TYPE pam_grants_total counter" in metrics
     driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SLACK_SIGNING_SECRET, api=slack_api)
+    slack_api.add_user("UREQUESTER", name="alice", email="alice@example.com")  # a member: strangers are refused
     assert driver.command("UREQUESTER", "help").status == 200
     slack_api.wait_for("response_url", lambda call: "/pam" in json.dumps(call.args), timeout=10)
     assert driver.post_raw(b"command=%2Fpam&text=help", "application/x-www-form-urlencoded",
@@ -151,6 +152,17 @@ def test_pam_bot_serve_runs_the_same_server(env: dict[str, str], start) -> None:
     wait_healthy(serve, port)
     logs = stop_cleanly(serve)
     assert "stopped: scheduler off" in logs and "gthread" in logs
+
+
+def test_without_auth_test_the_web_process_does_not_serve_and_says_why_in_one_line(
+        env: dict[str, str], start, slack_api: SlackApiStandIn) -> None:
+    slack_api.fail_next("auth.test", error="invalid_auth", times=5)
+    web = start(procfile()["web"], env)
+    assert web.wait(timeout=60) != 0
+    logs = output(web)
+    said = [line for line in logs.splitlines() if "auth.test" in line]
+    assert len(said) == 1 and "SLACK_BOT_TOKEN" in said[0], logs
+    assert "Traceback" not in logs
 
 
 def test_socket_mode_without_app_token_says_what_to_do(env: dict[str, str]) -> None:

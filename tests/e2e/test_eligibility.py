@@ -125,3 +125,15 @@ def test_someone_taken_off_the_requesters_while_pending_gets_nothing(bot: Bot) -
     wait_status(bot, ref, "failed")
     assert len(bot.aws.sandbox.assume_role_calls()) == hops and not bot.sessions()
     wait_dm(bot.slack, REQUESTER, "no longer among those who may request")
+
+
+def test_someone_who_became_a_stranger_while_pending_gets_nothing(bot: Bot) -> None:
+    bot.add_account(approver_ids=(APPROVER,))
+    ref = ask(bot)
+    bot.slack.add_user(REQUESTER, name="alice", is_stranger=True, team_id="TOTHERORG")  # now Slack Connect
+    hops = len(bot.aws.sandbox.assume_role_calls())
+    card = bot.card()
+    assert bot.driver.click(APPROVER, "pam_approve", ref, channel_id=CHANNEL, message_ts=card["ts"]).status == 200
+    wait_status(bot, ref, "failed")
+    assert len(bot.aws.sandbox.assume_role_calls()) == hops and not bot.sessions()
+    assert bot.audit("session.grant")[-1].details["aws_code"] == "actor_is_stranger"

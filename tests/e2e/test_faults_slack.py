@@ -132,11 +132,11 @@ def test_bot_removed_from_the_channel_is_reported(bot: Bot) -> None:
 
 def test_requester_unknown_to_slack_is_refused_and_audited(bot: Bot) -> None:
     bot.add_account()
-    bot.driver.command("UNOBODY001", "access prod-aws readonly 30m checking INC-42")
-    assert "does not know" in wait_ephemeral(bot.slack, "UNOBODY001")
+    answer = bot.driver.command("UNOBODY001", "access prod-aws readonly 30m checking INC-42")
+    assert answer.json is not None and "does not know" in answer.json["text"]  # refused at the edge, in the ack
     assert not bot.requests()
-    (event,) = bot.audit("request.create")
-    assert event.outcome == "refused" and event.details["code"] == "not_found"
+    (event,) = bot.audit("slack.request")
+    assert (event.actor, event.outcome, event.details["code"]) == ("UNOBODY001", "refused", "unknown_user")
 
 
 def test_dm_to_a_user_slack_no_longer_knows_tells_the_approvers(bot: Bot) -> None:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.sandbox.slack_payloads import plain_text_value, static_select
+from tests.e2e.helpers import wait_ephemeral
 from tests.fixtures_bot import REQUESTER, Bot
 
 INVISIBLE = ["\u200b", "\u200b \u2060\u00ad", "\t\n\u3000\u2028", "\u0301\u0301", "\ufeff\u200d", "\u3164\u2800"]
@@ -34,3 +35,11 @@ def test_an_invisible_reason_is_a_field_error_in_the_request_modal(bot: Bot, rea
     assert response.json is not None and set(response.json["errors"]) == {"reason"}
     assert "needs a reason" in response.json["errors"]["reason"] and not bot.requests()
     assert bot.audit("request.create") == []  # a modal check writes nothing; the person fixes the field
+
+
+def test_a_nul_character_in_typed_text_is_dropped_not_a_database_error(bot: Bot) -> None:
+    """PostgreSQL text cannot hold NUL: the reason is stored without it instead of failing the request."""
+    bot.add_account()
+    bot.driver.command(REQUESTER, "access prod-aws readonly 30m INC\x00-42")
+    wait_ephemeral(bot.slack, "is waiting for approval")
+    assert bot.requests()[-1].reason == "INC-42"

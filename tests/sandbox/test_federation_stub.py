@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from http.client import HTTPConnection
 from typing import Any
-from urllib.error import HTTPError
-from urllib.parse import urlencode
-from urllib.request import urlopen
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -94,3 +95,53 @@ def test_the_record_holds_no_secret(federation: FederationStub, target_credentia
     for secret in (target_credentials["SecretAccessKey"], target_credentials["SessionToken"],
                    json.loads(body)["SigninToken"]):
         assert secret not in everything
+
+
+def post(url: str, **fields: str) -> tuple[int, bytes]:
+    request = Request(url, data=urlencode(fields).encode(), method="POST",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+def test_post_with_a_form_body_gets_a_token_of_real_length(federation: FederationStub,
+                                                           target_credentials: dict[str, Any]) -> None:
+    status, body = post(federation.url, Action="getSigninToken", Session=session(target_credentials))
+    assert status == 200 and len(json.loads(body)["SigninToken"]) == 1400
+    call = federation.calls("getSigninToken")[-1]
+    assert (call.method, call.secrets_in_query, call.status) == ("POST", False, 200)
+    federation.token_length = 2048
+    assert len(json.loads(post(federation.url, Action="getSigninToken",
+                               Session=session(target_credentials))[1])["SigninToken"]) == 2048
+    assert get(federation.url, Action="getSigninToken", Session=session(target_credentials))[0] == 200
+    assert federation.calls("getSigninToken")[-1].secrets_in_query is True
+
+
+def test_planned_5xx_then_the_service_answers(federation: FederationStub, target_credentials: dict[str, Any]) -> None:
+    federation.fail_next(2, status=502)
+    statuses = [post(federation.url, Action="getSigninToken", Session=session(target_credentials))[0]
+                for _ in range(3)]
+    assert statuses == [502, 502, 200]
+
+
+def test_a_stall_makes_a_short_timeout_give_up(federation: FederationStub, target_credentials: dict[str, Any]) -> None:
+    federation.stall_next(1.0)
+    request = Request(federation.url, data=urlencode({"Action": "getSigninToken"}).encode(), method="POST")
+    with pytest.raises((TimeoutError, URLError)):
+        urlopen(request, timeout=0.2)
+    assert post(federation.url, Action="getSigninToken", Session=session(target_credentials))[0] == 200
+
+
+def test_a_planned_redirect_names_its_location(federation: FederationStub) -> None:
+    federation.redirect_next("http://127.0.0.1:9/elsewhere")
+    where = urlsplit(federation.url)
+    connection = HTTPConnection(str(where.hostname), where.port, timeout=5)
+    connection.request("POST", where.path, body="Action=getSigninToken",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = connection.getresponse()
+    assert (answer.status, answer.getheader("Location")) == (302, "http://127.0.0.1:9/elsewhere")
+    connection.close()

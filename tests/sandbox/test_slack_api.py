@@ -34,6 +34,28 @@ def test_auth_test_names_the_bot_and_team(slack_web_client: WebClient, slack_api
     assert (answer["team_id"], answer["user_id"]) == ("T0PAM", slack_api.bot_user_id)
 
 
+def test_auth_test_names_the_enterprise_of_a_grid_installation() -> None:
+    with SlackApiStandIn(SLACK_BOT_TOKEN, team_id="T0GRID", enterprise_id="E0ORG") as api:
+        answer = WebClient(token=SLACK_BOT_TOKEN, base_url=api.base_url).auth_test()
+    assert (answer["team_id"], answer["enterprise_id"], answer["is_enterprise_install"]) == ("T0GRID", "E0ORG", False)
+
+
+def test_auth_test_of_a_plain_workspace_has_no_enterprise(slack_web_client: WebClient) -> None:
+    assert slack_web_client.auth_test().get("enterprise_id") is None
+
+
+def test_users_info_tells_strangers_and_other_teams_apart(slack_api: SlackApiStandIn,
+                                                         slack_web_client: WebClient) -> None:
+    slack_api.add_user("U1", name="alice", email="alice@example.com")
+    slack_api.add_user("U2", name="sam", is_stranger=True, team_id="T0PARTNER")
+    slack_api.add_user("U3", name="olga", team_id="T0OTHER")
+    alice, sam, olga = (slack_web_client.users_info(user=u)["user"] for u in ("U1", "U2", "U3"))
+    assert (alice["team_id"], alice.get("is_stranger", False)) == ("T0PAM", False)
+    assert (sam["team_id"], sam["is_stranger"]) == ("T0PARTNER", True)
+    assert "email" not in sam["profile"]  # Slack shows strangers a limited profile
+    assert (olga["team_id"], olga.get("is_stranger", False)) == ("T0OTHER", False)
+
+
 def test_another_token_is_refused(slack_api: SlackApiStandIn) -> None:
     client = WebClient(token="xoxb-someone-else", base_url=slack_api.base_url)
     assert _error(client.auth_test) == "invalid_auth"

@@ -50,6 +50,9 @@ LIMITS = [
     ("action ids are unique in a block", [{"type": "actions", "elements": [button(), button(action_id="deny")]}],
      [{"type": "actions", "elements": [button(), button()]}], "/blocks/0/elements/1/action_id"),
     ("known block types", [{"type": "divider"}], [{"type": "sektion"}], "/blocks/0/type"),
+    ("button url 3000", [{"type": "actions", "elements": [{**button(), "url": "https://x/" + "u" * 2990}]}],
+     [{"type": "actions", "elements": [{**button(), "url": "https://x/" + "u" * 2991}]}],
+     "/blocks/0/elements/0/url"),
     ("button style", [{"type": "actions", "elements": [{**button(), "style": "danger"}]}],
      [{"type": "actions", "elements": [{**button(), "style": "red"}]}], "/blocks/0/elements/0/style"),
 ]
