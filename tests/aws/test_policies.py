@@ -79,7 +79,7 @@ def test_roles_built_from_the_documents_chain_and_revoke(broker: AwsBroker, aws_
                            duration_seconds=3600)
     assert granted.assumed_role_arn.endswith("/alice")
     broker.revoke_session(resource_role_arn=resource, target_role_arn=target, session_name="alice",
-                          now=datetime.now(UTC))
+                          aws_user_id=granted.aws_user_id, expires_at=granted.expires_at, now=datetime.now(UTC))
 
 
 def test_the_permissions_pattern_is_enforced(broker: AwsBroker, aws_sandbox: AwsSandbox,
@@ -90,5 +90,5 @@ def test_the_permissions_pattern_is_enforced(broker: AwsBroker, aws_sandbox: Aws
     assert caught.value.code == "AccessDenied"
     with pytest.raises(AwsError) as caught:
         broker.revoke_session(resource_role_arn=resource, target_role_arn=target, session_name="alice",
-                              now=datetime.now(UTC))
+                              aws_user_id=None, expires_at=datetime.now(UTC), now=datetime.now(UTC))
     assert caught.value.code == "AccessDenied"
