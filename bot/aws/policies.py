@@ -30,14 +30,16 @@ def trust_principal(caller_arn: str) -> str:
     return caller_arn
 
 
-def resource_role_trust_policy(bot_principal_arn: str, external_id: str) -> dict[str, Any]:
-    """Trust pam-bot's principal, only with this installation's ExternalId."""
-    return _trust(trust_principal(bot_principal_arn), external_id)
+def resource_role_trust_policy(bot_principal_arn: str, external_id: str, *,
+                               source_identity: bool = False) -> dict[str, Any]:
+    """Trust pam-bot's principal, only with this installation's ExternalId (and let it set SourceIdentity)."""
+    return _trust(trust_principal(bot_principal_arn), external_id, source_identity)
 
 
-def target_role_trust_policy(resource_role_arn: str, external_id: str) -> dict[str, Any]:
-    """Trust the Resource Role, only with this installation's ExternalId."""
-    return _trust(parse_role_arn(resource_role_arn).arn, external_id)
+def target_role_trust_policy(resource_role_arn: str, external_id: str, *,
+                             source_identity: bool = False) -> dict[str, Any]:
+    """Trust the Resource Role, only with this installation's ExternalId (and let it set SourceIdentity)."""
+    return _trust(parse_role_arn(resource_role_arn).arn, external_id, source_identity)
 
 
 def resource_role_permissions_policy(partition: str, account_id: str, *, role_pattern: str = "*",
@@ -58,10 +60,12 @@ def resource_role_permissions_policy(partition: str, account_id: str, *, role_pa
     return {"Version": VERSION, "Statement": statements}
 
 
-def _trust(principal: str, external_id: str) -> dict[str, Any]:
+def _trust(principal: str, external_id: str, source_identity: bool = False) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [{
         "Effect": "Allow",
         "Principal": {"AWS": principal},
-        "Action": "sts:AssumeRole",
+        # sts:SetSourceIdentity: both hops name the person as SourceIdentity, which then survives any role
+        # they assume from the console.
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"] if source_identity else "sts:AssumeRole",
         "Condition": {"StringEquals": {"sts:ExternalId": validate_external_id(external_id)}},
     }]}

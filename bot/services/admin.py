@@ -74,13 +74,18 @@ class AdminService(UseCase):
             self.ensure_admin(actor, action)
 
     def save_resource(self, *, actor: str, name: str, role_arn: str, description: str = "",
-                      replace: bool = False, trusted: bool = False) -> Resource:
-        """Add (or with `replace`, change) a resource after assuming its role for real."""
+                      replace: bool = False, trusted: bool = False, source_identity: bool | None = None) -> Resource:
+        """Add (or with `replace`, change) a resource after assuming its role for real (setting SourceIdentity
+        when the resource will; `source_identity` None keeps what it was, off for a new one)."""
         self.authorize(actor, "resource.save", trusted)
         name = validate_name("resource", name)
         with self.audited(actor, "resource.save", name):
             arn = parse_role_arn(role_arn.strip(), field="role_arn").arn
-            self._check_aws(self.broker.validate_resource, arn)
+            if source_identity is None:
+                with self.transaction() as tx:
+                    existing = tx.config.resource(name)
+                    source_identity = bool(existing and existing.source_identity)
+            self._check_aws(lambda role: self.broker.validate_resource(role, source_identity=source_identity), arn)
             with self.transaction() as tx:
                 row = tx.config.resource(name)
                 if row is not None and not replace:
@@ -89,8 +94,9 @@ class AdminService(UseCase):
                     row = Resource(name=name, created_by=actor, created_at=tx.now)
                     tx.session.add(row)
                 row.role_arn, row.description, row.updated_at = arn, description.strip(), tx.now
+                row.source_identity = source_identity
                 tx.session.flush()
-                tx.audit(actor, "resource.save", name, role_arn=arn, replaced=replace)
+                tx.audit(actor, "resource.save", name, role_arn=arn, replaced=replace, source_identity=source_identity)
                 return row
 
     def remove_resource(self, *, actor: str, name: str, trusted: bool = False) -> int:
@@ -126,8 +132,9 @@ class AdminService(UseCase):
                 resource = tx.config.resource(spec.resource)
                 if resource is None:
                     raise NotFound(f"There is no resource named {spec.resource}.", field="resource")
-                resource_arn = resource.role_arn
-            self._check_aws(self.broker.validate_account, resource_arn, arn)
+                resource_arn, source_identity = resource.role_arn, resource.source_identity
+            self._check_aws(lambda r, t: self.broker.validate_account(r, t, source_identity=source_identity),
+                            resource_arn, arn)
             with self.transaction() as tx:
                 found = tx.config.account(spec.resource, name)
                 if found is not None and not replace:

@@ -72,24 +72,27 @@ class SetupService(UseCase):
         self.admin = admin
 
     def info(self, *, actor: str, trusted: bool = False, account_id: str | None = None,
-             revocation: bool = False) -> SetupInfo:
+             revocation: bool = False, source_identity: bool = False) -> SetupInfo:
         """The ExternalId, pam-bot's principal and ready-to-paste policies in the principal's partition."""
         self.admin.authorize(actor, "setup.info", trusted)
         principal = self.broker.caller_identity()
         partition, own_account = principal.split(":")[1], principal.split(":")[4]
         trust = policies.trust_principal(principal)
-        documents = [PolicyDocument(
-            "resource_role_trust", "Resource Role: trust policy",
-            "On the Resource Role in each AWS account pam-bot reaches (IAM → Roles → Trust relationships).",
-            policies.resource_role_trust_policy(principal, self.external_id))]
         rows = self.admin.accounts()
         resources = list(self.admin.resources())
+        named = source_identity or any(r.source_identity for r in resources)
+        documents = [PolicyDocument(
+            "resource_role_trust", "Resource Role: trust policy",
+            "On the Resource Role in each AWS account pam-bot reaches (IAM → Roles → Trust relationships)"
+            + (SOURCE_IDENTITY_NOTE if named else "."),
+            policies.resource_role_trust_policy(principal, self.external_id, source_identity=named))]
         if not resources:
             suggested = f"arn:{partition}:iam::{account_id or own_account}:role/{SUGGESTED_RESOURCE_ROLE}"
-            documents += self._per_resource(None, suggested, partition, revocation)
+            documents += self._per_resource(None, suggested, partition, revocation, source_identity)
         for resource in resources:
             revoke = revocation or any(a.revocation_enabled for r, a in rows if r.id == resource.id)
-            documents += self._per_resource(resource, resource.role_arn, partition, revoke)
+            documents += self._per_resource(resource, resource.role_arn, partition, revoke,
+                                            source_identity or resource.source_identity)
         return SetupInfo(self.external_id, principal, trust, partition, tuple(documents))
 
     def doctor(self, *, actor: str, trusted: bool = False) -> DoctorReport:
@@ -120,7 +123,7 @@ class SetupService(UseCase):
         return report
 
     def _per_resource(self, resource: Resource | None, role_arn: str, partition: str,
-                      revocation: bool) -> list[PolicyDocument]:
+                      revocation: bool, source_identity: bool) -> list[PolicyDocument]:
         name = resource.name if resource else "new"
         label = f" of {resource.name}" if resource else ""
         account = role_arn.split(":")[4]
@@ -134,20 +137,22 @@ class SetupService(UseCase):
             PolicyDocument(
                 f"target_role_trust:{name}", f"Target Roles{label}: trust policy",
                 f"On every Target Role people get through {resource.name if resource else 'this resource'}: "
-                f"it trusts the Resource Role {role_arn}.",
-                policies.target_role_trust_policy(role_arn, self.external_id)),
+                f"it trusts the Resource Role {role_arn}" + (SOURCE_IDENTITY_NOTE if source_identity else "."),
+                policies.target_role_trust_policy(role_arn, self.external_id, source_identity=source_identity)),
         ]
 
     def _check_resource(self, resource: Resource, trust: str, broken: set[int]) -> Check:
         subject = f"resource {resource.name}"
         try:
-            self.broker.validate_resource(resource.role_arn)
+            self.broker.validate_resource(resource.role_arn, source_identity=resource.source_identity)
         except AwsError as error:
             broken.add(resource.id)
             fix = (f"Give the Resource Role {resource.role_arn} the trust policy `pam-bot setup` prints: it trusts "
-                   f"{trust} with sts:ExternalId {self.external_id}." if _denied(error) else "")
+                   f"{trust} with sts:ExternalId {self.external_id}"
+                   + (SOURCE_IDENTITY_FIX if resource.source_identity else ".") if _denied(error) else "")
             return Check(subject, False, error.user_message, fix)
-        return Check(subject, True, f"pam-bot assumed the Resource Role {resource.role_arn}.")
+        return Check(subject, True, f"pam-bot assumed the Resource Role {resource.role_arn}"
+                     + (" setting SourceIdentity." if resource.source_identity else "."))
 
     def _check_account(self, resource: Resource, account: Account, broken: set[int]) -> Check:
         subject = f"account {resource.name}/{account.name}"
@@ -155,13 +160,21 @@ class SetupService(UseCase):
             return Check(subject, False, f"Not checked: its resource {resource.name} does not work (see above).",
                          f"Fix the resource {resource.name} first.")
         try:
-            self.broker.validate_account(resource.role_arn, account.role_arn)
+            self.broker.validate_account(resource.role_arn, account.role_arn,
+                                         source_identity=resource.source_identity)
         except AwsError as error:
             fix = (f"Give the Target Role {account.role_arn} the Target Role trust policy `pam-bot setup` prints "
-                   f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}), "
-                   f"and let the Resource Role sts:AssumeRole it." if _denied(error) else "")
+                   f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}"
+                   + (", and allows sts:SetSourceIdentity" if resource.source_identity else "")
+                   + "), and let the Resource Role sts:AssumeRole it." if _denied(error) else "")
             return Check(subject, False, error.user_message, fix)
         return Check(subject, True, f"The chain to the Target Role {account.role_arn} works.")
+
+
+SOURCE_IDENTITY_NOTE = (": it also allows sts:SetSourceIdentity, so pam-bot can name the person as SourceIdentity, "
+                        "which CloudTrail keeps on every role they assume from the console.")
+SOURCE_IDENTITY_FIX = (" and allows sts:SetSourceIdentity (the resource sets SourceIdentity; turn that off with "
+                       "`pam-bot resource update NAME --no-source-identity` if you do not want it).")
 
 
 def _denied(error: AwsError) -> bool:
