@@ -134,7 +134,8 @@ class GrantService(UseCase):
                         message=error.user_message)
             self._tell(lambda v: self.notifier.tell_approvers(v, "link_not_delivered"), view)
         else:
-            self._remember_link_message(view, where)
+            if where:
+                self._remember_link_message(view, where)
         self._tell(self.notifier.update_request_cards, view)
 
     def _remember_link_message(self, view: RequestView, where: dict[str, str]) -> None:
