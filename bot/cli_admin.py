@@ -11,7 +11,7 @@ from typing import Any
 from bot.config import Settings
 from bot.domain.durations import format_duration
 from bot.domain.eligibility import Requesters
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, NotFound
 from bot.services.admin import AccountSpec, AdminService
 from storage.models import Account, Resource
 
@@ -19,13 +19,20 @@ from storage.models import Account, Resource
 def add_admin_commands(commands: Any) -> None:
     resource = commands.add_parser("resource", help="manage resources (AWS accounts reached via a Resource Role)")
     res = resource.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for action, help_text in (("add", "add a resource; its role is assumed first, nothing is saved on failure"),
-                              ("update", "change a resource; only the flags given change, the role is assumed again")):
-        parser = res.add_parser(action, help=help_text)
-        parser.add_argument("name")
-        parser.add_argument("--role-arn", required=action == "add", default=None)
-        parser.add_argument("--description", default=None)
-        parser.set_defaults(run=_resource_save, replace=action == "update")
+    add = res.add_parser("add", help="add a resource; its role is assumed first, nothing is saved on failure")
+    add.add_argument("name")
+    add.add_argument("--role-arn", required=True)
+    add.add_argument("--description", default="")
+    add.add_argument("--source-identity", action="store_true",
+                     help="set SourceIdentity to the person on both hops (trust policies need sts:SetSourceIdentity)")
+    add.set_defaults(run=_resource_add)
+    update = res.add_parser("update", help="change a resource; its role is assumed first, nothing is saved on failure")
+    update.add_argument("name")
+    update.add_argument("--role-arn", default=None)
+    update.add_argument("--description", default=None)
+    update.add_argument("--source-identity", action=argparse.BooleanOptionalAction, default=None,
+                        help="set SourceIdentity to the person on both hops (or stop with --no-source-identity)")
+    update.set_defaults(run=_resource_update)
     listing = res.add_parser("list", help="list resources")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=_resource_list)
@@ -87,15 +94,26 @@ def admin_service(*, validate: bool = True) -> AdminService:
     return AdminService(db=db, clock=utcnow, broker=build_broker(settings, external_id), env_admins=settings.admins)
 
 
-def _resource_save(args: argparse.Namespace) -> int:
+def _resource_add(args: argparse.Namespace) -> int:
+    row = admin_service().save_resource(actor=args.actor, name=args.name, role_arn=args.role_arn,
+                                        description=args.description, source_identity=args.source_identity,
+                                        trusted=True)
+    print(f"resource {row.name} added ({row.role_arn}): the Resource Role was assumed successfully"
+          + (", setting SourceIdentity" if row.source_identity else ""))
+    return 0
+
+
+def _resource_update(args: argparse.Namespace) -> int:
     service = admin_service()
-    current = service.resource(args.name) if args.replace else None
+    current = next((r for r in service.resources() if r.name == args.name.strip().lower()), None)
+    if current is None:
+        raise NotFound(f"There is no resource named {args.name}.")
     row = service.save_resource(
-        actor=args.actor, name=args.name, role_arn=args.role_arn or (current.role_arn if current else ""),
-        description=args.description if args.description is not None else (current.description if current else ""),
-        replace=args.replace, trusted=True)
-    print(f"resource {row.name} {'updated' if args.replace else 'added'} ({row.role_arn}): "
-          "the Resource Role was assumed successfully")
+        actor=args.actor, name=current.name, role_arn=args.role_arn or current.role_arn,
+        description=current.description if args.description is None else args.description,
+        source_identity=args.source_identity, replace=True, trusted=True)
+    print(f"resource {row.name} updated ({row.role_arn}): the Resource Role was assumed successfully"
+          + (", setting SourceIdentity" if row.source_identity else ""))
     return 0
 
 
@@ -193,7 +211,7 @@ def _account_remove(args: argparse.Namespace) -> int:
 
 def resource_dict(row: Resource) -> dict[str, Any]:
     return {"name": row.name, "role_arn": row.role_arn, "description": row.description,
-            "created_at": row.created_at.isoformat(), "created_by": row.created_by}
+            "source_identity": row.source_identity, "created_at": row.created_at.isoformat(), "created_by": row.created_by}
 
 
 def account_dict(resource: Resource, row: Account) -> dict[str, Any]:

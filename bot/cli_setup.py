@@ -23,6 +23,8 @@ def add_setup_commands(commands: Any) -> None:
     setup.add_argument("--permissions-boundary", default=None, metavar="ARN_OR_NAME",
                        help="revocation writes only on Target Roles carrying this managed policy as permissions "
                             "boundary (default PAM_PERMISSIONS_BOUNDARY)")
+    setup.add_argument("--source-identity", action="store_true",
+                       help="trust policies that let pam-bot set SourceIdentity (resources with --source-identity)")
     setup.add_argument("--json", action="store_true")
     setup.set_defaults(run=_setup)
     doctor = commands.add_parser("doctor", help="assume every Resource Role and chain to every Target Role; "
@@ -51,7 +53,7 @@ def setup_service() -> SetupService:
 def _setup(args: argparse.Namespace) -> int:
     info = setup_service().info(actor=args.actor, trusted=True, account_id=args.account_id,
                                 revocation=args.revocation, target_path=args.target_path,
-                                permissions_boundary=args.permissions_boundary)
+                                permissions_boundary=args.permissions_boundary, source_identity=args.source_identity)
     print(json.dumps(info_dict(info), indent=2) if args.json else info_text(info))
     return 0
 
@@ -77,7 +79,12 @@ def info_text(info: SetupInfo) -> str:
     lines.append(f"Partition:               {info.partition}")
     for number, document in enumerate(info.documents, start=1):
         lines += ["", f"{number}. {document.title}", f"   {document.where}", json.dumps(document.document, indent=2)]
-    lines += ["", "Then add the roles with `pam-bot resource add` / `pam-bot account add` (or /pam admin) "
+    lines += ["", "Both AssumeRole hops of a grant carry one role session name, unique to that grant and naming the "
+                  "person: alice@example.com+S-ABC123 (the session's reference). CloudTrail shows it as the user "
+                  "name, and a revocation denies exactly that session. Resources added with --source-identity "
+                  "also set SourceIdentity to the person on both hops (their trust policies need "
+                  "sts:SetSourceIdentity, see `pam-bot setup --source-identity`).",
+              "", "Then add the roles with `pam-bot resource add` / `pam-bot account add` (or /pam admin) "
                   "and run `pam-bot doctor`."]
     return "\n".join(lines)
 

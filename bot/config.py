@@ -34,6 +34,7 @@ class Settings:
     external_id: str | None = None
     admins: frozenset[str] = frozenset()
     approval_channel: str | None = None
+    admin_channel: str | None = None
     signin_url: str | None = None
     issuer_url: str = DEFAULT_ISSUER_URL
     tick_seconds: int = 30
@@ -60,6 +61,7 @@ class Settings:
             external_id=reader.text("PAM_EXTERNAL_ID") or None,
             admins=reader.user_ids("PAM_ADMINS"),
             approval_channel=reader.text("PAM_APPROVAL_CHANNEL") or None,
+            admin_channel=reader.text("PAM_ADMIN_CHANNEL") or None,
             signin_url=reader.url("PAM_SIGNIN_URL", "") or None,
             issuer_url=reader.url("PAM_ISSUER_URL", DEFAULT_ISSUER_URL),
             tick_seconds=reader.seconds("PAM_TICK_SECONDS", "30", minimum=1),

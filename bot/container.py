@@ -25,6 +25,7 @@ from bot.services.audit import AuditService
 from bot.services.grants import GrantService
 from bot.services.installation import InstallationService
 from bot.services.home import HomeService
+from bot.services.revocations import RevocationService
 from bot.services.sessions import SessionService
 from bot.services.setup import SetupService
 from bot.services.sweeps import SweepService
@@ -110,15 +111,17 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins)
     directory = SlackDirectory(client)
     notifier = SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
-                             admin_ids=admin.admin_ids)
+                             admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
     access = AccessService(db=db, clock=clock, directory=directory, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids)
-    sessions = SessionService(db=db, clock=clock, broker=broker, notifier=notifier, admin_ids=admin.admin_ids)
+    revocations = RevocationService(db=db, clock=clock, broker=broker, notifier=notifier)
+    sessions = SessionService(db=db, clock=clock, broker=broker, notifier=notifier, admin_ids=admin.admin_ids,
+                              revocations=revocations)
     sweeps = SweepService(db=db, clock=clock, notifier=notifier, grants=grants,
                           warning=timedelta(seconds=settings.expiry_warning_seconds),
                           request_timeout=timedelta(seconds=settings.request_timeout_seconds),
-                          prune_revocations=sessions.prune_revocations)
+                          prune_revocations=sessions.prune_revocations, retry_revocations=revocations.retry_due)
     services = Services(access=access, grants=grants, admin=admin, sweeps=sweeps, sessions=sessions,
                         audit=AuditService(db=db, clock=clock, admin_ids=admin.admin_ids),
                         setup=SetupService(db=db, clock=clock, broker=broker, external_id=external_id, admin=admin,

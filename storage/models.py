@@ -50,6 +50,7 @@ class Resource(Base):
     name: Mapped[str] = mapped_column(String(32), unique=True)
     role_arn: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str] = mapped_column(Text, default="")
+    source_identity: Mapped[bool] = mapped_column(default=False)  # both hops set SourceIdentity to the person
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -147,6 +148,8 @@ class AccessSession(Base):
         Index("ix_sessions_active_expiry", "expires_at",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
         Index("ix_sessions_requester", "requester_id", "status"),
+        Index("ix_sessions_revoke_due", "revoke_due_at",
+              postgresql_where=text("status = 'revoking'"), sqlite_where=text("status = 'revoking'")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
@@ -167,6 +170,15 @@ class AccessSession(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revocation_applied: Mapped[bool] = mapped_column(default=False)
     notice_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # What revoking needs, kept on the session so it survives changes to (or removal of) the account.
+    revocation_enabled: Mapped[bool] = mapped_column(default=False)
+    aws_user_id: Mapped[str | None] = mapped_column(String(160))  # aws:userid, `<role id>:<session name>`
+    source_identity: Mapped[str | None] = mapped_column(String(64))
+    revoke_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    revoke_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # next try while `revoking`
+    revoke_error: Mapped[str | None] = mapped_column(String(64))  # AWS code of the last failed try
+    link_channel: Mapped[str | None] = mapped_column(String(32))  # the DM that carries the sign-in link
+    link_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditEvent(Base):

@@ -14,7 +14,8 @@ import boto3.session
 
 from bot.aws import federation, policies, revocation
 from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
-from bot.aws.errors import TRUST_READ_HINT, hop2_hint, region_hint, request_id, translated
+from bot.aws.errors import SOURCE_IDENTITY_HINT, TRUST_HINT, TRUST_READ_HINT, hop2_hint, region_hint, request_id, \
+    translated
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import AwsError
 from bot.domain.external_id import validate_external_id
@@ -71,11 +72,13 @@ class AwsBroker:
         with translated("ask AWS which principal pam-bot is"):
             return str(self._sts.get_caller_identity()["Arn"])
 
-    def validate_resource(self, resource_role_arn: str) -> None:
-        self._hop1(resource_role_arn, VALIDATION_SESSION_NAME)
+    def validate_resource(self, resource_role_arn: str, *, source_identity: bool = False) -> None:
+        self._hop1(resource_role_arn, VALIDATION_SESSION_NAME, _validation_identity(source_identity))
 
-    def validate_account(self, resource_role_arn: str, target_role_arn: str) -> None:
-        self._chain(resource_role_arn, target_role_arn, VALIDATION_SESSION_NAME, MIN_SECONDS)
+    def validate_account(self, resource_role_arn: str, target_role_arn: str, *,
+                         source_identity: bool = False) -> None:
+        self._chain(resource_role_arn, target_role_arn, VALIDATION_SESSION_NAME, MIN_SECONDS,
+                    _validation_identity(source_identity))
 
     def target_trust_policy(self, resource_role_arn: str, target_role_arn: str) -> dict[str, Any]:
         target = parse_role_arn(target_role_arn)
@@ -96,12 +99,15 @@ class AwsBroker:
             return None
 
     def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
-              duration_seconds: int) -> Grant:
-        hop1, answer = self._chain(resource_role_arn, target_role_arn, session_name, duration_seconds)
-        return Grant(session_name=session_name, assumed_role_arn=str(answer["AssumedRoleUser"]["Arn"]),
+              duration_seconds: int, source_identity: str | None = None) -> Grant:
+        hop1, answer = self._chain(resource_role_arn, target_role_arn, session_name, duration_seconds,
+                                   source_identity)
+        user = answer["AssumedRoleUser"]
+        return Grant(session_name=session_name, assumed_role_arn=str(user["Arn"]),
                      expires_at=_utc(answer["Credentials"]["Expiration"]),
                      credentials=_credentials(answer),
-                     aws_request_ids=(request_id(hop1), request_id(answer)))
+                     aws_request_ids=(request_id(hop1), request_id(answer)),
+                     aws_user_id=str(user.get("AssumedRoleId") or ""), source_identity=source_identity)
 
     def console_link(self, grant: Grant) -> str:
         partition = grant.assumed_role_arn.split(":")[1] if grant.assumed_role_arn.count(":") >= 5 else ""
@@ -109,11 +115,12 @@ class AwsBroker:
                                        issuer=self._issuer, timeout=self._http_timeout)
 
     def revoke_session(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
-                       now: datetime) -> None:
+                       aws_user_id: str | None, expires_at: datetime, now: datetime) -> None:
         target = parse_role_arn(target_role_arn)
         iam = self._roles.client("iam", self._hop1(resource_role_arn, REVOCATION_SESSION_NAME))
+        pattern = revocation.user_id_pattern(aws_user_id, session_name)
         with self._revocations, translated(f"revoke {session_name} on {target.arn}", denied_hint=REVOKE_HINT):
-            revocation.apply_revocation(iam, target.name, session_name, now)
+            revocation.apply_revocation(iam, target.name, pattern, expires_at, now)
 
     def prune_revocations(self, *, resource_role_arn: str, target_role_arn: str, now: datetime) -> int:
         target = parse_role_arn(target_role_arn)
@@ -122,28 +129,40 @@ class AwsBroker:
             return revocation.prune(iam, target.name, now)
 
     def _chain(self, resource_role_arn: str, target_role_arn: str, session_name: str,
-               duration_seconds: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`.
-        Returns both AssumeRole answers."""
+               duration_seconds: int, source_identity: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`
+        (and `source_identity` when given). Returns both AssumeRole answers."""
         resource = parse_role_arn(resource_role_arn).arn
         target = parse_role_arn(target_role_arn).arn
-        hop1 = self._assume_resource_role(resource, session_name)
-        with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource),
+        hop1 = self._assume_resource_role(resource, session_name, source_identity)
+        with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource, source_identity),
                         region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])):
             sts = self._roles.client("sts", _credentials(hop1))
             hop2: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
-                                                   ExternalId=self.external_id, DurationSeconds=duration_seconds)
+                                                   ExternalId=self.external_id, DurationSeconds=duration_seconds,
+                                                   **_source(source_identity))
         return hop1, hop2
 
-    def _hop1(self, resource_role_arn: str, session_name: str) -> Credentials:
-        return _credentials(self._assume_resource_role(resource_role_arn, session_name))
+    def _hop1(self, resource_role_arn: str, session_name: str, source_identity: str | None = None) -> Credentials:
+        return _credentials(self._assume_resource_role(resource_role_arn, session_name, source_identity))
 
-    def _assume_resource_role(self, resource_role_arn: str, session_name: str) -> dict[str, Any]:
+    def _assume_resource_role(self, resource_role_arn: str, session_name: str,
+                              source_identity: str | None = None) -> dict[str, Any]:
         resource = parse_role_arn(resource_role_arn).arn
-        with translated(f"assume the Resource Role {resource}", region_hint=region_hint(self._region, resource)):
+        with translated(f"assume the Resource Role {resource}", region_hint=region_hint(self._region, resource),
+                        denied_hint=TRUST_HINT + (SOURCE_IDENTITY_HINT if source_identity else "")):
             answer: dict[str, Any] = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
-                                                           ExternalId=self.external_id, DurationSeconds=MIN_SECONDS)
+                                                           ExternalId=self.external_id, DurationSeconds=MIN_SECONDS,
+                                                           **_source(source_identity))
         return answer
+
+
+def _source(source_identity: str | None) -> dict[str, str]:
+    return {"SourceIdentity": source_identity} if source_identity else {}
+
+
+def _validation_identity(on: bool) -> str | None:
+    return VALIDATION_SESSION_NAME if on else None
 
 
 def _credentials(answer: Mapping[str, Any]) -> Credentials:

@@ -21,6 +21,8 @@ from bot.domain.errors import AwsError
 SETUP = "`/pam setup` shows both"
 TRUST_HINT = (f"Check that the role's trust policy trusts pam-bot's AWS principal and that its sts:ExternalId "
               f"condition equals this installation's ExternalId ({SETUP}).")
+SOURCE_IDENTITY_HINT = (" This resource sets SourceIdentity: the trust policy must also allow sts:SetSourceIdentity "
+                        f"({SETUP.replace('both', 'it')}).")
 EXPIRED_HINT = "pam-bot's own AWS credentials have expired; an operator must renew them."
 _MESSAGE_LIMIT = 300
 _HINTS = {
@@ -38,11 +40,11 @@ TRUST_READ_HINT = ("pam-bot checks each Target Role's trust policy with iam:GetR
                    f"iam:GetRole on the Target Role in the Resource Role's permissions policy ({SETUP}).")
 
 
-def hop2_hint(resource_role_arn: str) -> str:
+def hop2_hint(resource_role_arn: str, source_identity: str | None = None) -> str:
     """The AccessDenied hint for the second hop, where the Resource Role is the caller."""
     return (f"Check that the Target Role's trust policy trusts the Resource Role {resource_role_arn}, that its "
             f"sts:ExternalId condition equals this installation's ExternalId ({SETUP}), and that the Resource "
-            f"Role may sts:AssumeRole it.")
+            f"Role may sts:AssumeRole it." + (SOURCE_IDENTITY_HINT if source_identity else ""))
 
 
 def region_hint(region: str, role_arn: str, *, caller_account: str | None = None) -> str:

@@ -83,14 +83,16 @@ def session_role_name(caller_arn: str) -> str | None:
     return session["role"] if session else None
 
 
-def resource_role_trust_policy(bot_principal_arn: str, external_id: str, *, role_path: str = "/") -> dict[str, Any]:
-    """Trust pam-bot's principal, only with this installation's ExternalId."""
-    return _trust(trust_principal(bot_principal_arn, role_path), external_id)
+def resource_role_trust_policy(bot_principal_arn: str, external_id: str, *, role_path: str = "/",
+                               source_identity: bool = False) -> dict[str, Any]:
+    """Trust pam-bot's principal, only with this installation's ExternalId (and let it set SourceIdentity)."""
+    return _trust(trust_principal(bot_principal_arn, role_path), external_id, source_identity)
 
 
-def target_role_trust_policy(resource_role_arn: str, external_id: str) -> dict[str, Any]:
-    """Trust the Resource Role, only with this installation's ExternalId."""
-    return _trust(parse_role_arn(resource_role_arn).arn, external_id)
+def target_role_trust_policy(resource_role_arn: str, external_id: str, *,
+                             source_identity: bool = False) -> dict[str, Any]:
+    """Trust the Resource Role, only with this installation's ExternalId (and let it set SourceIdentity)."""
+    return _trust(parse_role_arn(resource_role_arn).arn, external_id, source_identity)
 
 
 def target_resources(partition: str, account_id: str, scope: TargetScope) -> list[str]:
@@ -136,10 +138,12 @@ def _check_account(partition: str, account_id: str) -> None:
                            detail="bad partition or account")
 
 
-def _trust(principal: str, external_id: str) -> dict[str, Any]:
+def _trust(principal: str, external_id: str, source_identity: bool = False) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [{
         "Effect": "Allow",
         "Principal": {"AWS": principal},
-        "Action": "sts:AssumeRole",
+        # sts:SetSourceIdentity: both hops name the person as SourceIdentity, which then survives any role
+        # they assume from the console.
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"] if source_identity else "sts:AssumeRole",
         "Condition": {"StringEquals": {"sts:ExternalId": validate_external_id(external_id)}},
     }]}

@@ -1,4 +1,4 @@
-"""Names: the role session name CloudTrail shows for a person, and resource/account names."""
+"""Names: the role session name and SourceIdentity CloudTrail shows for a person, and resource/account names."""
 
 from __future__ import annotations
 
@@ -14,17 +14,28 @@ _NOT_SESSION_CHAR = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
-def role_session_name(email: str | None, user_id: str) -> str:
+def role_session_name(email: str | None, user_id: str, *, limit: int = SESSION_NAME_MAX) -> str:
     """RoleSessionName/SourceIdentity for a person: their email made valid, else `slack-<user id>`.
 
-    The name is the key that joins CloudTrail events to our sessions, so two different inputs
-    never give the same name: when a character had to be replaced or the name had to be shortened,
-    a hash of the full original is appended.
+    Two different inputs never give the same name: when a character had to be replaced or the name had
+    to be shortened to `limit`, a hash of the full original is appended.
     """
     email = (email or "").strip()
     if email and len(_NOT_SESSION_CHAR.sub("", email)) >= 2:
-        return _fit(email)
-    return _fit(f"slack-{user_id.strip()}")
+        return _fit(email, limit)
+    return _fit(f"slack-{user_id.strip()}", limit)
+
+
+def grant_session_name(email: str | None, user_id: str, session_ref: str) -> str:
+    """The role session name of one grant: the person, then `+<session ref>` (`alice@example.com+S-ABC123`).
+
+    Unique to the grant, so a deny naming it cuts that session only; the person part is shortened (with a
+    hash) to leave the suffix intact within STS's 64 characters.
+    """
+    suffix = "+" + _NOT_SESSION_CHAR.sub("-", session_ref.strip())
+    if not 2 <= len(suffix) <= SESSION_NAME_MAX // 2:
+        raise ValueError(f"not a session reference: {session_ref!r}")
+    return role_session_name(email, user_id, limit=SESSION_NAME_MAX - len(suffix)) + suffix
 
 
 def is_valid_session_name(s: str) -> bool:
@@ -32,12 +43,12 @@ def is_valid_session_name(s: str) -> bool:
     return bool(_SESSION_NAME.fullmatch(s))
 
 
-def _fit(original: str) -> str:
+def _fit(original: str, limit: int) -> str:
     cleaned = _NOT_SESSION_CHAR.sub("-", original)
-    if cleaned == original and len(cleaned) <= SESSION_NAME_MAX:
+    if cleaned == original and len(cleaned) <= limit:
         return cleaned
     digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
-    return f"{cleaned[: SESSION_NAME_MAX - HASH_CHARS - 1]}-{digest}"
+    return f"{cleaned[: limit - HASH_CHARS - 1]}-{digest}"
 
 
 def validate_name(kind: str, value: str) -> str:

@@ -20,6 +20,7 @@ class RequestStatus(StrEnum):
 
 class SessionStatus(StrEnum):
     ACTIVE = "active"
+    REVOKING = "revoking"  # ended in pam-bot; AWS has not accepted the deny yet
     ENDED = "ended"
     REVOKED = "revoked"
 
@@ -30,7 +31,8 @@ REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     _R.APPROVED: frozenset({_R.GRANTED, _R.FAILED}),
 }
 SESSION_TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
-    _S.ACTIVE: frozenset({_S.ENDED, _S.REVOKED}),
+    _S.ACTIVE: frozenset({_S.ENDED, _S.REVOKED, _S.REVOKING}),
+    _S.REVOKING: frozenset({_S.REVOKED, _S.ENDED}),  # ended: the credentials expired before AWS accepted
 }
 # A requester may hold at most one open request per account; these are the open ones.
 OPEN_REQUEST_STATUSES: frozenset[RequestStatus] = frozenset({_R.PENDING, _R.APPROVED})

@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.sandbox.aws_identity import Caller, find_caller
 from bot.sandbox.aws_layer import EnforcingLayer, signed_service
+from bot.sandbox.aws_probe import would_deny
 from bot.sandbox.aws_records import ApiCall, CallLog, Fault, Faults
 from bot.sandbox.aws_world import AwsWorldBuilder
 
@@ -122,6 +123,10 @@ class AwsSandbox(AwsWorldBuilder):
     def identity(self, access_key_id: str) -> Caller | None:
         """The IAM user or assumed-role session an access key belongs to (`role_arn` set for sessions)."""
         return find_caller(access_key_id)
+
+    def denies(self, access_key_id: str, action: str = "iam:ListRoles") -> bool:
+        """Whether a call with these issued credentials would be refused (a revoked or expired session)."""
+        return would_deny(access_key_id, action)
 
     def role_for_key(self, access_key_id: str) -> str | None:
         """The role ARN an access key issued by AssumeRole belongs to (None for users and unknown keys)."""

@@ -20,12 +20,13 @@ Context = Mapping[str, str]  # condition keys, lower-case: sts:externalid, aws:u
 _UNSUPPORTED = ("NotAction", "NotResource", "NotPrincipal")
 
 
-def trust_decision(document: Mapping[str, Any], caller: Caller, context: Context) -> str:
+def trust_decision(document: Mapping[str, Any], caller: Caller, context: Context,
+                   action: str = "sts:AssumeRole") -> str:
     """`deny`, `named` (the principal is named exactly), `account` (through `*` or the account) or `none`."""
     named = account = False
     for statement in _statements(document):
         match = _principal_match(statement.get("Principal"), caller)
-        if not match or not _applies(statement, "sts:AssumeRole", None, context):
+        if not match or not _applies(statement, action, None, context):
             continue
         if statement.get("Effect") == "Deny":
             return "deny"

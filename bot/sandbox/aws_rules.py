@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.sandbox.aws_identity import Caller, find_role, role_named
 from bot.sandbox.aws_policy import Context, identity_decision, trust_decision
+from bot.sandbox.aws_quota import check_role_policy_quota, check_source_identity
 from bot.sandbox.aws_records import Refusal
 
 CHAIN_LIMIT = 3600  # role chaining caps a session at one hour
@@ -54,6 +55,8 @@ def check(request: Request, caller: Caller | None, now: datetime) -> None:
     if decision == "deny" or (request.service == "iam" and request.action in GUARDED_IAM_ACTIONS
                               and decision != "allow"):
         raise _denied(caller, action, resource, explicit=decision == "deny")
+    if request.service == "iam" and request.action == "PutRolePolicy":
+        check_role_policy_quota(request.params, caller)
 
 
 def _check_credentials(caller: Caller, request: Request, now: datetime) -> None:
@@ -75,6 +78,8 @@ def _check_assume_role(params: Mapping[str, str], caller: Caller, context: Conte
     needs_identity = trust == "account" or caller.kind == "session" or caller.account_id != role.account_id
     if identity == "deny" or trust in ("deny", "none") or (needs_identity and identity != "allow"):
         raise _denied(caller, "sts:AssumeRole", role_arn, explicit=identity == "deny")
+    document = _document(role.assume_role_policy_document)
+    check_source_identity(params, caller, lambda action: trust_decision(document, caller, context, action))
     if caller.kind == "session" and duration > CHAIN_LIMIT:
         raise _invalid("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
                        "role chaining.")

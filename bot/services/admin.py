@@ -109,14 +109,19 @@ class AdminService(UseCase):
             self.ensure_admin(actor, action)
 
     def save_resource(self, *, actor: str, name: str, role_arn: str, description: str = "",
-                      replace: bool = False, trusted: bool = False) -> Resource:
-        """Add (or with `replace`, change) a resource after assuming its role for real."""
+                      replace: bool = False, trusted: bool = False, source_identity: bool | None = None) -> Resource:
+        """Add (or with `replace`, change) a resource after assuming its role for real (setting SourceIdentity
+        when the resource will; `source_identity` None keeps what it was, off for a new one)."""
         self.authorize(actor, "resource.save", trusted)
         name = validate_name("resource", name)
         with self.audited(actor, "resource.save", name):
             arn = parse_role_arn(role_arn.strip(), field="role_arn").arn
             same_partition(arn, self._check_aws(self.broker.caller_identity), "pam-bot's own AWS principal")
-            self._check_aws(self.broker.validate_resource, arn)
+            if source_identity is None:
+                with self.transaction() as tx:
+                    existing = tx.config.resource(name)
+                    source_identity = bool(existing and existing.source_identity)
+            self._check_aws(lambda role: self.broker.validate_resource(role, source_identity=source_identity), arn)
             with self.transaction() as tx:
                 row = tx.config.resource(name)
                 if row is not None and not replace:
@@ -125,8 +130,9 @@ class AdminService(UseCase):
                     row = Resource(name=name, created_by=actor, created_at=tx.now)
                     tx.session.add(row)
                 row.role_arn, row.description, row.updated_at = arn, description.strip(), tx.now
+                row.source_identity = source_identity
                 tx.session.flush()
-                tx.audit(actor, "resource.save", name, role_arn=arn, replaced=replace)
+                tx.audit(actor, "resource.save", name, role_arn=arn, replaced=replace, source_identity=source_identity)
                 return row
 
     def remove_resource(self, *, actor: str, name: str, trusted: bool = False) -> int:
@@ -171,13 +177,14 @@ class AdminService(UseCase):
                 resource = tx.config.resource(spec.resource)
                 if resource is None:
                     raise NotFound(f"There is no resource named {quote(spec.resource)}.", field="resource")
-                resource_arn = resource.role_arn
+                resource_arn, source_identity = resource.role_arn, resource.source_identity
             same_partition(arn, resource_arn, f"the Resource Role of {spec.resource}")
             review = self._check_aws(self.review_target_trust, resource_arn, arn)
             if not review.ok:
                 raise InvalidInput(review.problem, field="role_arn", code="target_trust",
                                    detail="target role trust policy does not require the ExternalId")
-            self._check_aws(self.broker.validate_account, resource_arn, arn)
+            self._check_aws(lambda r, t: self.broker.validate_account(r, t, source_identity=source_identity),
+                            resource_arn, arn)
             if notes is not None:
                 notes.extend(review.warnings)
             with self.transaction() as tx:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +13,7 @@ from bot.domain.arns import console_url, parse_role_arn
 from bot.domain.eligibility import CheckFailed, eligibility
 from bot.domain.errors import AwsError, NotAllowed, NotFound, NotifyFailed, PamError
 from bot.domain.ids import new_session_ref
-from bot.domain.names import role_session_name
+from bot.domain.names import grant_session_name, role_session_name
 from bot.domain.policy import ensure_can_request
 from bot.services.approvers import requesters_of
 from bot.services.base import Clock, Tx, UseCase
@@ -22,6 +23,16 @@ from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """An approved request this worker holds, with what its session will be called and carry."""
+
+    request: AccessRequest
+    session_ref: str
+    revocation_enabled: bool
+    source_identity: bool
 
 
 class GrantService(UseCase):
@@ -36,19 +47,23 @@ class GrantService(UseCase):
 
     def grant(self, request_id: int, *, max_attempts: int = 2) -> RequestView | None:
         """Grant one approved request; None when another worker holds it or it is no longer approved."""
-        claimed = self._claim(request_id, max_attempts)
-        if claimed is None:
+        held = self._claim(request_id, max_attempts)
+        if held is None:
             return None
+        claimed = held.request
         try:
             person = self._recheck(claimed)
         except PamError as error:  # no AssumeRole for someone who may no longer have it
             return self.fail(request_id, code=error.code, message=error.user_message, detail=error.detail,
                              actor="pam-bot", tell_approvers=True)
-        session_name = role_session_name(person.email, person.user_id)
+        # The session's ref is chosen before AWS is asked: it is part of the role session name.
+        session_name = grant_session_name(person.email, claimed.requester_id, held.session_ref)
+        source_identity = role_session_name(person.email, claimed.requester_id) if held.source_identity else None
         try:
             grant = self.broker.grant(
                 resource_role_arn=claimed.resource_role_arn, target_role_arn=claimed.target_role_arn,
                 session_name=session_name, duration_seconds=claimed.duration_seconds,
+                source_identity=source_identity,
             )
             link = self.broker.console_link(grant)
         except AwsError as error:
@@ -59,17 +74,20 @@ class GrantService(UseCase):
             request = tx.requests.by_id(request_id)
             assert request is not None
             session = AccessSession(
-                ref=_unused_session_ref(tx), request_id=request.id, requester_id=request.requester_id,
+                ref=held.session_ref, request_id=request.id, requester_id=request.requester_id,
                 account_id=request.account_id, resource_name=request.resource_name,
                 account_name=request.account_name, resource_role_arn=request.resource_role_arn,
                 target_role_arn=request.target_role_arn, role_session_name=session_name,
                 assumed_role_arn=grant.assumed_role_arn, status="active", started_at=tx.now,
-                expires_at=grant.expires_at,
+                expires_at=grant.expires_at, revocation_enabled=held.revocation_enabled,
+                aws_user_id=grant.aws_user_id or None, source_identity=grant.source_identity,
             )
             tx.sessions.add(session)
             tx.audit("pam-bot", "session.granted", request.ref, session=session.ref,
                      requester=request.requester_id, role_session_name=session_name,
                      assumed_role_arn=grant.assumed_role_arn, target_role_arn=request.target_role_arn,
+                     aws_user_id=grant.aws_user_id, revocation_enabled=held.revocation_enabled,
+                     **({"source_identity": grant.source_identity} if grant.source_identity else {}),
                      expires_at=grant.expires_at.isoformat(), aws_request_ids=list(grant.aws_request_ids),
                      cloudtrail=cloudtrail_link(request.target_role_arn, session_name))
             view = load_view(tx, request)
@@ -98,7 +116,7 @@ class GrantService(UseCase):
             self._tell(lambda v: self.notifier.tell_approvers(v, "failed"), view)
         return view
 
-    def _claim(self, request_id: int, max_attempts: int) -> AccessRequest | None:
+    def _claim(self, request_id: int, max_attempts: int) -> _Claimed | None:
         with self.transaction() as tx:
             request = tx.requests.by_id(request_id)
             if request is None or request.status != "approved" or request.grant_attempts >= max_attempts:
@@ -106,7 +124,11 @@ class GrantService(UseCase):
             # Bumping the counter conditionally is the claim: a second worker sees a changed row and stops.
             if not tx.requests.claim_grant(request_id, request.grant_attempts, tx.now):
                 return None
-            return tx.requests.by_id(request_id)
+            claimed = tx.requests.by_id(request_id)
+            assert claimed is not None
+            found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
+            return _Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
+                            bool(found and found[0].source_identity))
 
     def _recheck(self, request: AccessRequest) -> Person:
         """The requester, checked again at the moment of granting: still a member, still eligible.
@@ -139,13 +161,24 @@ class GrantService(UseCase):
 
     def _deliver(self, view: RequestView, link: str) -> None:
         try:
-            self.notifier.send_console_link(view, link)
+            where = self.notifier.send_console_link(view, link)
         except NotifyFailed as error:
             # The link is gone with this frame; the person can ask again. Nothing secret is recorded.
             self.record("pam-bot", "session.link_not_delivered", view.request.ref, "failed", code=error.code,
                         message=error.user_message)
             self._tell(lambda v: self.notifier.tell_approvers(v, "link_not_delivered"), view)
+        else:
+            if where:
+                self._remember_link_message(view, where)
         self._tell(self.notifier.update_request_cards, view)
+
+    def _remember_link_message(self, view: RequestView, where: dict[str, str]) -> None:
+        """Keep where the link DM is (never the link), so ending the session can replace that message."""
+        assert view.session is not None
+        with self.transaction() as tx:
+            row = tx.session.get(AccessSession, view.session.id)
+            if row is not None:
+                row.link_channel, row.link_ts = where.get("channel"), where.get("ts")
 
     def _tell(self, send: Callable[[RequestView], None], view: RequestView) -> None:
         try:

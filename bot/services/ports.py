@@ -27,6 +27,8 @@ class Grant:
     expires_at: datetime  # timezone-aware UTC, the Expiration STS returned for hop 2
     credentials: Credentials = field(repr=False)
     aws_request_ids: tuple[str, ...] = ()  # of both AssumeRoles, as CloudTrail records them (`requestID`)
+    aws_user_id: str = ""  # aws:userid of the hop-2 session, `<role id>:<session name>`: what a deny names
+    source_identity: str | None = None  # set on both hops when the resource asks for it
 
 
 class AccessBroker(Protocol):
@@ -37,10 +39,11 @@ class AccessBroker(Protocol):
     def caller_identity(self) -> str:
         """ARN of the bot's own AWS principal (sts:GetCallerIdentity)."""
 
-    def validate_resource(self, resource_role_arn: str) -> None:
-        """Assume the Resource Role with the ExternalId; raise AwsError when AWS refuses."""
+    def validate_resource(self, resource_role_arn: str, *, source_identity: bool = False) -> None:
+        """Assume the Resource Role with the ExternalId (and a SourceIdentity); raise AwsError when AWS refuses."""
 
-    def validate_account(self, resource_role_arn: str, target_role_arn: str) -> None:
+    def validate_account(self, resource_role_arn: str, target_role_arn: str, *,
+                         source_identity: bool = False) -> None:
         """Chain Resource Role → Target Role; raise AwsError when AWS refuses."""
 
     def target_trust_policy(self, resource_role_arn: str, target_role_arn: str) -> dict[str, Any]:
@@ -50,15 +53,15 @@ class AccessBroker(Protocol):
         """The IAM path of pam-bot's own role when it runs as one and may iam:GetRole it; else None."""
 
     def grant(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
-              duration_seconds: int) -> Grant:
-        """Chain both hops with the requester's role session name; return the hop-2 credentials."""
+              duration_seconds: int, source_identity: str | None = None) -> Grant:
+        """Chain both hops with the grant's role session name (and SourceIdentity); return hop-2 credentials."""
 
     def console_link(self, grant: Grant) -> str:
         """Federation sign-in URL for the grant's credentials (a bearer secret)."""
 
     def revoke_session(self, *, resource_role_arn: str, target_role_arn: str, session_name: str,
-                       now: datetime) -> None:
-        """Deny the one role session on the target role for credentials issued before `now`."""
+                       aws_user_id: str | None, expires_at: datetime, now: datetime) -> None:
+        """Deny the one role session (its aws:userid) on the target role until its credentials expire."""
 
     def prune_revocations(self, *, resource_role_arn: str, target_role_arn: str, now: datetime) -> int:
         """Remove revocation statements that can no longer match; return how many went."""
@@ -97,8 +100,11 @@ class Notifier(Protocol):
     def update_request_cards(self, view: RequestView) -> None:
         """Re-render every card of the request in its current state (buttons gone once decided)."""
 
-    def send_console_link(self, view: RequestView, link: str) -> None:
-        """DM the requester the sign-in link: the only place a link ever goes."""
+    def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
+        """DM the requester the sign-in link (the only place a link ever goes); return the DM's {channel, ts}."""
+
+    def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
+        """Replace the DM that carried the sign-in link with a note that the session is over."""
 
     def tell_requester(self, view: RequestView, event: str) -> None:
         """DM the requester what became of their request (denied, failed, expired, cancelled, revoked...)."""
@@ -114,6 +120,9 @@ class Notifier(Protocol):
 
     def announce_end(self, view: RequestView) -> None:
         """DM the requester that the session has ended."""
+
+    def tell_admins(self, view: RequestView, event: str) -> None:
+        """Tell pam-bot's admins (their channel, else each by DM) about something they must act on."""
 
 
 @dataclass(frozen=True)

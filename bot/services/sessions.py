@@ -1,4 +1,4 @@
-"""Session use-cases: list sessions, end one early (revoke), clean up revocation policies."""
+"""Session use-cases: list sessions, end one early (revoke, with the AWS cut in revocations), clean up."""
 
 from __future__ import annotations
 
@@ -9,27 +9,28 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import AwsError, Conflict, NotAllowed, NotFound, NotifyFailed
-from bot.services.base import Clock, UseCase
+from bot.services.base import Clock, Tx, UseCase
 from bot.services.ports import AccessBroker, Notifier, RequestView
+from bot.services.revocations import Cut, RevocationService
 from bot.services.views import load_view
 from storage.models import AccessSession
 
 log = logging.getLogger(__name__)
-REVOCATION_LIFETIME = timedelta(hours=1)  # chained credentials never outlive an hour
-# The deny statement's moment is the revocation time rounded up to the second; a minute's margin makes
-# sure the broker sees the statement as stale when the session row says it may go.
-PRUNE_MARGIN = timedelta(minutes=1)
+# A deny is grouped with others expiring in the same 10 minutes and kept 5 minutes past them (clocks differ);
+# a minute more makes sure the broker sees it as stale when the session row says it may go.
+PRUNE_AFTER = timedelta(minutes=16)
 
 
 class SessionService(UseCase):
     """What people do with their sessions; the scheduler's part lives in SweepService."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker, notifier: Notifier,
-                 admin_ids: Callable[[], frozenset[str]]) -> None:
+                 admin_ids: Callable[[], frozenset[str]], revocations: RevocationService) -> None:
         super().__init__(db=db, clock=clock)
         self.broker = broker
         self.notifier = notifier
         self.admin_ids = admin_ids
+        self.revocations = revocations
 
     def active(self, *, actor: str, all_users: bool = False, user: str | None = None,
                limit: int = 50) -> Sequence[AccessSession]:
@@ -44,9 +45,10 @@ class SessionService(UseCase):
             return [row for row in rows if row.expires_at > tx.now]
 
     def revoke(self, *, actor: str, ref: str) -> tuple[RequestView, str]:
-        """End a session now (owner or admin); cut it in AWS too where the account allows it.
+        """End a session now (owner or admin); cut it in AWS too where its account had revocation on.
 
-        Returns the view and what happened in AWS: `applied`, `not_enabled` or `failed:<AWS code>`.
+        Returns the view and what happened in AWS: `applied`, `retrying:<code>`, `gave_up:<code>`,
+        `expired` or `not_enabled`. A session still being cut (`revoking`) gets another try at once.
         """
         is_admin = actor in self.admin_ids()  # read before the transaction: SQLite allows one writer at a time
         with self.audited(actor, "session.revoke", ref):
@@ -56,26 +58,38 @@ class SessionService(UseCase):
                     raise NotFound(f"There is no session {ref}.")
                 if row.requester_id != actor and not is_admin:
                     raise NotAllowed("Only the session's owner or a pam-bot admin can revoke it.")
-                if not tx.sessions.transition(row.id, "active", "revoked", ended_at=tx.now, revoked_by=actor):
-                    raise Conflict(f"Session {ref} is already {row.status}.")
-                found = tx.config.account_by_id(row.account_id) if row.account_id else None
-                cut_in_aws = bool(found and found[1].revocation_enabled)
-                target, resource, name = row.target_role_arn, row.resource_role_arn, row.role_session_name
-                session_id, request_id, owner = row.id, row.request_id, row.requester_id
-            outcome = self._cut(actor, ref, session_id, cut_in_aws, resource, target, name)
+                again = row.status == "revoking"
+                cut = self._start(tx, row, actor)
+                name, target, request_id, owner = (row.role_session_name, row.target_role_arn, row.request_id,
+                                                   row.requester_id)
+            outcome = self.revocations.attempt(actor, cut) if cut is not None else "not_enabled"
             with self.transaction() as tx:
                 request = tx.requests.by_id(request_id)
                 assert request is not None
                 tx.audit(actor, "session.revoke", ref, aws=outcome, request=request.ref, owner=owner,
-                         role_session_name=name, target_role_arn=target)
+                         role_session_name=name, target_role_arn=target, again=again)
                 view = load_view(tx, request)
-        self._tell(view, actor)
+        if not again:
+            self._tell(view, actor)
         return view, outcome
 
+    def _start(self, tx: Tx, row: AccessSession, actor: str) -> Cut | None:
+        """Move the session out of `active` (or claim another try of a `revoking` one)."""
+        if row.status == "revoking":
+            cut = self.revocations.claim(tx, row)
+            if cut is None:
+                raise Conflict(f"Session {row.ref} is being cut off in AWS right now; try again in a minute.")
+            return cut
+        status = "revoking" if row.revocation_enabled else "revoked"
+        if not tx.sessions.transition(row.id, "active", status, ended_at=tx.now, revoked_by=actor):
+            raise Conflict(f"Session {row.ref} is already {row.status}.")
+        tx.session.refresh(row)
+        return self.revocations.claim(tx, row) if status == "revoking" else None
+
     def prune_revocations(self) -> int:
-        """Remove deny statements that can no longer match anything (credentials live at most an hour)."""
+        """Remove deny statements whose credentials have expired (pruning also happens before every write)."""
         with self.transaction() as tx:
-            rows = tx.sessions.revoked_with_policy_since(tx.now - REVOCATION_LIFETIME - PRUNE_MARGIN)
+            rows = tx.sessions.revoked_with_policy_expired_before(tx.now - PRUNE_AFTER)
             by_target: dict[tuple[str, str], list[int]] = {}
             for row in rows:
                 by_target.setdefault((row.resource_role_arn, row.target_role_arn), []).append(row.id)
@@ -99,27 +113,8 @@ class SessionService(UseCase):
                          roles=len(by_target))
         return len(done)
 
-    def _cut(self, actor: str, ref: str, session_id: int, enabled: bool, resource: str, target: str,
-             name: str) -> str:
-        if not enabled:
-            return "not_enabled"
-        try:
-            with self.exclusive(f"revocation-policy:{target}"):  # one read-merge-write per role
-                self.broker.revoke_session(resource_role_arn=resource, target_role_arn=target, session_name=name,
-                                           now=self.clock())
-        except AwsError as error:
-            self.record(actor, "session.revoke_in_aws", ref, "failed", aws_code=error.code,
-                        message=error.user_message, role_session_name=name,
-                        **({"detail": error.detail} if error.detail else {}))
-            return f"failed:{error.code}"
-        with self.transaction() as tx:
-            row = tx.session.get(AccessSession, session_id)
-            if row is not None:
-                row.revocation_applied = True
-        return "applied"
-
     def _tell(self, view: RequestView, actor: str) -> None:
-        for send in (self.notifier.update_request_cards, self._tell_owner(actor)):
+        for send in (self.notifier.update_request_cards, self._tell_owner(actor), self._close_link):
             try:
                 send(view)
             except NotifyFailed as error:
@@ -130,3 +125,8 @@ class SessionService(UseCase):
             if actor != view.request.requester_id:  # the owner who revoked reads the answer where they acted
                 self.notifier.tell_requester(view, "revoked")
         return tell
+
+    def _close_link(self, view: RequestView) -> None:
+        session = view.session
+        if session is not None and session.link_channel and session.link_ts:
+            self.notifier.close_link_message(view, session.link_channel, session.link_ts)

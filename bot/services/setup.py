@@ -13,6 +13,7 @@ from bot.services.admin import AdminService
 from bot.services.base import Clock, UseCase
 from bot.services.ports import AccessBroker
 from bot.services.setup_documents import (
+    SOURCE_IDENTITY_NOTE,
     SUGGESTED_RESOURCE_ROLE,
     PolicyDocument,
     ResourcePlan,
@@ -73,30 +74,36 @@ class SetupService(UseCase):
         self.bot_role_arn = bot_role_arn
 
     def info(self, *, actor: str, trusted: bool = False, account_id: str | None = None, revocation: bool = False,
-             target_path: str | None = None, permissions_boundary: str | None = None) -> SetupInfo:
+             target_path: str | None = None, permissions_boundary: str | None = None,
+             source_identity: bool = False) -> SetupInfo:
         """The ExternalId, pam-bot's principal and ready-to-paste policies, scoped to the registered Target
-        Roles (or the chosen path) of each resource, in the principal's partition."""
+        Roles (or the chosen path) of each resource, in the principal's partition; with `source_identity` (or
+        for resources that set it), trust policies that allow sts:SetSourceIdentity."""
         self.admin.authorize(actor, "setup.info", trusted)
         path = policies.validate_target_path(target_path) if target_path else self.target_path
         boundary = permissions_boundary or self.permissions_boundary
         principal = self.broker.caller_identity()
         partition, own_account = principal.split(":")[1], principal.split(":")[4]
         trust, note = self.trust_principal(principal)
+        rows = self.admin.accounts()
+        resources = list(self.admin.resources())
+        named = source_identity or any(r.source_identity for r in resources)
         documents = [PolicyDocument(
             "resource_role_trust", "Resource Role: trust policy",
-            "On the Resource Role in each AWS account pam-bot reaches (IAM → Roles → Trust relationships)." + note,
-            policies.resource_role_trust_policy(trust, self.external_id))]
-        rows = self.admin.accounts()
-        plans = [registered(r.name, r.role_arn, [(a.role_arn, a.revocation_enabled) for rr, a in rows
-                                                  if rr.id == r.id]) for r in self.admin.resources()]
+            "On the Resource Role in each AWS account pam-bot reaches (IAM → Roles → Trust relationships)." + note
+            + (SOURCE_IDENTITY_NOTE if named else ""),
+            policies.resource_role_trust_policy(trust, self.external_id, source_identity=named))]
+        plans = [(registered(r.name, r.role_arn, [(a.role_arn, a.revocation_enabled) for rr, a in rows
+                                                   if rr.id == r.id]), r.source_identity) for r in resources]
         if not plans:
             if account_id is not None and not account_id.isdigit():
                 raise InvalidInput("--account-id is a 12-digit AWS account id.", detail="bad account id")
             suggested = f"arn:{partition}:iam::{account_id or own_account}:role/{SUGGESTED_RESOURCE_ROLE}"
-            plans = [ResourcePlan(None, suggested, (), ())]
-        for plan in plans:
+            plans = [(ResourcePlan(None, suggested, (), ()), False)]
+        for plan, sets_identity in plans:
             documents += resource_documents(plan, external_id=self.external_id, target_path=path,
-                                            revocation=revocation, boundary=boundary)
+                                            revocation=revocation, boundary=boundary,
+                                            source_identity=source_identity or sets_identity)
         return SetupInfo(self.external_id, principal, trust, partition, tuple(documents))
 
     def trust_principal(self, principal: str) -> tuple[str, str]:
@@ -148,13 +155,15 @@ class SetupService(UseCase):
     def _check_resource(self, resource: Resource, trust: str, broken: set[int]) -> Check:
         subject = f"resource {resource.name}"
         try:
-            self.broker.validate_resource(resource.role_arn)
+            self.broker.validate_resource(resource.role_arn, source_identity=resource.source_identity)
         except AwsError as error:
             broken.add(resource.id)
             fix = (f"Give the Resource Role {resource.role_arn} the trust policy `pam-bot setup` prints: it trusts "
-                   f"{trust} with sts:ExternalId {self.external_id}." if _denied(error) else "")
+                   f"{trust} with sts:ExternalId {self.external_id}"
+                   + (SOURCE_IDENTITY_FIX if resource.source_identity else ".") if _denied(error) else "")
             return Check(subject, False, error.user_message, fix)
-        return Check(subject, True, f"pam-bot assumed the Resource Role {resource.role_arn}.")
+        return Check(subject, True, f"pam-bot assumed the Resource Role {resource.role_arn}"
+                     + (" setting SourceIdentity." if resource.source_identity else "."))
 
     def _check_account(self, resource: Resource, account: Account, broken: set[int]) -> Check:
         subject = f"account {resource.name}/{account.name}"
@@ -163,17 +172,23 @@ class SetupService(UseCase):
                          f"Fix the resource {resource.name} first.")
         try:
             review = self.admin.review_target_trust(resource.role_arn, account.role_arn)
-            self.broker.validate_account(resource.role_arn, account.role_arn)
+            self.broker.validate_account(resource.role_arn, account.role_arn,
+                                         source_identity=resource.source_identity)
         except AwsError as error:
             fix = (f"Give the Target Role {account.role_arn} the Target Role trust policy `pam-bot setup` prints "
-                   f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}), "
-                   f"and let the Resource Role sts:AssumeRole and iam:GetRole it." if _denied(error) else "")
+                   f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}"
+                   + (", and allows sts:SetSourceIdentity" if resource.source_identity else "")
+                   + "), and let the Resource Role sts:AssumeRole and iam:GetRole it." if _denied(error) else "")
             return Check(subject, False, error.user_message, fix)
         if not review.ok:
             return Check(subject, False, "Its trust policy does not require this installation's ExternalId for "
                                          "the Resource Role.", review.problem)
         return Check(subject, True, " ".join((f"The chain to the Target Role {account.role_arn} works.",
                                               *review.warnings)))
+
+
+SOURCE_IDENTITY_FIX = (" and allows sts:SetSourceIdentity (the resource sets SourceIdentity; turn that off with "
+                       "`pam-bot resource update NAME --no-source-identity` if you do not want it).")
 
 
 def _denied(error: AwsError) -> bool:

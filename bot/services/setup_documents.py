@@ -32,8 +32,12 @@ class ResourcePlan:
     revoking: tuple[str, ...]  # Target Roles of accounts with revocation on
 
 
+SOURCE_IDENTITY_NOTE = (" It also allows sts:SetSourceIdentity, so pam-bot can name the person as SourceIdentity, "
+                        "which CloudTrail keeps on every role they assume from the console.")
+
+
 def resource_documents(plan: ResourcePlan, *, external_id: str, target_path: str | None, revocation: bool,
-                       boundary: str | None) -> list[PolicyDocument]:
+                       boundary: str | None, source_identity: bool = False) -> list[PolicyDocument]:
     """The permissions policy (scoped to `plan`'s Target Roles or `target_path`) and the Target Role trust."""
     own = parse_role_arn(plan.role_arn)
     scope = policies.TargetScope(plan.targets, target_path)
@@ -54,7 +58,8 @@ def resource_documents(plan: ResourcePlan, *, external_id: str, target_path: str
             f"target_role_trust:{name}", f"Target Roles{label}: trust policy",
             f"On every Target Role people get through {plan.name or 'this resource'}: it trusts the Resource Role "
             f"{plan.role_arn} only with this installation's ExternalId (pam-bot checks this before it saves an "
-            f"account).", policies.target_role_trust_policy(plan.role_arn, external_id)),
+            f"account)." + (SOURCE_IDENTITY_NOTE if source_identity else ""),
+            policies.target_role_trust_policy(plan.role_arn, external_id, source_identity=source_identity)),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Time-driven work: warnings, end notices, request timeouts, reminders, crash recovery, revocation clean-up.
+"""Time-driven work: warnings, end notices, timeouts, reminders, crash recovery, revocation retries and clean-up.
 
 Each sweep claims due rows (row locks with SKIP LOCKED on PostgreSQL, serialised writers on SQLite),
 sends its notice and marks the row in the same transaction (see `notices.deliver`). Another replica
@@ -38,6 +38,7 @@ class TickReport:
     ended: int = 0
     warned: int = 0
     pruned: int = 0
+    revocations: int = 0  # tries at cutting `revoking` sessions in AWS
 
 
 class SweepService(UseCase):
@@ -46,7 +47,8 @@ class SweepService(UseCase):
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, notifier: Notifier, grants: GrantService,
                  warning: timedelta, request_timeout: timedelta, batch: int = 200, max_batches: int = 10,
                  prune_revocations: Callable[[], int] = lambda: 0,
-                 prune_every: timedelta = timedelta(minutes=5)) -> None:
+                 prune_every: timedelta = timedelta(minutes=5),
+                 retry_revocations: Callable[[], int] = lambda: 0) -> None:
         super().__init__(db=db, clock=clock)
         self.notifier = notifier
         self.grants = grants
@@ -56,13 +58,14 @@ class SweepService(UseCase):
         self.max_batches = max_batches
         self.prune_revocations = prune_revocations
         self.prune_every = prune_every
+        self.retry_revocations = retry_revocations  # claims due rows itself (SKIP LOCKED), like the sweeps here
         self._pruned_at: datetime | None = None
 
     def tick(self) -> TickReport:
         """Every sweep once; one failing sweep does not stop the others."""
         sweeps = {"recovered": self.recover_stuck, "expired": self.expire_requests,
                   "reminded": self.remind_approvers, "ended": self.end_sessions, "warned": self.warn_sessions,
-                  "pruned": self.prune}
+                  "pruned": self.prune, "revocations": self.retry_revocations}
         return TickReport(**{name: _guarded(name, sweep) for name, sweep in sweeps.items()})
 
     def warn_sessions(self) -> int:

@@ -133,4 +133,6 @@ def _session_status(status: str, expires_at: datetime, ended_at: datetime | None
         return f"🟢 Granted · session ends {when(expires_at)}"
     if status == "revoked":
         return f"🛑 Session revoked {when(ended_at or expires_at)}"
+    if status == "revoking":
+        return f"🟠 Session ended {when(ended_at or expires_at)} · being cut off in AWS"
     return f"⚪ Session ended {when(ended_at or expires_at)}"

@@ -37,26 +37,37 @@ def revoked_text(view: RequestView, outcome: str) -> str:
     session = view.session
     ref = session.ref if session else view.request.ref
     ends = when(session.expires_at, "{time}") if session else "when it would have ended"
+    name = session.role_session_name if session else ""
+    code = outcome.split(":", 1)[1] if ":" in outcome else ""
     if outcome == "applied":
-        aws = ("*In AWS:* the Target Role now denies every request made with credentials issued to "
-               f"`{session.role_session_name if session else ''}` before this moment, so the open console "
-               "stops working within a few minutes (IAM takes a moment to spread). Other people using the same "
-               "role are not affected, and what was already done is not undone. The deny rule is removed "
-               "after an hour, once those credentials could no longer work anyway.")
-    elif outcome.startswith("failed:"):
-        aws = (f"*In AWS: nothing changed.* pam-bot could not add the deny rule "
-               f"({outcome.split(':', 1)[1]}), so an open console keeps working until {ends}. "
-               "An admin should check that the Resource Role may call iam:PutRolePolicy on the Target Role.")
+        aws = ("*In AWS:* the Target Role now denies every request made with this session's credentials "
+               f"(`{name}`), so the open console stops working within a few minutes (IAM takes a moment to "
+               "spread). Your other sessions and other people using the same role are not affected, and what was "
+               "already done is not undone. The deny rule is removed once those credentials have expired.")
+    elif outcome.startswith("retrying:"):
+        aws = (f"*In AWS: not cut yet.* AWS refused the deny rule ({code}), so the console still works. pam-bot "
+               "keeps trying for the next 20 minutes or so and tells the approvers and admins if AWS keeps "
+               "refusing.")
+    elif outcome.startswith("gave_up:"):
+        aws = (f"*In AWS: not cut.* AWS kept refusing the deny rule ({code}), so the console keeps working "
+               f"until {ends}. The approvers and pam-bot's admins have been told; an admin should check that the "
+               f"Resource Role may call iam:PutRolePolicy on the Target Role and run `/pam revoke {ref}` again.")
+    elif outcome == "expired":
+        aws = "*In AWS:* its credentials had already expired, so there was nothing left to cut."
     else:
-        aws = ("*In AWS: nothing changed.* This account does not have revocation enabled, so an open console "
-               f"(and an unused sign-in link) keeps working until {ends}. An admin can enable revocation on "
-               "the account to cut sessions in AWS.")
-    return f"Session {ref} is revoked in pam-bot: it is marked ended and its card says so.\n{aws}"
+        aws = ("*In AWS: nothing changed.* This account does not have revocation enabled, so the credentials "
+               f"behind an open console (and an unused sign-in link) keep working until {ends}. An admin can "
+               "enable revocation on the account so that later sessions can be cut in AWS.")
+    cut = outcome.startswith(("retrying:", "gave_up:"))
+    state = "ended in pam-bot and still being cut off in AWS" if cut else "revoked in pam-bot"
+    return f"Session {ref} is {state}: it is marked ended and its card says so.\n{aws}"
 
 
 def link_closed_message(view: RequestView) -> Message:
-    """What the DM with the sign-in link becomes once its owner said "I'm done": no link, no buttons."""
+    """What the DM with the sign-in link becomes once the session was ended early: no link, no buttons."""
     session = view.session
     assert session is not None
+    who = ("you said you were done" if session.revoked_by in (None, view.request.requester_id)
+           else f"<@{session.revoked_by}> revoked it")
     return text_message(f"⚪ Session {session.ref} on `{view.request.resource_name}/{view.request.account_name}` "
-                        f"is over: you said you were done. Its sign-in link is no longer here.")
+                        f"is over: {who}. Its sign-in link is no longer here.")

@@ -126,8 +126,30 @@ def approvers_notice(view: RequestView, event: str) -> Message:
                             f"not read {group} or found it empty, so it cannot tell who may approve: nobody can "
                             "decide until it can. A pam-bot admin should check the group (and that pam-bot has "
                             "`usergroups:read`).")
+    if event == "revoke_failed":
+        return text_message(still_live_text(view))
     if event == "link_not_delivered":
         return text_message(f"⚠️ Request {request.ref} for {account} was granted, but pam-bot could not confirm "
                             f"that the console link reached <@{request.requester_id}> (Slack refused the DM or did "
                             f"not answer). If they did not get it, they can ask again.")
     return text_message(f"Request {request.ref} for {account} is now {request.status}.")
+
+
+def still_live_text(view: RequestView) -> str:
+    """A revocation AWS never accepted: the session still works there, and what to do about it."""
+    request, session = view.request, view.session
+    assert session is not None
+    return (f"🚨 Session {session.ref} of <@{request.requester_id}> on `{request.resource_name}/"
+            f"{request.account_name}` was revoked in pam-bot, but AWS still accepts it: every attempt to add the "
+            f"deny rule failed (last error: {escape_mrkdwn(session.revoke_error or 'unknown')}). Its credentials "
+            f"keep working until {when(session.expires_at)}. Check that the Resource Role may call "
+            f"iam:PutRolePolicy on `{session.target_role_arn}` (`/pam setup`), then run "
+            f"`/pam revoke {session.ref}` again; or use \"Revoke active sessions\" on that role in the IAM "
+            f"console, which cuts every session of the role.")
+
+
+def admins_notice(view: RequestView, event: str) -> Message:
+    """Something pam-bot's admins must act on."""
+    if event == "revoke_failed":
+        return text_message(still_live_text(view))
+    return text_message(f"Request {view.request.ref} is now {view.request.status}.")

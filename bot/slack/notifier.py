@@ -16,6 +16,7 @@ from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
 from bot.slack import messages
 from bot.slack.blocks import Message, request_card
+from bot.slack.lifecycle_blocks import link_closed_message
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,12 @@ class SlackNotifier:
     """Posts and updates the bot's messages; the console link only ever goes to the requester's DM."""
 
     def __init__(self, client: WebClient, *, directory: SlackDirectory, default_channel: str | None,
-                 admin_ids: Callable[[], frozenset[str]]) -> None:
+                 admin_ids: Callable[[], frozenset[str]], admin_channel: str | None = None) -> None:
         self.client = client
         self.directory = directory
         self.default_channel = default_channel
         self.admin_ids = admin_ids
+        self.admin_channel = admin_channel
 
     def post_request_cards(self, view: RequestView) -> list[dict[str, str]]:
         channels = self._card_channels(view)
@@ -107,8 +109,19 @@ class SlackNotifier:
             if channel:
                 self._post(channel, card)
 
-    def send_console_link(self, view: RequestView, link: str) -> None:
-        self._dm(view.request.requester_id, messages.console_link_message(view, link))
+    def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
+        return self._dm(view.request.requester_id, messages.console_link_message(view, link))
+
+    def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
+        slack_call(lambda: self.client.chat_update(channel=channel, ts=ts, **link_closed_message(view)))
+
+    def tell_admins(self, view: RequestView, event: str) -> None:
+        message = messages.admins_notice(view, event)
+        if self.admin_channel:
+            self._post(self.admin_channel, message)
+            return
+        for user_id in sorted(self.admin_ids()):
+            self._dm(user_id, message)
 
     def tell_requester(self, view: RequestView, event: str) -> None:
         self._dm(view.request.requester_id, messages.requester_notice(view, event))
@@ -148,9 +161,8 @@ class SlackNotifier:
         response = slack_call(lambda: self.client.chat_postMessage(channel=channel, **message))
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
-    def _dm(self, user_id: str, message: Message) -> None:
-        channel = self._open_dm(user_id)
-        slack_call(lambda: self.client.chat_postMessage(channel=channel, **message))
+    def _dm(self, user_id: str, message: Message) -> dict[str, str]:
+        return self._post(self._open_dm(user_id), message)
 
     def _open_dm(self, user_id: str) -> str:
         return str(slack_call(lambda: self.client.conversations_open(users=user_id))["channel"]["id"])

@@ -40,11 +40,16 @@ class SessionRepository:
             query = query.where(AccessSession.requester_id == requester_id)
         return self.session.scalar(query) or 0
 
-    def transition(self, session_id: int, expected: str, new: str, **values: Any) -> bool:
-        """One conditional UPDATE; True only for the caller that changed the row."""
+    def transition(self, session_id: int, expected: str, new: str, *, expected_attempts: int | None = None,
+                   **values: Any) -> bool:
+        """One conditional UPDATE (on the status, and the revoke attempts when given); True only for the
+        caller that changed the row."""
+        conditions = [AccessSession.id == session_id, AccessSession.status == expected]
+        if expected_attempts is not None:
+            conditions.append(AccessSession.revoke_attempts == expected_attempts)
         result = self.session.execute(
             update(AccessSession)
-            .where(AccessSession.id == session_id, AccessSession.status == expected)
+            .where(*conditions)
             .values(status=new, **values)
             .execution_options(synchronize_session=False)
         )
@@ -71,11 +76,23 @@ class SessionRepository:
             .with_for_update(skip_locked=True)
         ).all()
 
-    def revoked_with_policy_since(self, since: datetime, limit: int = 100) -> Sequence[AccessSession]:
+    def claim_due_revocations(self, now: datetime, limit: int) -> Sequence[AccessSession]:
+        """`revoking` sessions whose next try is due (uses ix_sessions_revoke_due); rows other replicas hold
+        are skipped."""
+        return self.session.scalars(
+            select(AccessSession)
+            .where(AccessSession.status == "revoking", AccessSession.revoke_due_at <= now)
+            .order_by(AccessSession.revoke_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    def revoked_with_policy_expired_before(self, before: datetime, limit: int = 100) -> Sequence[AccessSession]:
+        """Revoked sessions whose deny is still flagged as in place although their credentials expired."""
         return self.session.scalars(
             select(AccessSession).where(
                 AccessSession.status == "revoked",
                 AccessSession.revocation_applied.is_(True),
-                AccessSession.ended_at <= since,
+                AccessSession.expires_at <= before,
             ).limit(limit)
         ).all()

@@ -102,7 +102,7 @@ def test_roles_built_from_the_documents_chain_and_revoke(broker: AwsBroker, aws_
                            duration_seconds=3600)
     assert granted.assumed_role_arn.endswith("/alice")
     broker.revoke_session(resource_role_arn=resource, target_role_arn=role, session_name="alice",
-                          now=datetime.now(UTC))
+                          aws_user_id=granted.aws_user_id, expires_at=granted.expires_at, now=datetime.now(UTC))
 
 
 def test_the_scope_is_enforced(broker: AwsBroker, aws_sandbox: AwsSandbox, bot_identity: BotIdentity) -> None:
@@ -113,12 +113,13 @@ def test_the_scope_is_enforced(broker: AwsBroker, aws_sandbox: AwsSandbox, bot_i
     root = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}}]}
     outside = target(aws_sandbox, resource, unique("admin"), trust=root)
+    now = datetime.now(UTC)
     for attempt in (lambda: broker.validate_account(resource, outside),
                     lambda: broker.target_trust_policy(resource, outside),
                     lambda: broker.revoke_session(resource_role_arn=resource, target_role_arn=outside,
-                                                  session_name="alice", now=datetime.now(UTC)),
+                                                  session_name="alice", aws_user_id=None, expires_at=now, now=now),
                     lambda: broker.revoke_session(resource_role_arn=resource, target_role_arn=resource,
-                                                  session_name="alice", now=datetime.now(UTC))):
+                                                  session_name="alice", aws_user_id=None, expires_at=now, now=now)):
         with pytest.raises(AwsError) as caught:
             attempt()
         assert caught.value.code == "AccessDenied"

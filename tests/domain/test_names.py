@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.errors import InvalidInput
-from bot.domain.names import SESSION_NAME_MAX, is_valid_session_name, role_session_name, validate_name
+from bot.domain.names import (
+    SESSION_NAME_MAX,
+    grant_session_name,
+    is_valid_session_name,
+    role_session_name,
+    validate_name,
+)
 
 
 @pytest.mark.parametrize(("email", "user_id", "expected"), [
@@ -82,3 +88,27 @@ def test_validate_name_refuses(value: str) -> None:
         validate_name("resource", value)
     assert caught.value.field == "resource"
     assert caught.value.user_message.startswith("Resource names are 1 to 32 characters")
+
+
+@pytest.mark.parametrize("email", ["alice@example.com", "b" * 52 + "@example.com", "jöe@example.com", None,
+                                   "x" * 200 + "@example.com", "a"])
+def test_a_grant_name_is_the_person_plus_the_session_ref_and_always_valid(email: str | None) -> None:
+    name = grant_session_name(email, "U123", "S-ABC234")
+    assert name.endswith("+S-ABC234") and is_valid_session_name(name)
+    assert name[: -len("+S-ABC234")] == role_session_name(email, "U123", limit=SESSION_NAME_MAX - 9)
+
+
+def test_two_grants_of_one_person_get_different_names_and_keep_the_email() -> None:
+    one = grant_session_name("alice@example.com", "U1", "S-ABC234")
+    two = grant_session_name("alice@example.com", "U1", "S-XYZ789")
+    assert (one, two) == ("alice@example.com+S-ABC234", "alice@example.com+S-XYZ789")
+
+
+def test_long_emails_are_shortened_with_a_hash_and_the_suffix_stays_intact() -> None:
+    prefix = "a" * 70
+    one = grant_session_name(f"{prefix}1@example.com", "U1", "S-ABC234")
+    two = grant_session_name(f"{prefix}2@example.com", "U2", "S-ABC234")
+    assert one != two and len(one) == len(two) == SESSION_NAME_MAX
+    assert one.startswith("a" * 44 + "-") and one.endswith("+S-ABC234")
+    fits = "c" * 43 + "@example.com"  # 55 characters: exactly what is left next to the suffix
+    assert grant_session_name(fits, "U1", "S-ABC234") == fits + "+S-ABC234"

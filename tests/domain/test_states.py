@@ -15,12 +15,13 @@ ALLOWED_REQUEST = {
     (R.PENDING, R.APPROVED), (R.PENDING, R.DENIED), (R.PENDING, R.EXPIRED), (R.PENDING, R.CANCELLED),
     (R.APPROVED, R.GRANTED), (R.APPROVED, R.FAILED),
 }
-ALLOWED_SESSION = {(S.ACTIVE, S.ENDED), (S.ACTIVE, S.REVOKED)}
+ALLOWED_SESSION = {(S.ACTIVE, S.ENDED), (S.ACTIVE, S.REVOKED), (S.ACTIVE, S.REVOKING), (S.REVOKING, S.REVOKED),
+                   (S.REVOKING, S.ENDED)}
 
 
 def test_values_are_the_stored_strings() -> None:
     assert [s.value for s in R] == ["pending", "approved", "granted", "failed", "denied", "expired", "cancelled"]
-    assert [s.value for s in S] == ["active", "ended", "revoked"]
+    assert [s.value for s in S] == ["active", "revoking", "ended", "revoked"]
     assert R.PENDING == "pending" and f"{S.ACTIVE}" == "active"
 
 

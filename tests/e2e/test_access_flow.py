@@ -53,7 +53,7 @@ def test_happy_path_end_to_end(bot: Bot) -> None:
     assert "<!date^" in json.dumps(dm) and "15 minutes" in json.dumps(dm)
 
     hops = bot.aws.sandbox.assume_role_calls()[calls_before:]
-    grant_hops = [h for h in hops if h.params.get("RoleSessionName") == "alice@example.com"]
+    grant_hops = [h for h in hops if h.params.get("RoleSessionName", "").startswith("alice@example.com+S-")]
     assert [h.params["RoleArn"] for h in grant_hops] == [bot.accounts["prod-aws"], target]
     assert all(h.params.get("ExternalId") == EXTERNAL_ID for h in grant_hops)
     assert all(h.outcome == "ok" for h in grant_hops), grant_hops
@@ -63,7 +63,8 @@ def test_happy_path_end_to_end(bot: Bot) -> None:
 
     wait_status(bot, ref, "granted")
     (session,) = bot.sessions()
-    assert session.role_session_name == "alice@example.com"
+    assert session.role_session_name == f"alice@example.com+{session.ref}"
+    assert {h.params["RoleSessionName"] for h in grant_hops} == {session.role_session_name}
     assert session.status == "active"
     bot.slack.wait_for("chat.update", lambda c: "Granted" in json.dumps(c.args))
     card = bot.card()
@@ -132,7 +133,7 @@ def test_two_approvers_at_once_grant_once(bot: Bot) -> None:
     time.sleep(0.5)
     assert len(bot.sessions()) == 1
     target_hops = [h for h in bot.aws.sandbox.assume_role_calls()[calls_before:]
-                   if h.params.get("RoleSessionName") == "alice@example.com"]
+                   if h.params.get("RoleSessionName", "").startswith("alice@example.com+S-")]
     assert len(target_hops) == 2  # one chain: resource role, then target role
 
 

@@ -203,10 +203,10 @@ class HeldBroker:
     def __init__(self, inner: Any) -> None:
         self.inner, self.entered, self.release = inner, threading.Event(), threading.Event()
 
-    def validate_resource(self, resource_role_arn: str) -> None:
+    def validate_resource(self, resource_role_arn: str, **options: Any) -> None:
         self.entered.set()
         assert self.release.wait(10)
-        self.inner.validate_resource(resource_role_arn)
+        self.inner.validate_resource(resource_role_arn, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -48,13 +48,16 @@ def test_a_300_character_user_id_in_sessions_is_refused_and_audited(bot: Bot) ->
 
 
 def test_a_300_character_actor_is_refused_and_audited(bot: Bot) -> None:
-    """Whoever Slack names as the actor, the refusal is written (cut to the actor column)."""
+    """Whoever Slack names as the actor, the refusal is written (cut to the actor column). A user id Slack does
+    not know is refused at the edge, in the ack itself."""
     bot.add_account()
     stranger = "U" + "Z" * 299
-    message = shown(reply(bot, stranger, "access prod-aws readonly 30m checking"))
-    assert "Slack does not know user `UZZZ" in message and "Something went wrong" not in message
-    (event,) = bot.audit("request.create")
-    assert event.outcome == "refused" and event.target == "prod-aws/readonly"
+    response = bot.driver.command(stranger, "access prod-aws readonly 30m checking")
+    assert response.status == 200 and response.json is not None
+    message = response.json["text"]
+    assert "Slack does not know you" in message and "Something went wrong" not in message
+    (event,) = bot.audit("slack.request")
+    assert event.outcome == "refused" and event.details["code"] == "unknown_user"
     cut_marker(event.actor, "actor")
 
 

@@ -37,7 +37,7 @@ def test_demo_tells_the_whole_story_and_redacts_the_link(tmp_path: Path) -> None
     assert [("hop 1" in h, "hop 2" in h) for h in hops] == [(True, False), (False, True)], hops
     assert all("ExternalId sent" in h for h in hops)
     assert "DurationSeconds=1800" in hops[1]
-    assert "caller arn:aws:sts::123456789012:assumed-role/pam-bot-resource/alice@example.com" in out
+    assert "caller arn:aws:sts::123456789012:assumed-role/pam-bot-resource/alice@example.com+S-" in out
     dm = out[out.index("pam-bot → DM to alice"):]
     assert "[Open AWS Console ↗ <console link REDACTED>]" in dm
     assert "ends" in dm and "has ended" in dm

@@ -96,10 +96,43 @@ def test_a_second_replica_skips_the_rows_the_first_one_holds(engine: Engine, db:
     assert not set(taken["first"]) & set(taken["second"])
 
 
+def test_revocation_retries_take_the_due_revoking_sessions_and_replicas_skip_held_ones(
+        engine: Engine, db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        for ref, due, status in (("S-DUE001", NOW - timedelta(minutes=1), "revoking"), ("S-DUE002", NOW, "revoking"),
+                                 ("S-LATER1", NOW + timedelta(seconds=1), "revoking"),
+                                 ("S-ACTIVE", NOW - timedelta(minutes=1), "active")):
+            add_session(session, ref, NOW + timedelta(minutes=30), status=status)
+            row = SessionRepository(session).by_ref(ref)
+            assert row is not None
+            row.revoke_due_at = due
+    with db.begin() as session:
+        assert [s.ref for s in SessionRepository(session).claim_due_revocations(NOW, 10)] == ["S-DUE001", "S-DUE002"]
+    if engine.dialect.name != "postgresql":
+        return
+    held, release, taken = threading.Event(), threading.Event(), {}
+
+    def first() -> None:
+        with db.begin() as session:
+            taken["first"] = [s.ref for s in SessionRepository(session).claim_due_revocations(NOW, 1)]
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert held.wait(10)
+    with db.begin() as session:
+        taken["second"] = [s.ref for s in SessionRepository(session).claim_due_revocations(NOW, 10)]
+    release.set()
+    holder.join()
+    assert (taken["first"], taken["second"]) == (["S-DUE001"], ["S-DUE002"])
+
+
 CLAIMS = {
     "ix_sessions_due_warning": lambda s: SessionRepository(s).claim_due_warning(NOW, NOW + timedelta(minutes=5), 200),
     "ix_sessions_active_expiry": lambda s: SessionRepository(s).claim_due_end(NOW, 200),
     "ix_access_requests_status_created": lambda s: RequestRepository(s).claim("pending", NOW, 200),
+    "ix_sessions_revoke_due": lambda s: SessionRepository(s).claim_due_revocations(NOW, 200),
 }
 
 

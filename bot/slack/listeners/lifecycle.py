@@ -40,4 +40,5 @@ def register(app: App, services: Services) -> None:
         ack()
         view, outcome = services.sessions.revoke(actor=user_id(body), ref=normalise_ref(action_value(body), "S"))
         tell_user(client, body, revoked_text(view, outcome))
-        replace_clicked_message(client, body, link_closed_message(view))  # the DM loses its link and buttons
+        if view.session is not None and not view.session.link_ts:  # granted before pam-bot kept the DM's place
+            replace_clicked_message(client, body, link_closed_message(view))  # the DM loses its link and buttons
