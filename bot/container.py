@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.access import AccessService
+from bot.services.break_glass import BreakGlassService
 from bot.services.admin import AdminService
 from bot.services.audit import AuditService
 from bot.services.grants import GrantService
@@ -122,7 +123,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                           warning=timedelta(seconds=settings.expiry_warning_seconds),
                           request_timeout=timedelta(seconds=settings.request_timeout_seconds),
                           prune_revocations=sessions.prune_revocations, retry_revocations=revocations.retry_due)
+    break_glass = BreakGlassService(
+        db=db, clock=clock, directory=directory, notifier=notifier, admin_ids=admin.admin_ids,
+        revoke=lambda actor, ref: sessions.revoke(actor=actor, ref=ref, authorized=True))
     services = Services(access=access, grants=grants, admin=admin, sweeps=sweeps, sessions=sessions,
+                        break_glass=break_glass,
                         audit=AuditService(db=db, clock=clock, admin_ids=admin.admin_ids),
                         setup=SetupService(db=db, clock=clock, broker=broker, external_id=external_id, admin=admin,
                                            target_path=settings.target_path, bot_role_arn=settings.bot_role_arn,

@@ -79,12 +79,14 @@ class Account(Base):
     requesters_everyone: Mapped[bool] = mapped_column(default=False, server_default=false())
     requester_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     requester_group: Mapped[str | None] = mapped_column(String(32))
+    break_glass: Mapped[bool] = mapped_column(default=False, server_default=false())  # `/pam break-glass` allowed
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 OPEN_REQUEST = "status IN ('pending', 'approved')"
+UNREVIEWED = "break_glass AND review IS NULL"
 
 
 class AccessRequest(Base):
@@ -95,6 +97,9 @@ class AccessRequest(Base):
         Index("ix_access_requests_status_created", "status", "created_at"),
         Index("ix_access_requests_requester", "requester_id", "status"),
         # One open request per person and account, whatever the races: the database says no to the second.
+        # Break-glass grants nobody has reviewed yet: the reminder sweep's index.
+        Index("ix_access_requests_unreviewed", "created_at",
+              postgresql_where=text(UNREVIEWED), sqlite_where=text(UNREVIEWED)),
         Index("uq_access_requests_open", "requester_id", "account_id", unique=True,
               postgresql_where=text(OPEN_REQUEST), sqlite_where=text(OPEN_REQUEST)),
     )
@@ -121,6 +126,11 @@ class AccessRequest(Base):
     cards: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{channel, ts}] of approval cards
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(Text)
+    # Break-glass: granted without approval, reviewed afterwards by an approver (`reviewed` or `flagged`).
+    break_glass: Mapped[bool] = mapped_column(default=False, server_default=false())
+    review: Mapped[str | None] = mapped_column(String(16))
+    reviewed_by: Mapped[str | None] = mapped_column(String(32))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Decision(Base):

@@ -9,12 +9,14 @@ from bot.domain import mentions
 from bot.domain.durations import looks_like_duration
 from bot.domain.errors import InvalidInput
 from bot.domain.ids import normalise_ref
-from bot.domain.text import quote, storable, unescape_slack
+from bot.domain.text import has_visible_text, quote, storable, unescape_slack
 
 # Placeholders are upper case rather than <angle brackets>, which Slack's mrkdwn would take for links.
 USAGE: dict[str, tuple[str, str]] = {
     "access": ("/pam access RESOURCE ACCOUNT [DURATION] [REASON…]",
                "ask for console access, 15m to 1h (default: the account's)"),
+    "break-glass": ("/pam break-glass RESOURCE ACCOUNT [DURATION] REASON…",
+                    "emergency: access at once, without approval, on accounts that allow it (loud, reviewed after)"),
     "list": ("/pam list", "accounts you can ask for"),
     "sessions": ("/pam sessions [all | @someone]", "active sessions, yours unless you say"),
     "revoke": ("/pam revoke SESSION", "end a session early (S-XXXXXX)"),
@@ -44,6 +46,11 @@ class Access:
     account: str
     duration: str | None = None  # as typed; the service parses it against the account's maximum
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class BreakGlass(Access):
+    """`/pam break-glass`: like `access`, but granted at once where the account allows it; the reason is required."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class Audit:
     page: int = 1
 
 
-Command = Help | ListAccounts | Access | Sessions | Revoke | Cancel | Admin | Setup | Audit
+Command = Help | ListAccounts | Access | BreakGlass | Sessions | Revoke | Cancel | Admin | Setup | Audit
 
 # A word is whitespace-free, except inside Slack's `<…>` entities (`<@U1|al>`, `<!subteam^S1|@ops>`, `<#C1|ops>`).
 _WORD = re.compile(r"\s*((?:<[^<>]*>|\S)+)")
@@ -138,6 +145,16 @@ def _access(rest: str) -> Access:
     return Access(resource, account, duration, unescape_slack(rest[after:].strip()))
 
 
+def _break_glass(rest: str) -> BreakGlass:
+    try:
+        asked = _access(rest)
+    except InvalidInput as error:
+        raise _usage_error("break-glass", "Say which resource and account you need, and why.") from error
+    if not has_visible_text(asked.reason):
+        raise _usage_error("break-glass", "Break-glass needs a reason: say what is on fire (an incident id helps).")
+    return BreakGlass(asked.resource, asked.account, asked.duration, asked.reason)
+
+
 def _person(name: str, word: str) -> str | None:
     try:
         return mentions.person(word)
@@ -195,6 +212,7 @@ def _audit(rest: str) -> Audit:
 
 _PARSERS = {
     "access": _access,
+    "break-glass": _break_glass,
     "sessions": _sessions,
     "revoke": lambda rest: Revoke(_ref("revoke", rest, "S", "session")),
     "cancel": lambda rest: Cancel(_ref("cancel", rest, "R", "request")),

@@ -16,6 +16,7 @@ from bot.domain.text import has_visible_text
 from bot.domain.policy import Outcome, ensure_can_decide, ensure_can_request, should_auto_approve, tally
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.base import Clock, Tx, UseCase
+from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT, ensure_break_glass
 from bot.services.grants import GrantService
 from bot.services.lookups import GroupCache, actor_of, find_account, policy_of, unknown_account, unused_ref
 from bot.services.ports import Directory, Notifier, Person, RequestView
@@ -35,8 +36,10 @@ class AccessService(UseCase):
     """What requesters and approvers do; grants are delegated to GrantService."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, directory: Directory, notifier: Notifier,
-                 grants: GrantService, admin_ids: Callable[[], frozenset[str]]) -> None:
+                 grants: GrantService, admin_ids: Callable[[], frozenset[str]],
+                 break_glass_limit: int = BREAK_GLASS_DAILY_LIMIT) -> None:
         super().__init__(db=db, clock=clock)
+        self.break_glass_limit = break_glass_limit
         self.directory = directory
         self.notifier = notifier
         self.grants = grants
@@ -57,6 +60,23 @@ class AccessService(UseCase):
         if request.status == "approved":
             return self.grants.grant(request.id) or view
         return self._post_cards(view)
+
+    def break_glass(self, *, user_id: str, resource: str, account: str, duration: str | None,
+                    reason: str) -> RequestView:
+        """Grant at once, without approval, where the account allows break-glass; loud: a red card, a DM to every
+        approver and admin, an audit event flagged `break_glass`, and a review owed afterwards."""
+        target = f"{resource}/{account}"
+        with self.audited(user_id, "request.break_glass", target):
+            person = self.directory.person(user_id)
+            ensure_can_request(actor_of(person))
+            decision = self._ensure_eligible(user_id, resource, account)
+            with self.transaction() as tx:
+                request = self._new_request(tx, person, resource, account, duration, reason, decision,
+                                            break_glass=True)
+                view = load_view(tx, request)
+        log.warning("break-glass %s by %s on %s", request.ref, user_id, target, extra={"request": request.ref})
+        view = self._announce_break_glass(view)
+        return self.grants.grant(request.id) or view
 
     def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str) -> None:
         """Everything `submit` would refuse, without writing (a modal shows it as a field error)."""
@@ -160,21 +180,23 @@ class AccessService(UseCase):
         return res, acc, seconds
 
     def _new_request(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
-                     reason: str, decision: Eligibility) -> AccessRequest:
+                     reason: str, decision: Eligibility, *, break_glass: bool = False) -> AccessRequest:
         # Asks by one person for one account queue here (every replica), so the open-request rule and the
-        # daily auto-approval limit are counted by one transaction at a time.
+        # daily auto-approval and break-glass limits are counted by one transaction at a time.
         tx.lock(f"ask:{person.user_id}:{resource.lower()}/{account.lower()}")
+        if break_glass:
+            superseded = ensure_break_glass(tx, person.user_id, resource, account, limit=self.break_glass_limit)
         res, acc, seconds = self._validate(tx, person, resource, account, duration, reason)
         reason = reason.strip()
         grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
-        auto = should_auto_approve(policy_of(acc), grants_today)
+        auto = break_glass or should_auto_approve(policy_of(acc), grants_today)
         request = AccessRequest(
             ref=unused_ref(tx), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
             resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,
             target_role_arn=acc.role_arn, duration_seconds=seconds, reason=reason,
             status="approved" if auto else "pending", approvals_required=acc.approvals_required,
-            auto_approved=auto, created_at=tx.now, updated_at=tx.now, decided_at=tx.now if auto else None,
-            cards=[],
+            auto_approved=auto and not break_glass, created_at=tx.now, updated_at=tx.now,
+            decided_at=tx.now if auto else None, cards=[], break_glass=break_glass,
         )
         try:
             with tx.session.begin_nested():
@@ -182,9 +204,27 @@ class AccessService(UseCase):
         except IntegrityError as error:  # the one-open-request index: another ask got there first
             raise Conflict(f"You already have an open request for {res.name}/{acc.name}. "
                            "Cancel it with `/pam cancel` to ask again.") from error
-        tx.audit(person.user_id, "request.create", request.ref, account=f"{res.name}/{acc.name}",
-                 duration=format_duration(seconds), reason=reason, auto_approved=auto, eligible=decision.why.value)
+        tx.audit(person.user_id, "request.break_glass" if break_glass else "request.create", request.ref,
+                 account=f"{res.name}/{acc.name}", duration=format_duration(seconds), reason=reason,
+                 auto_approved=request.auto_approved, eligible=decision.why.value,
+                 **({"break_glass": True, "superseded": superseded} if break_glass else {}))
         return request
+
+    def _announce_break_glass(self, view: RequestView) -> RequestView:
+        """The red card where approval cards go and a DM to every approver and admin; a Slack failure is logged
+        and audited, never a reason to hold back an emergency grant."""
+        try:
+            cards = self.notifier.post_request_cards(view)
+        except NotifyFailed as error:
+            self.record("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
+                        detail=error.detail or "", break_glass=True)
+            cards = []
+        self._safe(self.notifier.alert_break_glass, view)
+        with self.transaction() as tx:
+            request = tx.requests.by_id(view.request.id)
+            assert request is not None
+            request.cards = cards
+            return load_view(tx, request)
 
     def _record_decision(self, tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,
                          eligible: bool) -> Outcome:

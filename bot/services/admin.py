@@ -44,6 +44,7 @@ class AccountSpec:
     requesters_everyone: bool = False
     requester_ids: tuple[str, ...] = ()
     requester_group: str | None = None
+    break_glass: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def requesters(self) -> Requesters:
@@ -206,7 +207,7 @@ class AdminService(UseCase):
                          approvers=sorted(policy.approver_ids), approver_group=policy.approver_group,
                          approvals_required=policy.approvals_required, auto_approve=policy.auto_approve,
                          requesters="everyone" if requesters.everyone else sorted(requesters.user_ids),
-                         requester_group=requesters.group, replaced=replace,
+                         requester_group=requesters.group, break_glass=spec.break_glass, replaced=replace,
                          **({"trust_warnings": list(review.warnings)} if review.warnings else {}))
                 return row
 
@@ -267,6 +268,7 @@ def _apply(row: Account, *, name: str, arn: str, duration: int, spec: AccountSpe
     row.auto_approve_daily_limit = policy.auto_approve_daily_limit
     row.require_reason = policy.require_reason
     row.revocation_enabled = spec.revocation_enabled
+    row.break_glass = spec.break_glass
 
 
 def spec_of(resource: str, account: Account) -> AccountSpec:
@@ -279,4 +281,4 @@ def spec_of(resource: str, account: Account) -> AccountSpec:
         auto_approve=account.auto_approve, auto_approve_daily_limit=account.auto_approve_daily_limit,
         require_reason=account.require_reason, revocation_enabled=account.revocation_enabled,
         requesters_everyone=account.requesters_everyone, requester_ids=tuple(account.requester_ids or ()),
-        requester_group=account.requester_group)
+        requester_group=account.requester_group, break_glass=account.break_glass)

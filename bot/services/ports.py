@@ -109,6 +109,12 @@ class Notifier(Protocol):
     def tell_requester(self, view: RequestView, event: str) -> None:
         """DM the requester what became of their request (denied, failed, expired, cancelled, revoked...)."""
 
+    def alert_break_glass(self, view: RequestView) -> None:
+        """DM every approver and admin that someone took access by break-glass (never the link)."""
+
+    def remind_break_glass(self, view: RequestView) -> None:
+        """Bring an unreviewed break-glass up again in its card's thread, mentioning the approvers."""
+
     def remind_approvers(self, view: RequestView) -> None:
         """Nudge approvers about a request still pending."""
 

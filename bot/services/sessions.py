@@ -44,11 +44,12 @@ class SessionService(UseCase):
             # A session past its end stays `active` until the next tick ends it; it is over all the same.
             return [row for row in rows if row.expires_at > tx.now]
 
-    def revoke(self, *, actor: str, ref: str) -> tuple[RequestView, str]:
+    def revoke(self, *, actor: str, ref: str, authorized: bool = False) -> tuple[RequestView, str]:
         """End a session now (owner or admin); cut it in AWS too where its account had revocation on.
 
         Returns the view and what happened in AWS: `applied`, `retrying:<code>`, `gave_up:<code>`,
         `expired` or `not_enabled`. A session still being cut (`revoking`) gets another try at once.
+        `authorized`: the caller has checked `actor` may end it (an approver flagging a break-glass).
         """
         is_admin = actor in self.admin_ids()  # read before the transaction: SQLite allows one writer at a time
         with self.audited(actor, "session.revoke", ref):
@@ -56,7 +57,7 @@ class SessionService(UseCase):
                 row = tx.sessions.by_ref(ref)
                 if row is None:
                     raise NotFound(f"There is no session {ref}.")
-                if row.requester_id != actor and not is_admin:
+                if row.requester_id != actor and not is_admin and not authorized:
                     raise NotAllowed("Only the session's owner or a pam-bot admin can revoke it.")
                 again = row.status == "revoking"
                 cut = self._start(tx, row, actor)

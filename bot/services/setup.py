@@ -141,6 +141,12 @@ class SetupService(UseCase):
                 checks.append(Check(f"account {resource.name}/{account.name}", False,
                                     "Nobody can approve its requests: it names no approvers and there are no admins.",
                                     "Name approvers or an approver group, or add a pam-bot admin."))
+            if account.break_glass:
+                checks.append(Check(f"account {resource.name}/{account.name}", True,
+                                    "Break-glass is on: eligible requesters can take it at once without approval "
+                                    "(loud, limited per person per day, reviewed afterwards).",
+                                    "Turn it off where no emergency needs it: `pam-bot account update "
+                                    f"{resource.name} {account.name} --no-break-glass`.", warning=True))
             if account.auto_approve and account.requesters_everyone:
                 checks.append(Check(f"account {resource.name}/{account.name}", True,
                                     "Anyone in the workspace gets it at once: it auto-approves and is open to "

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import NotifyFailed
 from bot.services.base import Clock, Tx, UseCase
+from bot.services.break_glass import REMIND_EVERY
 from bot.services.grants import GrantService
 from bot.services.notices import Notice, Row, deliver
 from bot.services.ports import Notifier, RequestView
@@ -39,6 +40,7 @@ class TickReport:
     warned: int = 0
     pruned: int = 0
     revocations: int = 0  # tries at cutting `revoking` sessions in AWS
+    break_glass_reminded: int = 0
 
 
 class SweepService(UseCase):
@@ -65,7 +67,8 @@ class SweepService(UseCase):
         """Every sweep once; one failing sweep does not stop the others."""
         sweeps = {"recovered": self.recover_stuck, "expired": self.expire_requests,
                   "reminded": self.remind_approvers, "ended": self.end_sessions, "warned": self.warn_sessions,
-                  "pruned": self.prune, "revocations": self.retry_revocations}
+                  "pruned": self.prune, "revocations": self.retry_revocations,
+                  "break_glass_reminded": self.remind_break_glass}
         return TickReport(**{name: _guarded(name, sweep) for name, sweep in sweeps.items()})
 
     def warn_sessions(self) -> int:
@@ -90,6 +93,12 @@ class SweepService(UseCase):
         return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout / 2, self.batch,
                                                         unreminded=True),
                            Notice("request.reminded", self.notifier.remind_approvers, _set(reminded_at=True)))
+
+    def remind_break_glass(self) -> int:
+        """Bring each unreviewed break-glass grant up again in its card's thread, every half hour, until reviewed."""
+        return self._drain(lambda tx: tx.requests.claim_unreviewed(tx.now - REMIND_EVERY, self.batch),
+                           Notice("request.break_glass_reminded", self.notifier.remind_break_glass,
+                                  _set(reminded_at=True)))
 
     def recover_stuck(self) -> int:
         """Approved requests a crash left without a session: retry the grant once, then fail them loudly."""

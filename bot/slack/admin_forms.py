@@ -17,6 +17,7 @@ OPTIONS = {
     "requesters_everyone": ("Anyone may request", "Everyone in the workspace may ask (guests and strangers never)."),
     "auto_approve": ("Auto-approve", "Grant at once, without approvers (up to the daily limit below)."),
     "require_reason": ("Require a reason", "Requests without a reason are refused."),
+    "break_glass": ("Break-glass", "Allow /pam break-glass: access at once, loud, reviewed afterwards."),
     "revocation_enabled": ("Revocation in AWS", "Revoking cuts the console session in AWS too "
                                                 "(the Resource Role needs iam:PutRolePolicy on the Target Role)."),
 }

@@ -79,6 +79,7 @@ def read_account(view: dict[str, Any]) -> AccountInput:
         require_reason="require_reason" in options,
         revocation_enabled="revocation_enabled" in options,
         requesters_everyone="requesters_everyone" in options,
+        break_glass="break_glass" in options,
         requester_ids=tuple(values.get(Block.REQUESTERS.value) or ()),
         requester_group=requester_group,
     )

@@ -124,11 +124,11 @@ def _card_status(view: RequestView) -> list[dict[str, Any]]:
     if request.auto_approved:
         lines.insert(0, "⚡ Auto-approved by the account's policy")
     if request.status == "granted" and session is not None:
-        status = _session_status(session.status, session.expires_at, session.ended_at)
+        status = session_status(session.status, session.expires_at, session.ended_at)
     return [context("\n".join([status, *lines]).strip() or request.status)]
 
 
-def _session_status(status: str, expires_at: datetime, ended_at: datetime | None) -> str:
+def session_status(status: str, expires_at: datetime, ended_at: datetime | None) -> str:
     if status == "active":
         return f"🟢 Granted · session ends {when(expires_at)}"
     if status == "revoked":

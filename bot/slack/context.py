@@ -22,3 +22,4 @@ class Services:
     audit: Any = None  # AuditService
     setup: Any = None  # SetupService
     home: Any = None  # HomeService
+    break_glass: Any = None  # BreakGlassService

@@ -27,6 +27,8 @@ class Action(StrEnum):
     ADMIN_MANAGE_ADMINS = "pam_admin_manage_admins"
     ADMIN_SETUP = "pam_admin_setup"
     AUDIT_MORE = "pam_audit_more"
+    BREAK_GLASS_REVIEWED = "pam_break_glass_reviewed"
+    BREAK_GLASS_FLAG = "pam_break_glass_flag"
 
 
 class View(StrEnum):

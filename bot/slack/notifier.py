@@ -16,6 +16,8 @@ from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
 from bot.slack import messages
 from bot.slack.blocks import Message, request_card
+from bot.slack.break_glass_blocks import break_glass_alert, break_glass_card, break_glass_flagged, \
+    break_glass_reminder
 from bot.slack.lifecycle_blocks import link_closed_message
 
 log = logging.getLogger(__name__)
@@ -96,11 +98,11 @@ class SlackNotifier:
         if not channels:
             raise NotifyFailed("Nobody can approve this account yet: it has no approvers, no approval channel "
                                "and pam-bot has no admins. Ask an admin to fix the account.", code="no_approvers")
-        card = request_card(view)
+        card = card_of(view)
         return [self._post(channel, card) for channel in channels]
 
     def update_request_cards(self, view: RequestView) -> None:
-        card = request_card(view)
+        card = card_of(view)
         for ref in view.request.cards or ():
             slack_call(lambda ref=ref: self.client.chat_update(channel=ref["channel"], ts=ref["ts"], **card))
         if not view.request.cards and view.request.auto_approved and view.request.status == "granted":
@@ -124,7 +126,30 @@ class SlackNotifier:
             self._dm(user_id, message)
 
     def tell_requester(self, view: RequestView, event: str) -> None:
-        self._dm(view.request.requester_id, messages.requester_notice(view, event))
+        notice = break_glass_flagged(view) if event == "break_glass_flagged" else messages.requester_notice(view, event)
+        self._dm(view.request.requester_id, notice)
+
+    def alert_break_glass(self, view: RequestView) -> None:
+        """Every approver and admin, each by DM; an approver group that cannot be read leaves the rest told."""
+        try:
+            approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+                                          admin_ids=self.admin_ids)
+        except CheckFailed:
+            approvers = frozenset(view.approver_ids)
+        failed: list[str] = []
+        for user_id in sorted((approvers | self.admin_ids()) - {view.request.requester_id})[:50]:
+            try:
+                self._dm(user_id, break_glass_alert(view))
+            except NotifyFailed as error:
+                failed.append(f"{user_id}: {error.code}")
+        if failed:
+            raise NotifyFailed("Some approvers could not be told of a break-glass.", code="break_glass_alert",
+                               detail="; ".join(failed)[:500])
+
+    def remind_break_glass(self, view: RequestView) -> None:
+        for ref in view.request.cards or ():
+            slack_call(lambda ref=ref: self.client.chat_postMessage(
+                channel=ref["channel"], thread_ts=ref["ts"], **break_glass_reminder(view)))
 
     def remind_approvers(self, view: RequestView) -> None:
         for ref in view.request.cards or ():
@@ -166,3 +191,8 @@ class SlackNotifier:
 
     def _open_dm(self, user_id: str) -> str:
         return str(slack_call(lambda: self.client.conversations_open(users=user_id))["channel"]["id"])
+
+
+def card_of(view: RequestView) -> Message:
+    """The card a request shows where approval cards go: a break-glass one, or the approval card."""
+    return break_glass_card(view) if view.request.break_glass else request_card(view)

@@ -47,7 +47,9 @@ def setup_view(info: SetupInfo) -> dict[str, Any]:
                 + (f"\nTrust policies name it as `{info.trust_principal}`."
                    if info.trust_principal != info.principal_arn else "")),
         context(f"Partition `{info.partition}`. Every AssumeRole pam-bot makes carries the ExternalId; the trust "
-                "policies below only let pam-bot in when it matches."),
+                "policies below only let pam-bot in when it matches. Both hops of a grant carry one role session "
+                "name of its own, naming the person and the session (`alice@example.com+S-ABC123`), so CloudTrail "
+                "and a revocation point at exactly that session."),
     ]
     left_out: list[str] = []
     for number, document in enumerate(info.documents, start=1):

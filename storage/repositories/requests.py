@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import AccessRequest, Decision
@@ -139,4 +139,32 @@ class RequestRepository:
             select(AccessRequest).where(AccessRequest.status == "approved",
                                         AccessRequest.updated_at <= untouched_since)
             .order_by(AccessRequest.updated_at).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+
+    def break_glass_since(self, requester_id: str, since: datetime) -> int:
+        """Break-glass requests a person made since `since`, over every account."""
+        return self.session.scalar(
+            select(func.count()).select_from(AccessRequest).where(
+                AccessRequest.requester_id == requester_id, AccessRequest.break_glass.is_(True),
+                AccessRequest.created_at >= since)
+        ) or 0
+
+    def mark_reviewed(self, request_id: int, review: str, by: str, now: datetime) -> bool:
+        """Record a break-glass review; False when someone reviewed it first."""
+        result = self.session.execute(
+            update(AccessRequest)
+            .where(AccessRequest.id == request_id, AccessRequest.break_glass.is_(True),
+                   AccessRequest.review.is_(None))
+            .values(review=review, reviewed_by=by, reviewed_at=now, updated_at=now)
+        )
+        return bool(result.rowcount)
+
+    def claim_unreviewed(self, due_before: datetime, limit: int) -> Sequence[AccessRequest]:
+        """Break-glass grants still owed a review, last brought up before `due_before`, locked for one replica."""
+        return self.session.scalars(
+            select(AccessRequest).where(
+                AccessRequest.break_glass.is_(True), AccessRequest.review.is_(None),
+                AccessRequest.created_at <= due_before,
+                or_(AccessRequest.reminded_at.is_(None), AccessRequest.reminded_at <= due_before))
+            .order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
         ).all()

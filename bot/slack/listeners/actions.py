@@ -27,6 +27,16 @@ def register(app: App, services: Services) -> None:
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=deny_modal(normalise_ref(action_value(body), "R")))
 
+    @app.action(Action.BREAK_GLASS_REVIEWED.value)
+    @app.action(Action.BREAK_GLASS_FLAG.value)
+    def review_break_glass(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        flag = (body.get("actions") or [{}])[0].get("action_id") == Action.BREAK_GLASS_FLAG.value
+        view = services.break_glass.review(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"),
+                                           flag=flag)
+        tell_user(client, body, f"Break-glass {view.request.ref} is "
+                                + ("flagged and its session revoked." if flag else "marked as reviewed."))
+
     @app.action(Action.CANCEL.value)
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()

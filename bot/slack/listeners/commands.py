@@ -63,6 +63,16 @@ def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, service
     return granted_ephemeral(view)
 
 
+@handles(cmd.BreakGlass)
+def _break_glass(parsed: cmd.BreakGlass, body: dict[str, Any], client: WebClient, services: Services) -> Message:
+    view = services.access.break_glass(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
+                                       duration=parsed.duration, reason=parsed.reason)
+    if view.request.status == "granted":
+        return text_message(f"🚨 Break-glass {view.request.ref}: check your DMs for the console link. The approvers "
+                            "and admins have been told, and one of them will review it.")
+    return granted_ephemeral(view)
+
+
 @handles(cmd.Cancel)
 def _cancel(parsed: cmd.Cancel, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     view = services.access.cancel(user_id=body["user_id"], ref=parsed.request_ref)
