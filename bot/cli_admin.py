@@ -78,6 +78,8 @@ def _account_flags(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--require-reason", action=switch, default=unset)
     parser.add_argument("--revocation", action=switch, default=unset,
                         help="cut sessions in AWS on revoke (iam:PutRolePolicy)")
+    parser.add_argument("--escalate-to", default=None, metavar="C123|S123",
+                        help="the last reminder of a pending request posts in this channel or mentions this group")
     parser.add_argument("--break-glass", action=switch, default=unset,
                         help="allow `/pam break-glass`: access at once without approval, loud and reviewed after")
     parser.add_argument("--description", default=None)
@@ -146,7 +148,7 @@ def _account_save(args: argparse.Namespace) -> int:
         "approver_group": args.approver_group, "approvals_required": args.approvals_required,
         "approval_channel": args.channel, "auto_approve": args.auto_approve,
         "auto_approve_daily_limit": args.auto_approve_daily_limit, "require_reason": args.require_reason,
-        "revocation_enabled": args.revocation, "break_glass": args.break_glass,
+        "revocation_enabled": args.revocation, "break_glass": args.break_glass, "escalate_to": args.escalate_to,
     }.items() if value is not None}
     if args.approvers is not None:
         changes["approver_ids"] = tuple(a.strip() for a in args.approvers.split(",") if a.strip())
@@ -224,4 +226,4 @@ def account_dict(resource: Resource, row: Account) -> dict[str, Any]:
             "auto_approve": row.auto_approve, "auto_approve_daily_limit": row.auto_approve_daily_limit,
             "require_reason": row.require_reason, "revocation_enabled": row.revocation_enabled,
             "requesters": "everyone" if row.requesters_everyone else list(row.requester_ids or []),
-            "requester_group": row.requester_group, "break_glass": row.break_glass}
+            "requester_group": row.requester_group, "break_glass": row.break_glass, "escalate_to": row.escalate_to}

@@ -40,6 +40,7 @@ class Settings:
     tick_seconds: int = 30
     expiry_warning_seconds: int = 300
     request_timeout_seconds: int = 3600
+    reminder_seconds: tuple[int, ...] = ()  # offsets from a request's creation; empty: one reminder half-way
     port: int = 3000
     auto_migrate: bool = True
     log_format: str = "text"
@@ -67,6 +68,7 @@ class Settings:
             tick_seconds=reader.seconds("PAM_TICK_SECONDS", "30", minimum=1),
             expiry_warning_seconds=reader.seconds("PAM_EXPIRY_WARNING", "5m", minimum=0),
             request_timeout_seconds=reader.seconds("PAM_REQUEST_TIMEOUT", "1h", minimum=60),
+            reminder_seconds=reader.schedule("PAM_REMINDERS"),
             port=reader.integer("PORT", "3000", minimum=1, maximum=65535),
             auto_migrate=reader.flag("PAM_AUTO_MIGRATE", True),
             log_format=reader.choice("PAM_LOG_FORMAT", "text", {"text", "json"}),
@@ -82,6 +84,10 @@ class Settings:
                     check(value)
             except InvalidInput as error:
                 reader.problems.append(f"{name}: {error.user_message}")
+        late = [s for s in settings.reminder_seconds if s >= settings.request_timeout_seconds]
+        if late:
+            reader.problems.append("PAM_REMINDERS: every reminder must come before PAM_REQUEST_TIMEOUT "
+                                   f"({settings.request_timeout_seconds}s), when the request expires")
         if settings.external_id is not None:
             try:
                 validate_external_id(settings.external_id)
@@ -157,6 +163,18 @@ class _Reader:
             self.problems.append(f"{name} must be a duration like 30s, 5m or 1h (at least {minimum}s), not {raw!r}")
             return int(parse_time(default) or 0)
         return int(parsed)
+
+    def schedule(self, name: str) -> tuple[int, ...]:
+        """Comma-separated durations in increasing order (`15m,30m,1h`); empty when unset."""
+        raw = self._raw(name)
+        if not raw:
+            return ()
+        parsed = [parse_time(part.strip()) for part in raw.split(",")]
+        seconds = [int(p) for p in parsed if p is not None and p >= 60 and p == int(p)]
+        if len(seconds) != len(parsed) or seconds != sorted(set(seconds)):
+            self.problems.append(f"{name} must be durations of at least 1m in increasing order, like 15m,30m,1h")
+            return ()
+        return tuple(seconds)
 
     def integer(self, name: str, default: str, *, minimum: int, maximum: int) -> int:
         raw = self._raw(name) or default

@@ -122,7 +122,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     sweeps = SweepService(db=db, clock=clock, notifier=notifier, grants=grants,
                           warning=timedelta(seconds=settings.expiry_warning_seconds),
                           request_timeout=timedelta(seconds=settings.request_timeout_seconds),
-                          prune_revocations=sessions.prune_revocations, retry_revocations=revocations.retry_due)
+                          prune_revocations=sessions.prune_revocations, retry_revocations=revocations.retry_due,
+                          reminders=[timedelta(seconds=s) for s in settings.reminder_seconds])
     break_glass = BreakGlassService(
         db=db, clock=clock, directory=directory, notifier=notifier, admin_ids=admin.admin_ids,
         revoke=lambda actor, ref: sessions.revoke(actor=actor, ref=ref, authorized=True))

@@ -80,6 +80,7 @@ class Account(Base):
     requester_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     requester_group: Mapped[str | None] = mapped_column(String(32))
     break_glass: Mapped[bool] = mapped_column(default=False, server_default=false())  # `/pam break-glass` allowed
+    escalate_to: Mapped[str | None] = mapped_column(String(32))  # channel (C…/G…) or group (S…) the last reminder wakes
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -121,6 +122,7 @@ class AccessRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     grant_attempts: Mapped[int] = mapped_column(Integer, default=0)
     notice_failures: Mapped[int] = mapped_column(Integer, default=0)
     cards: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{channel, ts}] of approval cards

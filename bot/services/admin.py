@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -45,6 +46,7 @@ class AccountSpec:
     requester_ids: tuple[str, ...] = ()
     requester_group: str | None = None
     break_glass: bool = False
+    escalate_to: str | None = None  # a channel (C…/G…) or user group (S…) the last reminder wakes
     extra: dict[str, str] = field(default_factory=dict)
 
     def requesters(self) -> Requesters:
@@ -169,6 +171,7 @@ class AdminService(UseCase):
             arn = parse_role_arn(spec.role_arn.strip(), field="role_arn").arn
             duration = parse_duration(spec.duration)
             requesters = spec.requesters()
+            escalation(spec.escalate_to)
             policy = ApprovalPolicy(
                 approver_ids=frozenset(spec.approver_ids), approver_group=spec.approver_group or None,
                 approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
@@ -269,6 +272,7 @@ def _apply(row: Account, *, name: str, arn: str, duration: int, spec: AccountSpe
     row.require_reason = policy.require_reason
     row.revocation_enabled = spec.revocation_enabled
     row.break_glass = spec.break_glass
+    row.escalate_to = spec.escalate_to or None
 
 
 def spec_of(resource: str, account: Account) -> AccountSpec:
@@ -281,4 +285,11 @@ def spec_of(resource: str, account: Account) -> AccountSpec:
         auto_approve=account.auto_approve, auto_approve_daily_limit=account.auto_approve_daily_limit,
         require_reason=account.require_reason, revocation_enabled=account.revocation_enabled,
         requesters_everyone=account.requesters_everyone, requester_ids=tuple(account.requester_ids or ()),
-        requester_group=account.requester_group, break_glass=account.break_glass)
+        requester_group=account.requester_group, break_glass=account.break_glass, escalate_to=account.escalate_to)
+
+
+def escalation(target: str | None) -> None:
+    """An escalation target is a channel (C…, G…) or a user group (S…), by id; InvalidInput otherwise."""
+    if target and not re.fullmatch(r"[CGS][A-Z0-9]{2,31}", target):
+        raise InvalidInput(f"Escalate to a channel (C…) or a user group (S…) by its id, not {quote(target)}.",
+                           field="escalate_to")

@@ -115,8 +115,8 @@ class Notifier(Protocol):
     def remind_break_glass(self, view: RequestView) -> None:
         """Bring an unreviewed break-glass up again in its card's thread, mentioning the approvers."""
 
-    def remind_approvers(self, view: RequestView) -> None:
-        """Nudge approvers about a request still pending."""
+    def remind_approvers(self, view: RequestView, *, final: bool = False) -> None:
+        """Nudge approvers about a request still pending; the `final` reminder also wakes `view.escalate_to`."""
 
     def tell_approvers(self, view: RequestView, event: str) -> None:
         """Tell the approvers, in the card's thread, what became of a request they approved (failed...)."""
@@ -141,3 +141,4 @@ class RequestView:
     approver_ids: frozenset[str] = frozenset()
     approver_group: str | None = None
     channel: str | None = None  # the account's approval channel, if it has one
+    escalate_to: str | None = None  # a channel (C…/G…) or user group (S…) the last reminder wakes

@@ -50,7 +50,7 @@ class SweepService(UseCase):
                  warning: timedelta, request_timeout: timedelta, batch: int = 200, max_batches: int = 10,
                  prune_revocations: Callable[[], int] = lambda: 0,
                  prune_every: timedelta = timedelta(minutes=5),
-                 retry_revocations: Callable[[], int] = lambda: 0) -> None:
+                 retry_revocations: Callable[[], int] = lambda: 0, reminders: Sequence[timedelta] = ()) -> None:
         super().__init__(db=db, clock=clock)
         self.notifier = notifier
         self.grants = grants
@@ -61,6 +61,7 @@ class SweepService(UseCase):
         self.prune_revocations = prune_revocations
         self.prune_every = prune_every
         self.retry_revocations = retry_revocations  # claims due rows itself (SKIP LOCKED), like the sweeps here
+        self.reminders = tuple(reminders)
         self._pruned_at: datetime | None = None
 
     def tick(self) -> TickReport:
@@ -89,10 +90,19 @@ class SweepService(UseCase):
                            Notice("request.expired", self._tell_expired, _set(status="expired", updated_at=True)))
 
     def remind_approvers(self) -> int:
-        """Nudge approvers once, half-way to the timeout, in the card's thread."""
-        return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout / 2, self.batch,
-                                                        unreminded=True),
-                           Notice("request.reminded", self.notifier.remind_approvers, _set(reminded_at=True)))
+        """Nudge approvers in the card's thread at each offset of the reminder schedule (default: once, half-way
+        to the timeout); the last reminder also escalates where the account says (`escalate_to`)."""
+        offsets = self.reminders or (self.request_timeout / 2,)
+        handled = 0
+        for step, offset in enumerate(offsets):
+            final = step == len(offsets) - 1
+            handled += self._drain(
+                lambda tx, step=step, offset=offset: tx.requests.claim("pending", tx.now - offset, self.batch,
+                                                                       reminders_sent=step),
+                Notice("request.reminded", lambda view, final=final: self.notifier.remind_approvers(view, final=final),
+                       _set(reminded_at=True, reminders_sent=step + 1),
+                       lambda row, request, step=step, final=final: {"reminder": step + 1, "last": final}))
+        return handled
 
     def remind_break_glass(self) -> int:
         """Bring each unreviewed break-glass grant up again in its card's thread, every half hour, until reviewed."""

@@ -18,4 +18,5 @@ def load_view(tx: Tx, request: AccessRequest) -> RequestView:
         approver_ids=frozenset(account.approver_ids or ()) if account else frozenset(),
         approver_group=account.approver_group if account else None,
         channel=account.approval_channel if account else None,
+        escalate_to=account.escalate_to if account else None,
     )

@@ -78,6 +78,9 @@ def account_form(resources: Sequence[str], spec: AccountSpec | None = None, *, e
                    max_length=3),
         _input(Block.CHANNEL, "Approval channel", _channel(spec.approval_channel), optional=True),
         _input(Block.OPTIONS, "Options", _options(spec), optional=True),
+        _hint(text_input(Block.ESCALATE_TO, "Escalate to (channel or group id)", initial=spec.escalate_to or "",
+                         optional=True, placeholder="C0123ONCALL or S0123LEADS", max_length=32),
+              "The last reminder of a request nobody decided posts in this channel, or mentions this group."),
         text_input(Block.DAILY_LIMIT, "Auto-approvals per person per day (empty: no limit)", optional=True,
                    initial=str(spec.auto_approve_daily_limit or ""), max_length=4),
     ]

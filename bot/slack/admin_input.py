@@ -13,7 +13,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PamError
 from bot.domain.names import validate_name
 from bot.domain.policy import ApprovalPolicy
 from bot.domain.text import truncate
-from bot.services.admin import AccountSpec
+from bot.services.admin import AccountSpec, escalation
 from bot.slack.ids import Block, View
 from bot.slack.payload import metadata, view_values
 
@@ -80,6 +80,7 @@ def read_account(view: dict[str, Any]) -> AccountInput:
         revocation_enabled="revocation_enabled" in options,
         requesters_everyone="requesters_everyone" in options,
         break_glass="break_glass" in options,
+        escalate_to=str(values.get(Block.ESCALATE_TO.value, "")).strip() or None,
         requester_ids=tuple(values.get(Block.REQUESTERS.value) or ()),
         requester_group=requester_group,
     )
@@ -107,6 +108,7 @@ def check_account(form: AccountInput, resources: Collection[str], existing: Coll
                    approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
                    auto_approve_daily_limit=spec.auto_approve_daily_limit, require_reason=spec.require_reason)
     spec.requesters()
+    escalation(spec.escalate_to)
     if not form.editing and f"{spec.resource}/{name}" in existing:
         raise Conflict(f"{spec.resource}/{name} already exists; edit it from the list instead.",
                        field=Block.NAME.value)

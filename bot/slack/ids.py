@@ -60,6 +60,7 @@ class Block(StrEnum):
     APPROVER_GROUP = "approver_group"
     REQUESTERS = "requesters"
     REQUESTER_GROUP = "requester_group"
+    ESCALATE_TO = "escalate_to"
     APPROVALS_REQUIRED = "approvals_required"
     CHANNEL = "approval_channel"
     OPTIONS = "options"

@@ -82,10 +82,24 @@ def granted_ephemeral(view: RequestView) -> Message:
                         + (f": {request.failure_message}" if request.failure_message else "."))
 
 
-def reminder_message(view: RequestView) -> Message:
+def reminder_message(view: RequestView, escalate_to: str | None = None) -> Message:
+    """In the card's thread: the approvers (and, on the last reminder, a group the account escalates to)."""
     request = view.request
-    return text_message(f"⏰ Request {request.ref} from <@{request.requester_id}> for "
-                        f"`{request.resource_name}/{request.account_name}` is still waiting for a decision.")
+    who = [f"<@{a}>" for a in sorted(view.approver_ids)[:20]]
+    who += [f"<!subteam^{view.approver_group}>"] if view.approver_group else []
+    who += [f"<!subteam^{escalate_to}>"] if escalate_to and escalate_to.startswith("S") else []
+    tail = " Escalated: nobody has decided yet." if escalate_to else ""
+    return text_message(f"⏰ {' '.join(who) + ' ' if who else ''}Request {request.ref} from <@{request.requester_id}> "
+                        f"for `{request.resource_name}/{request.account_name}` is still waiting for a decision.{tail}")
+
+
+def escalation_message(view: RequestView) -> Message:
+    """Posted in an account's escalation channel by the last reminder."""
+    request = view.request
+    where = f" in <#{view.channel}>" if view.channel else ""
+    return text_message(f"⏫ Request {request.ref} from <@{request.requester_id}> for "
+                        f"`{request.resource_name}/{request.account_name}` has had no decision{where}. An approver "
+                        "is needed before it expires.")
 
 
 def expiry_warning_message(view: RequestView) -> Message:

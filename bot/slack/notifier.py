@@ -151,10 +151,13 @@ class SlackNotifier:
             slack_call(lambda ref=ref: self.client.chat_postMessage(
                 channel=ref["channel"], thread_ts=ref["ts"], **break_glass_reminder(view)))
 
-    def remind_approvers(self, view: RequestView) -> None:
+    def remind_approvers(self, view: RequestView, *, final: bool = False) -> None:
+        escalate = view.escalate_to if final else None
         for ref in view.request.cards or ():
             slack_call(lambda ref=ref: self.client.chat_postMessage(
-                channel=ref["channel"], thread_ts=ref["ts"], **messages.reminder_message(view)))
+                channel=ref["channel"], thread_ts=ref["ts"], **messages.reminder_message(view, escalate)))
+        if escalate and escalate[0] in "CG":
+            slack_call(lambda: self.client.chat_postMessage(channel=escalate, **messages.escalation_message(view)))
 
     def tell_approvers(self, view: RequestView, event: str) -> None:
         for ref in view.request.cards or ():

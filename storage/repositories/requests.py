@@ -113,14 +113,15 @@ class RequestRepository:
             .order_by(AccessRequest.created_at).limit(limit)
         ).all()
 
-    def claim(self, status: str, created_before: datetime, limit: int, *, unreminded: bool = False,
+    def claim(self, status: str, created_before: datetime, limit: int, *, reminders_sent: int | None = None,
               ) -> Sequence[AccessRequest]:
-        """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers)."""
+        """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers);
+        `reminders_sent`: only those that have had exactly that many reminders."""
         query = select(AccessRequest).where(
             AccessRequest.status == status, AccessRequest.created_at <= created_before
         )
-        if unreminded:
-            query = query.where(AccessRequest.reminded_at.is_(None))
+        if reminders_sent is not None:
+            query = query.where(AccessRequest.reminders_sent == reminders_sent)
         return self.session.scalars(
             query.order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
