@@ -88,6 +88,7 @@ class Account(Base):
 
 OPEN_REQUEST = "status IN ('pending', 'approved')"
 UNREVIEWED = "break_glass AND review IS NULL"
+SCHEDULED = "status = 'approved' AND starts_at IS NOT NULL"
 
 
 class AccessRequest(Base):
@@ -98,6 +99,9 @@ class AccessRequest(Base):
         Index("ix_access_requests_status_created", "status", "created_at"),
         Index("ix_access_requests_requester", "requester_id", "status"),
         # One open request per person and account, whatever the races: the database says no to the second.
+        # Approved requests waiting for their start: the scheduled-start sweep's index.
+        Index("ix_access_requests_scheduled", "starts_at",
+              postgresql_where=text(SCHEDULED), sqlite_where=text(SCHEDULED)),
         # Break-glass grants nobody has reviewed yet: the reminder sweep's index.
         Index("ix_access_requests_unreviewed", "created_at",
               postgresql_where=text(UNREVIEWED), sqlite_where=text(UNREVIEWED)),
@@ -123,6 +127,7 @@ class AccessRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # scheduled access: granted at this moment
     grant_attempts: Mapped[int] = mapped_column(Integer, default=0)
     notice_failures: Mapped[int] = mapped_column(Integer, default=0)
     cards: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{channel, ts}] of approval cards

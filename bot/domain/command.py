@@ -9,12 +9,14 @@ from bot.domain import mentions
 from bot.domain.durations import looks_like_duration
 from bot.domain.errors import InvalidInput
 from bot.domain.ids import normalise_ref
+from bot.domain.schedule import looks_like_start
 from bot.domain.text import has_visible_text, quote, storable, unescape_slack
 
 # Placeholders are upper case rather than <angle brackets>, which Slack's mrkdwn would take for links.
 USAGE: dict[str, tuple[str, str]] = {
-    "access": ("/pam access RESOURCE ACCOUNT [DURATION] [REASON…]",
-               "ask for console access, 15m to 1h (default: the account's)"),
+    "access": ("/pam access RESOURCE ACCOUNT [DURATION] [at HH:MM] [REASON…]",
+               "ask for console access, 15m to 1h (default: the account's); `at 22:00` starts it then "
+               "(your time zone, up to 7 days ahead)"),
     "break-glass": ("/pam break-glass RESOURCE ACCOUNT [DURATION] REASON…",
                     "emergency: access at once, without approval, on accounts that allow it (loud, reviewed after)"),
     "list": ("/pam list", "accounts you can ask for"),
@@ -46,6 +48,7 @@ class Access:
     account: str
     duration: str | None = None  # as typed; the service parses it against the account's maximum
     reason: str = ""
+    start: str | None = None  # `22:00` or `2026-12-01 22:00` as typed; the service reads it in the person's zone
 
 
 @dataclass(frozen=True)
@@ -137,12 +140,29 @@ def _access(rest: str) -> Access:
     resource, account = unescape_slack(resource), unescape_slack(account)
     duration, after = _take(rest, pos)
     if duration is None or not looks_like_duration(duration):
-        return Access(resource, account, None, unescape_slack(rest[pos:].strip()))
-    unit, after_unit = _take(rest, after)
-    # "30 minutes" is one duration in two words; a bare number alone is refused later with a hint.
-    if unit and duration.isdigit() and _UNIT.fullmatch(unit) and looks_like_duration(f"{duration} {unit}"):
-        duration, after = f"{duration} {unit}", after_unit
-    return Access(resource, account, duration, unescape_slack(rest[after:].strip()))
+        duration, after = None, pos
+    else:
+        unit, after_unit = _take(rest, after)
+        # "30 minutes" is one duration in two words; a bare number alone is refused later with a hint.
+        if unit and duration.isdigit() and _UNIT.fullmatch(unit) and looks_like_duration(f"{duration} {unit}"):
+            duration, after = f"{duration} {unit}", after_unit
+    start, after = _start(rest, after)
+    return Access(resource, account, duration, unescape_slack(rest[after:].strip()), start)
+
+
+def _start(rest: str, pos: int) -> tuple[str | None, int]:
+    """`at 22:00` or `at 2026-12-01 22:00` at `pos`, and the position after it; (None, pos) when absent (a reason
+    may well begin with "at the office")."""
+    word, after = _take(rest, pos)
+    if word is None or word.lower() != "at":
+        return None, pos
+    first, after_first = _take(rest, after)
+    second, after_second = _take(rest, after_first)
+    if first is not None and second is not None and looks_like_start(f"{first} {second}"):
+        return f"{first} {second}", after_second
+    if first is not None and looks_like_start(first):
+        return first, after_first
+    return None, pos
 
 
 def _break_glass(rest: str) -> BreakGlass:
@@ -152,6 +172,8 @@ def _break_glass(rest: str) -> BreakGlass:
         raise _usage_error("break-glass", "Say which resource and account you need, and why.") from error
     if not has_visible_text(asked.reason):
         raise _usage_error("break-glass", "Break-glass needs a reason: say what is on fire (an incident id helps).")
+    if asked.start is not None:
+        raise _usage_error("break-glass", "Break-glass is for now; to start later, ask with `/pam access … at HH:MM`.")
     return BreakGlass(asked.resource, asked.account, asked.duration, asked.reason)
 
 

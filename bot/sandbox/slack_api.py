@@ -89,11 +89,13 @@ class SlackApiStandIn:
     # --- workspace set-up ---------------------------------------------------------------------------------
     def add_user(self, user_id: str, *, name: str, email: str | None = None, is_bot: bool = False,
                  deleted: bool = False, is_restricted: bool = False, is_ultra_restricted: bool = False,
-                 is_admin: bool = False, is_stranger: bool = False, team_id: str | None = None) -> None:
-        """A person of this workspace, of another `team_id`, or a Slack Connect stranger (`is_stranger`)."""
+                 is_admin: bool = False, is_stranger: bool = False, team_id: str | None = None,
+                 tz_offset: int = 0) -> None:
+        """A person of this workspace, of another `team_id`, or a Slack Connect stranger (`is_stranger`), living
+        `tz_offset` seconds east of UTC."""
         self._ws.add_user(user_id, name=name, email=email, is_bot=is_bot, deleted=deleted,
                           is_restricted=is_restricted, is_ultra_restricted=is_ultra_restricted, is_admin=is_admin,
-                          is_stranger=is_stranger, team_id=team_id)
+                          is_stranger=is_stranger, team_id=team_id, tz_offset=tz_offset)
 
     def add_usergroup(self, group_id: str, user_ids: list[str]) -> None:
         with self._ws.lock:

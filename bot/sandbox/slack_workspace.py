@@ -53,8 +53,10 @@ class Workspace:
 
     def add_user(self, user_id: str, *, name: str, email: str | None = None, is_bot: bool = False,
                  deleted: bool = False, is_restricted: bool = False, is_ultra_restricted: bool = False,
-                 is_admin: bool = False, is_stranger: bool = False, team_id: str | None = None) -> dict[str, Any]:
-        """A person; `is_stranger` is a Slack Connect member of another organisation (limited profile)."""
+                 is_admin: bool = False, is_stranger: bool = False, team_id: str | None = None,
+                 tz_offset: int = 0) -> dict[str, Any]:
+        """A person; `is_stranger` is a Slack Connect member of another organisation (limited profile);
+        `tz_offset` is their time zone's offset from UTC in seconds, as users.info reports it."""
         team = team_id or self.team_id
         profile: dict[str, Any] = {"real_name": name, "display_name": name, "team": team}
         if email is not None and not is_stranger:
@@ -63,7 +65,8 @@ class Workspace:
             profile["bot_id"] = self.bot_id if user_id == self.bot_user_id else f"B{user_id}"
         user = {
             "id": user_id, "team_id": team, "name": name, "real_name": name, "deleted": deleted,
-            "tz": "UTC", "tz_label": "Coordinated Universal Time", "tz_offset": 0, "profile": profile,
+            "tz": "UTC" if not tz_offset else f"Etc/GMT{-tz_offset // 3600:+d}", "tz_offset": tz_offset,
+            "tz_label": "Coordinated Universal Time" if not tz_offset else f"UTC{tz_offset // 3600:+d}", "profile": profile,
             "is_admin": is_admin, "is_owner": False, "is_primary_owner": False, "is_restricted": is_restricted,
             "is_ultra_restricted": is_ultra_restricted, "is_bot": is_bot, "is_app_user": False,
             "updated": int(self.clock()),

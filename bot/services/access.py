@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.eligibility import CheckFailed, Eligibility, eligibility, ensure_eligible
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotifyFailed
-from bot.domain.text import has_visible_text
 from bot.domain.policy import Outcome, ensure_can_decide, ensure_can_request, should_auto_approve, tally
+from bot.domain.schedule import start_at
+from bot.domain.text import has_visible_text
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT, ensure_break_glass
@@ -46,20 +47,32 @@ class AccessService(UseCase):
         self.admin_ids = admin_ids
 
     def submit(self, *, user_id: str, resource: str, account: str, duration: str | None,
-               reason: str) -> RequestView:
-        """Create a request; post its card, or grant at once when the account auto-approves."""
+               reason: str, start: str | None = None) -> RequestView:
+        """Create a request; post its card, or grant at once when the account auto-approves. With `start`
+        (`22:00`, in the person's Slack time zone) the grant waits for that moment once approved."""
         target = f"{resource}/{account}"
         with self.audited(user_id, "request.create", target):
             person = self.directory.person(user_id)
             ensure_can_request(actor_of(person))
+            starts_at = start_at(start, now=self.clock(), utc_offset_seconds=person.tz_offset) if start else None
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
-                request = self._new_request(tx, person, resource, account, duration, reason, decision)
+                request = self._new_request(tx, person, resource, account, duration, reason, decision,
+                                            starts_at=starts_at)
                 view = load_view(tx, request)
         log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == "approved":
-            return self.grants.grant(request.id) or view
+            return self._grant_or_wait(view)
         return self._post_cards(view)
+
+    def _grant_or_wait(self, view: RequestView) -> RequestView:
+        """Grant an approved request now, or — scheduled for later — tell the requester when it will start."""
+        starts_at = view.request.starts_at
+        if starts_at is None or starts_at <= self.clock():
+            return self.grants.grant(view.request.id) or view
+        self._safe(self.notifier.update_request_cards, view)
+        self._safe(lambda v: self.notifier.tell_requester(v, "scheduled"), view)
+        return view
 
     def break_glass(self, *, user_id: str, resource: str, account: str, duration: str | None,
                     reason: str) -> RequestView:
@@ -78,10 +91,13 @@ class AccessService(UseCase):
         view = self._announce_break_glass(view)
         return self.grants.grant(request.id) or view
 
-    def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str) -> None:
+    def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str,
+              start: str | None = None) -> None:
         """Everything `submit` would refuse, without writing (a modal shows it as a field error)."""
         person = self.directory.person(user_id)
         ensure_can_request(actor_of(person))
+        if start:
+            start_at(start, now=self.clock(), utc_offset_seconds=person.tz_offset)
         self._ensure_eligible(user_id, resource, account)
         with self.transaction() as tx:
             self._validate(tx, person, resource, account, duration, reason)
@@ -104,18 +120,21 @@ class AccessService(UseCase):
         if outcome is Outcome.DENIED:
             self._safe(lambda v: self.notifier.tell_requester(v, "denied"), view)
         if outcome is Outcome.APPROVED:
-            return self.grants.grant(request.id) or view
+            return self._grant_or_wait(view)
         return view
 
     def cancel(self, *, user_id: str, ref: str) -> RequestView:
-        """Withdraw one's own pending request."""
+        """Withdraw one's own pending request, or an approved one whose scheduled start has not come."""
         with self.audited(user_id, "request.cancel", ref):
             with self.transaction() as tx:
                 request = tx.requests.by_ref(ref)
                 if request is None or request.requester_id != user_id:
                     raise NotFound(f"You have no request {ref}.")
-                if not tx.requests.transition(request.id, "pending", "cancelled", updated_at=tx.now):
-                    raise Conflict(f"Request {ref} is already {request.status}; only pending requests can be cancelled.")
+                waiting = request.status == "approved" and request.starts_at is not None and request.starts_at > tx.now
+                if not tx.requests.transition(request.id, "approved" if waiting else "pending", "cancelled",
+                                              updated_at=tx.now):
+                    raise Conflict(f"Request {ref} is already {request.status}; only pending requests, and approved "
+                                   "ones whose start has not come, can be cancelled.")
                 tx.audit(user_id, "request.cancel", ref)
                 view = load_view(tx, request)
         self._safe(self.notifier.update_request_cards, view)
@@ -180,7 +199,8 @@ class AccessService(UseCase):
         return res, acc, seconds
 
     def _new_request(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
-                     reason: str, decision: Eligibility, *, break_glass: bool = False) -> AccessRequest:
+                     reason: str, decision: Eligibility, *, break_glass: bool = False,
+                     starts_at: datetime | None = None) -> AccessRequest:
         # Asks by one person for one account queue here (every replica), so the open-request rule and the
         # daily auto-approval and break-glass limits are counted by one transaction at a time.
         tx.lock(f"ask:{person.user_id}:{resource.lower()}/{account.lower()}")
@@ -196,7 +216,7 @@ class AccessService(UseCase):
             target_role_arn=acc.role_arn, duration_seconds=seconds, reason=reason,
             status="approved" if auto else "pending", approvals_required=acc.approvals_required,
             auto_approved=auto and not break_glass, created_at=tx.now, updated_at=tx.now,
-            decided_at=tx.now if auto else None, cards=[], break_glass=break_glass,
+            decided_at=tx.now if auto else None, cards=[], break_glass=break_glass, starts_at=starts_at,
         )
         try:
             with tx.session.begin_nested():
@@ -207,7 +227,8 @@ class AccessService(UseCase):
         tx.audit(person.user_id, "request.break_glass" if break_glass else "request.create", request.ref,
                  account=f"{res.name}/{acc.name}", duration=format_duration(seconds), reason=reason,
                  auto_approved=request.auto_approved, eligible=decision.why.value,
-                 **({"break_glass": True, "superseded": superseded} if break_glass else {}))
+                 **({"break_glass": True, "superseded": superseded} if break_glass else {}),
+                 **({"starts_at": starts_at.isoformat()} if starts_at else {}))
         return request
 
     def _announce_break_glass(self, view: RequestView) -> RequestView:

@@ -121,6 +121,8 @@ class GrantService(UseCase):
             request = tx.requests.by_id(request_id)
             if request is None or request.status != "approved" or request.grant_attempts >= max_attempts:
                 return None
+            if request.starts_at is not None and request.starts_at > tx.now:
+                return None  # scheduled: the start sweep grants it when its time comes
             # Bumping the counter conditionally is the claim: a second worker sees a changed row and stops.
             if not tx.requests.claim_grant(request_id, request.grant_attempts, tx.now):
                 return None

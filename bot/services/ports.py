@@ -79,6 +79,7 @@ class Person:
     is_deleted: bool = False
     is_guest: bool = False
     is_stranger: bool = False  # a Slack Connect member of another organisation
+    tz_offset: int = 0  # seconds east of UTC in the person's Slack time zone (users.info `tz_offset`)
 
 
 class Directory(Protocol):

@@ -41,6 +41,7 @@ class TickReport:
     pruned: int = 0
     revocations: int = 0  # tries at cutting `revoking` sessions in AWS
     break_glass_reminded: int = 0
+    started: int = 0  # scheduled requests granted at their start
 
 
 class SweepService(UseCase):
@@ -69,7 +70,7 @@ class SweepService(UseCase):
         sweeps = {"recovered": self.recover_stuck, "expired": self.expire_requests,
                   "reminded": self.remind_approvers, "ended": self.end_sessions, "warned": self.warn_sessions,
                   "pruned": self.prune, "revocations": self.retry_revocations,
-                  "break_glass_reminded": self.remind_break_glass}
+                  "break_glass_reminded": self.remind_break_glass, "started": self.start_scheduled}
         return TickReport(**{name: _guarded(name, sweep) for name, sweep in sweeps.items()})
 
     def warn_sessions(self) -> int:
@@ -86,7 +87,8 @@ class SweepService(UseCase):
 
     def expire_requests(self) -> int:
         """Pending requests older than the timeout become `expired`; card and requester are told."""
-        return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout, self.batch),
+        return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout, self.batch,
+                                                        started_by=tx.now),
                            Notice("request.expired", self._tell_expired, _set(status="expired", updated_at=True)))
 
     def remind_approvers(self) -> int:
@@ -109,6 +111,12 @@ class SweepService(UseCase):
         return self._drain(lambda tx: tx.requests.claim_unreviewed(tx.now - REMIND_EVERY, self.batch),
                            Notice("request.break_glass_reminded", self.notifier.remind_break_glass,
                                   _set(reminded_at=True)))
+
+    def start_scheduled(self) -> int:
+        """Grant the approved requests whose scheduled start has come (the grant's own claim keeps it to once)."""
+        with self.transaction() as tx:
+            due = tx.requests.claim_starting(tx.now, self.batch)
+        return sum(1 for request_id in due if self.grants.grant(request_id) is not None)
 
     def recover_stuck(self) -> int:
         """Approved requests a crash left without a session: retry the grant once, then fail them loudly."""

@@ -95,6 +95,8 @@ def request_card(view: RequestView) -> Message:
         ]},
         section(f"*Reason*\n{reason}"),
     ]
+    if request.starts_at is not None:
+        blocks.append(context(f"🗓️ Scheduled: the session starts {when(request.starts_at)} once approved"))
     blocks.extend(_card_status(view))
     if request.status == "pending":
         blocks.append({"type": "actions", "block_id": f"decide:{request.ref}", "elements": [
@@ -114,7 +116,8 @@ def _card_status(view: RequestView) -> list[dict[str, Any]]:
               for d in view.decisions if d.verdict == "deny"]
     status = {
         "pending": f"⏳ Waiting for approval: {len(approvals)} of {request.approvals_required}",
-        "approved": "🔐 Approved — creating the console session…",
+        "approved": "🗓️ Approved — waiting for its start" if request.starts_at is not None
+                    and request.grant_attempts == 0 else "🔐 Approved — creating the console session…",
         "denied": "⛔ Denied",
         "expired": "⌛ Expired: nobody decided in time",
         "cancelled": "🚫 Cancelled" + (f" ({escape_mrkdwn(request.failure_message)})"

@@ -53,6 +53,7 @@ class Block(StrEnum):
     ACCOUNT = "account"
     DURATION = "duration"
     REASON = "reason"
+    START = "start"
     NAME = "name"
     ROLE_ARN = "role_arn"
     DESCRIPTION = "description"

@@ -60,6 +60,9 @@ def requester_notice(view: RequestView, event: str) -> Message:
         "expired": f"⌛ Your request {request.ref} for {account} expired: nobody decided in time. "
                    f"Ask again with `/pam access {request.resource_name} {request.account_name}`.",
         "cancelled": f"🚫 Your request {request.ref} for {account} was cancelled.",
+        "scheduled": f"🗓️ Your request {request.ref} for {account} is approved. The console link comes by DM "
+                     f"{when(request.starts_at) if request.starts_at else 'at its start'}; cancel it before then "
+                     f"with `/pam cancel {request.ref}`.",
         "revoked": f"🛑 Your session {view.session.ref if view.session else ''} on {account} was revoked.",
     }
     return text_message(texts.get(event, f"Your request {request.ref} is now {request.status}."))
@@ -68,9 +71,10 @@ def requester_notice(view: RequestView, event: str) -> Message:
 def submitted_message(view: RequestView) -> Message:
     """Ephemeral confirmation to the requester."""
     request = view.request
+    start = f", starting {when(request.starts_at)}" if request.starts_at else ""
     return text_message(
         f"Request {request.ref} for `{request.resource_name}/{request.account_name}` "
-        f"({format_duration(request.duration_seconds)}) is waiting for approval. "
+        f"({format_duration(request.duration_seconds)}{start}) is waiting for approval. "
         f"You will get a DM when it is decided. Cancel it with `/pam cancel {request.ref}`.")
 
 
@@ -78,6 +82,8 @@ def granted_ephemeral(view: RequestView) -> Message:
     request = view.request
     if request.status == "granted":
         return text_message(f"Request {request.ref} was approved: check your DMs for the console link.")
+    if request.status == "approved" and request.starts_at is not None:
+        return text_message(f"Request {request.ref} is approved; the console link comes by DM {when(request.starts_at)}.")
     return text_message(f"Request {request.ref} is {request.status}"
                         + (f": {request.failure_message}" if request.failure_message else "."))
 

@@ -69,8 +69,12 @@ def request_modal(rows: Sequence[tuple[Resource, Account]], *, selected: str | N
         {"type": "input", "block_id": Block.ACCOUNT.value, "label": plain("Account"), "element": select},
         text_input(Block.DURATION, "Duration (15m to 1h; empty for the account's default)", initial=duration,
                    optional=True, placeholder="30m", max_length=20),
+        text_input(Block.START, "Start at (empty: as soon as approved)", optional=True, placeholder="22:00",
+                   max_length=20),
         text_input(Block.REASON, "Reason", initial=reason, multiline=True, optional=True,
                    placeholder="What you need it for, e.g. INC-42"),
+        context("A start is in your Slack time zone (`22:00`, or `2026-12-01 22:00`), at most 7 days ahead: "
+                "approvers decide before, the link comes at the start."),
     ]
     if len(rows) > MAX_OPTIONS:
         blocks.append(context(f"Showing {MAX_OPTIONS} of {len(rows)} accounts; use `/pam access` for the rest."))

@@ -68,6 +68,7 @@ class SlackDirectory:
             is_deleted=bool(user.get("deleted")),
             is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
             is_stranger=bool(user.get("is_stranger")),
+            tz_offset=int(user.get("tz_offset") or 0),
         )
 
     def group_members(self, group_id: str) -> frozenset[str]:

@@ -114,7 +114,7 @@ class RequestRepository:
         ).all()
 
     def claim(self, status: str, created_before: datetime, limit: int, *, reminders_sent: int | None = None,
-              ) -> Sequence[AccessRequest]:
+              started_by: datetime | None = None) -> Sequence[AccessRequest]:
         """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers);
         `reminders_sent`: only those that have had exactly that many reminders."""
         query = select(AccessRequest).where(
@@ -122,23 +122,20 @@ class RequestRepository:
         )
         if reminders_sent is not None:
             query = query.where(AccessRequest.reminders_sent == reminders_sent)
+        if started_by is not None:  # a scheduled request waits for approval until its start
+            query = query.where(or_(AccessRequest.starts_at.is_(None), AccessRequest.starts_at <= started_by))
         return self.session.scalars(
             query.order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
 
-    def stuck_approved(self, untouched_since: datetime, limit: int) -> Sequence[int]:
-        """Approved requests nobody has worked on lately (a crash between approval and grant)."""
-        return self.session.scalars(
-            select(AccessRequest.id).where(AccessRequest.status == "approved",
-                                           AccessRequest.updated_at <= untouched_since)
-            .order_by(AccessRequest.updated_at).limit(limit)
-        ).all()
-
     def claim_stuck(self, untouched_since: datetime, limit: int) -> Sequence[AccessRequest]:
-        """Approved requests nobody has worked on lately, locked so other replicas skip them."""
+        """Approved requests nobody has worked on lately (a crash between approval and grant; a scheduled one
+        only once its start has passed too), locked so other replicas skip them."""
         return self.session.scalars(
             select(AccessRequest).where(AccessRequest.status == "approved",
-                                        AccessRequest.updated_at <= untouched_since)
+                                        AccessRequest.updated_at <= untouched_since,
+                                        or_(AccessRequest.starts_at.is_(None),
+                                            AccessRequest.starts_at <= untouched_since))
             .order_by(AccessRequest.updated_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
 
@@ -168,4 +165,12 @@ class RequestRepository:
                 AccessRequest.created_at <= due_before,
                 or_(AccessRequest.reminded_at.is_(None), AccessRequest.reminded_at <= due_before))
             .order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+
+    def claim_starting(self, now: datetime, limit: int) -> Sequence[int]:
+        """Approved scheduled requests whose start has come and that no grant has tried yet, locked for one replica."""
+        return self.session.scalars(
+            select(AccessRequest.id).where(AccessRequest.status == "approved", AccessRequest.starts_at.is_not(None),
+                                           AccessRequest.starts_at <= now, AccessRequest.grant_attempts == 0)
+            .order_by(AccessRequest.starts_at).limit(limit).with_for_update(skip_locked=True)
         ).all()

@@ -52,7 +52,7 @@ def _list(parsed: cmd.ListAccounts, body: dict[str, Any], client: WebClient, ser
 def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
     try:
         view = services.access.submit(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
-                                      duration=parsed.duration, reason=parsed.reason)
+                                      duration=parsed.duration, reason=parsed.reason, start=parsed.start)
     except ReasonRequired as error:
         client.views_open(trigger_id=body["trigger_id"], view=request_modal(
             services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",

@@ -23,15 +23,16 @@ def register(app: App, services: Services) -> None:
         resource, _, account = str(values.get(Block.ACCOUNT.value, "")).partition("/")
         duration = values.get(Block.DURATION.value) or None
         reason = values.get(Block.REASON.value, "")
+        start = values.get(Block.START.value) or None
         try:
             services.access.check(user_id=user_id(body), resource=resource, account=account, duration=duration,
-                                  reason=reason)
+                                  reason=reason, start=start)
         except PamError as error:
             ack(response_action="errors", errors={error.field or Block.ACCOUNT.value: error.user_message})
             return
         ack()
         result = services.access.submit(user_id=user_id(body), resource=resource, account=account,
-                                        duration=duration, reason=reason)
+                                        duration=duration, reason=reason, start=start)
         message = submitted_message(result) if result.request.status == "pending" else granted_ephemeral(result)
         tell_user(client, {"user": body.get("user")}, message["text"])
         if services.home is not None:
