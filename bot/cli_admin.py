@@ -78,6 +78,10 @@ def _account_flags(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--require-reason", action=switch, default=unset)
     parser.add_argument("--revocation", action=switch, default=unset,
                         help="cut sessions in AWS on revoke (iam:PutRolePolicy)")
+    parser.add_argument("--max-extensions", type=int, default=None, metavar="N",
+                        help="how many times a session may be extended (a new grant each time; default 0)")
+    parser.add_argument("--extend-without-approval", action=switch, default=unset,
+                        help="extensions are granted at once instead of being approved again")
     parser.add_argument("--escalate-to", default=None, metavar="C123|S123",
                         help="the last reminder of a pending request posts in this channel or mentions this group")
     parser.add_argument("--break-glass", action=switch, default=unset,
@@ -149,6 +153,7 @@ def _account_save(args: argparse.Namespace) -> int:
         "approval_channel": args.channel, "auto_approve": args.auto_approve,
         "auto_approve_daily_limit": args.auto_approve_daily_limit, "require_reason": args.require_reason,
         "revocation_enabled": args.revocation, "break_glass": args.break_glass, "escalate_to": args.escalate_to,
+        "max_extensions": args.max_extensions, "extend_without_approval": args.extend_without_approval,
     }.items() if value is not None}
     if args.approvers is not None:
         changes["approver_ids"] = tuple(a.strip() for a in args.approvers.split(",") if a.strip())
@@ -226,4 +231,5 @@ def account_dict(resource: Resource, row: Account) -> dict[str, Any]:
             "auto_approve": row.auto_approve, "auto_approve_daily_limit": row.auto_approve_daily_limit,
             "require_reason": row.require_reason, "revocation_enabled": row.revocation_enabled,
             "requesters": "everyone" if row.requesters_everyone else list(row.requester_ids or []),
-            "requester_group": row.requester_group, "break_glass": row.break_glass, "escalate_to": row.escalate_to}
+            "requester_group": row.requester_group, "break_glass": row.break_glass, "escalate_to": row.escalate_to,
+            "max_extensions": row.max_extensions, "extend_without_approval": row.extend_without_approval}

@@ -40,6 +40,7 @@ class Settings:
     tick_seconds: int = 30
     expiry_warning_seconds: int = 300
     request_timeout_seconds: int = 3600
+    daily_cap_seconds: int = 8 * 3600  # access one person may have on one account in 24 hours, extensions included
     reminder_seconds: tuple[int, ...] = ()  # offsets from a request's creation; empty: one reminder half-way
     port: int = 3000
     auto_migrate: bool = True
@@ -69,6 +70,7 @@ class Settings:
             expiry_warning_seconds=reader.seconds("PAM_EXPIRY_WARNING", "5m", minimum=0),
             request_timeout_seconds=reader.seconds("PAM_REQUEST_TIMEOUT", "1h", minimum=60),
             reminder_seconds=reader.schedule("PAM_REMINDERS"),
+            daily_cap_seconds=reader.seconds("PAM_DAILY_CAP", "8h", minimum=900),
             port=reader.integer("PORT", "3000", minimum=1, maximum=65535),
             auto_migrate=reader.flag("PAM_AUTO_MIGRATE", True),
             log_format=reader.choice("PAM_LOG_FORMAT", "text", {"text", "json"}),

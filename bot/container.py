@@ -115,7 +115,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                              admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
     access = AccessService(db=db, clock=clock, directory=directory, notifier=notifier, grants=grants,
-                           admin_ids=admin.admin_ids)
+                           admin_ids=admin.admin_ids, daily_cap_seconds=settings.daily_cap_seconds)
     revocations = RevocationService(db=db, clock=clock, broker=broker, notifier=notifier)
     sessions = SessionService(db=db, clock=clock, broker=broker, notifier=notifier, admin_ids=admin.admin_ids,
                               revocations=revocations)

@@ -81,6 +81,8 @@ class Account(Base):
     requester_group: Mapped[str | None] = mapped_column(String(32))
     break_glass: Mapped[bool] = mapped_column(default=False, server_default=false())  # `/pam break-glass` allowed
     escalate_to: Mapped[str | None] = mapped_column(String(32))  # channel (C…/G…) or group (S…) the last reminder wakes
+    max_extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # per session chain
+    extend_without_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -128,6 +130,7 @@ class AccessRequest(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # scheduled access: granted at this moment
+    extends: Mapped[str | None] = mapped_column(String(16))  # the session (S-…) this request would continue
     grant_attempts: Mapped[int] = mapped_column(Integer, default=0)
     notice_failures: Mapped[int] = mapped_column(Integer, default=0)
     cards: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{channel, ts}] of approval cards
@@ -186,6 +189,8 @@ class AccessSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revocation_applied: Mapped[bool] = mapped_column(default=False)
+    continues: Mapped[str | None] = mapped_column(String(16))  # an extension: the session (S-…) it carries on
+    extension: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 first, 1 its first extension…
     notice_failures: Mapped[int] = mapped_column(Integer, default=0)
     # What revoking needs, kept on the session so it survives changes to (or removal of) the account.
     revocation_enabled: Mapped[bool] = mapped_column(default=False)

@@ -18,6 +18,7 @@ from bot.domain.text import has_visible_text
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT, ensure_break_glass
+from bot.services.extensions import extendable
 from bot.services.grants import GrantService
 from bot.services.lookups import GroupCache, actor_of, find_account, policy_of, unknown_account, unused_ref
 from bot.services.ports import Directory, Notifier, Person, RequestView
@@ -38,8 +39,9 @@ class AccessService(UseCase):
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, directory: Directory, notifier: Notifier,
                  grants: GrantService, admin_ids: Callable[[], frozenset[str]],
-                 break_glass_limit: int = BREAK_GLASS_DAILY_LIMIT) -> None:
+                 break_glass_limit: int = BREAK_GLASS_DAILY_LIMIT, daily_cap_seconds: int = 8 * 3600) -> None:
         super().__init__(db=db, clock=clock)
+        self.daily_cap_seconds = daily_cap_seconds
         self.break_glass_limit = break_glass_limit
         self.directory = directory
         self.notifier = notifier
@@ -90,6 +92,23 @@ class AccessService(UseCase):
         log.warning("break-glass %s by %s on %s", request.ref, user_id, target, extra={"request": request.ref})
         view = self._announce_break_glass(view)
         return self.grants.grant(request.id) or view
+
+    def extend(self, *, user_id: str, session_ref: str) -> RequestView:
+        """Ask to continue an active session for the account's default duration: a new grant (new AssumeRoles, a
+        new link), approved again unless the account says extensions need none."""
+        with self.audited(user_id, "request.extend", session_ref):
+            person = self.directory.person(user_id)
+            ensure_can_request(actor_of(person))
+            with self.transaction() as tx:
+                res, acc = extendable(tx, session_ref, user_id, daily_cap_seconds=self.daily_cap_seconds)
+            decision = self._ensure_eligible(user_id, res.name, acc.name)
+            with self.transaction() as tx:
+                request = self._new_request(tx, person, res.name, acc.name, None, f"extension of {session_ref}",
+                                            decision, extends=session_ref)
+                view = load_view(tx, request)
+        if request.status == "approved":
+            return self._grant_or_wait(view)
+        return self._post_cards(view)
 
     def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str,
               start: str | None = None) -> None:
@@ -200,7 +219,7 @@ class AccessService(UseCase):
 
     def _new_request(self, tx: Tx, person: Person, resource: str, account: str, duration: str | None,
                      reason: str, decision: Eligibility, *, break_glass: bool = False,
-                     starts_at: datetime | None = None) -> AccessRequest:
+                     starts_at: datetime | None = None, extends: str | None = None) -> AccessRequest:
         # Asks by one person for one account queue here (every replica), so the open-request rule and the
         # daily auto-approval and break-glass limits are counted by one transaction at a time.
         tx.lock(f"ask:{person.user_id}:{resource.lower()}/{account.lower()}")
@@ -209,7 +228,8 @@ class AccessService(UseCase):
         res, acc, seconds = self._validate(tx, person, resource, account, duration, reason)
         reason = reason.strip()
         grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
-        auto = break_glass or should_auto_approve(policy_of(acc), grants_today)
+        auto = break_glass or (extends is not None and acc.extend_without_approval) \
+            or should_auto_approve(policy_of(acc), grants_today)
         request = AccessRequest(
             ref=unused_ref(tx), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
             resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,
@@ -217,6 +237,7 @@ class AccessService(UseCase):
             status="approved" if auto else "pending", approvals_required=acc.approvals_required,
             auto_approved=auto and not break_glass, created_at=tx.now, updated_at=tx.now,
             decided_at=tx.now if auto else None, cards=[], break_glass=break_glass, starts_at=starts_at,
+            extends=extends,
         )
         try:
             with tx.session.begin_nested():
@@ -228,7 +249,8 @@ class AccessService(UseCase):
                  account=f"{res.name}/{acc.name}", duration=format_duration(seconds), reason=reason,
                  auto_approved=request.auto_approved, eligible=decision.why.value,
                  **({"break_glass": True, "superseded": superseded} if break_glass else {}),
-                 **({"starts_at": starts_at.isoformat()} if starts_at else {}))
+                 **({"starts_at": starts_at.isoformat()} if starts_at else {}),
+                 **({"extends": extends} if extends else {}))
         return request
 
     def _announce_break_glass(self, view: RequestView) -> RequestView:

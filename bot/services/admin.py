@@ -47,6 +47,8 @@ class AccountSpec:
     requester_group: str | None = None
     break_glass: bool = False
     escalate_to: str | None = None  # a channel (C…/G…) or user group (S…) the last reminder wakes
+    max_extensions: int = 0
+    extend_without_approval: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def requesters(self) -> Requesters:
@@ -172,6 +174,8 @@ class AdminService(UseCase):
             duration = parse_duration(spec.duration)
             requesters = spec.requesters()
             escalation(spec.escalate_to)
+            if not 0 <= spec.max_extensions <= 10:
+                raise InvalidInput("Extensions per session are 0 to 10.", field="max_extensions")
             policy = ApprovalPolicy(
                 approver_ids=frozenset(spec.approver_ids), approver_group=spec.approver_group or None,
                 approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
@@ -273,6 +277,8 @@ def _apply(row: Account, *, name: str, arn: str, duration: int, spec: AccountSpe
     row.revocation_enabled = spec.revocation_enabled
     row.break_glass = spec.break_glass
     row.escalate_to = spec.escalate_to or None
+    row.max_extensions = spec.max_extensions
+    row.extend_without_approval = spec.extend_without_approval
 
 
 def spec_of(resource: str, account: Account) -> AccountSpec:
@@ -285,7 +291,8 @@ def spec_of(resource: str, account: Account) -> AccountSpec:
         auto_approve=account.auto_approve, auto_approve_daily_limit=account.auto_approve_daily_limit,
         require_reason=account.require_reason, revocation_enabled=account.revocation_enabled,
         requesters_everyone=account.requesters_everyone, requester_ids=tuple(account.requester_ids or ()),
-        requester_group=account.requester_group, break_glass=account.break_glass, escalate_to=account.escalate_to)
+        requester_group=account.requester_group, break_glass=account.break_glass, escalate_to=account.escalate_to,
+        max_extensions=account.max_extensions, extend_without_approval=account.extend_without_approval)
 
 
 def escalation(target: str | None) -> None:

@@ -82,8 +82,11 @@ class GrantService(UseCase):
                 expires_at=grant.expires_at, revocation_enabled=held.revocation_enabled,
                 aws_user_id=grant.aws_user_id or None, source_identity=grant.source_identity,
             )
+            continued = tx.sessions.by_ref(request.extends) if request.extends else None
+            if continued is not None:
+                session.continues, session.extension = continued.ref, continued.extension + 1
             tx.sessions.add(session)
-            tx.audit("pam-bot", "session.granted", request.ref, session=session.ref,
+            tx.audit("pam-bot", "session.granted", request.ref, session=session.ref, continues=session.continues,
                      requester=request.requester_id, role_session_name=session_name,
                      assumed_role_arn=grant.assumed_role_arn, target_role_arn=request.target_role_arn,
                      aws_user_id=grant.aws_user_id, revocation_enabled=held.revocation_enabled,

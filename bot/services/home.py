@@ -33,6 +33,7 @@ class SessionItem:
     account: str
     expires_at: datetime
     role_session_name: str
+    continues: str | None = None  # the session this one extends
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class HomeService(UseCase):
     def data(self, user_id: str) -> HomeData:
         admins = self.admin_ids()
         with self.transaction() as tx:
-            sessions = [SessionItem(s.ref, s.resource_name, s.account_name, s.expires_at, s.role_session_name)
+            sessions = [SessionItem(s.ref, s.resource_name, s.account_name, s.expires_at, s.role_session_name,
+                                    s.continues)
                         for s in tx.sessions.active(user_id, limit=self.shown)]
             sessions_total = tx.sessions.count_active(user_id)
             mine = tx.requests.of_requester(user_id, ("pending",), limit=SCAN)

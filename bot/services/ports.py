@@ -143,3 +143,4 @@ class RequestView:
     approver_group: str | None = None
     channel: str | None = None  # the account's approval channel, if it has one
     escalate_to: str | None = None  # a channel (C…/G…) or user group (S…) the last reminder wakes
+    max_extensions: int = 0  # how many times a session of the account may be extended

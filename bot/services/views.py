@@ -19,4 +19,5 @@ def load_view(tx: Tx, request: AccessRequest) -> RequestView:
         approver_group=account.approver_group if account else None,
         channel=account.approval_channel if account else None,
         escalate_to=account.escalate_to if account else None,
+        max_extensions=account.max_extensions if account else 0,
     )

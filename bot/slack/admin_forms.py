@@ -17,6 +17,7 @@ OPTIONS = {
     "requesters_everyone": ("Anyone may request", "Everyone in the workspace may ask (guests and strangers never)."),
     "auto_approve": ("Auto-approve", "Grant at once, without approvers (up to the daily limit below)."),
     "require_reason": ("Require a reason", "Requests without a reason are refused."),
+    "extend_without_approval": ("Extend without approval", "Extensions are granted at once, not approved again."),
     "break_glass": ("Break-glass", "Allow /pam break-glass: access at once, loud, reviewed afterwards."),
     "revocation_enabled": ("Revocation in AWS", "Revoking cuts the console session in AWS too "
                                                 "(the Resource Role needs iam:PutRolePolicy on the Target Role)."),
@@ -78,6 +79,8 @@ def account_form(resources: Sequence[str], spec: AccountSpec | None = None, *, e
                    max_length=3),
         _input(Block.CHANNEL, "Approval channel", _channel(spec.approval_channel), optional=True),
         _input(Block.OPTIONS, "Options", _options(spec), optional=True),
+        text_input(Block.MAX_EXTENSIONS, "Extensions per session (0: none)", initial=str(spec.max_extensions),
+                   optional=True, max_length=2),
         _hint(text_input(Block.ESCALATE_TO, "Escalate to (channel or group id)", initial=spec.escalate_to or "",
                          optional=True, placeholder="C0123ONCALL or S0123LEADS", max_length=32),
               "The last reminder of a request nobody decided posts in this channel, or mentions this group."),

@@ -81,6 +81,8 @@ def read_account(view: dict[str, Any]) -> AccountInput:
         requesters_everyone="requesters_everyone" in options,
         break_glass="break_glass" in options,
         escalate_to=str(values.get(Block.ESCALATE_TO.value, "")).strip() or None,
+        max_extensions=_number(values, Block.MAX_EXTENSIONS, "Extensions per session", default=0) or 0,
+        extend_without_approval="extend_without_approval" in options,
         requester_ids=tuple(values.get(Block.REQUESTERS.value) or ()),
         requester_group=requester_group,
     )

@@ -97,6 +97,8 @@ def request_card(view: RequestView) -> Message:
     ]
     if request.starts_at is not None:
         blocks.append(context(f"🗓️ Scheduled: the session starts {when(request.starts_at)} once approved"))
+    if request.extends is not None:
+        blocks.append(context(f"🔁 Extension of session {request.extends}: a new session continues it"))
     blocks.extend(_card_status(view))
     if request.status == "pending":
         blocks.append({"type": "actions", "block_id": f"decide:{request.ref}", "elements": [

@@ -46,7 +46,8 @@ def _sessions(items: tuple[SessionItem, ...], total: int) -> list[dict[str, Any]
     blocks = [section(f"*Your active sessions* ({total})")]
     if not total:
         return [*blocks, context("No active sessions.")]
-    blocks += [section(f"`{s.resource}/{s.account}` · {s.ref} · ends {when(s.expires_at)}\n"
+    blocks += [section(f"`{s.resource}/{s.account}` · {s.ref}{f' (extends {s.continues})' if s.continues else ''} · "
+                       f"ends {when(s.expires_at)}\n"
                        f"CloudTrail name `{s.role_session_name}`") for s in items]
     return [*blocks, *_more(total - len(items), "`/pam sessions` lists them all.")]
 

@@ -24,7 +24,8 @@ def sessions_message(rows: Sequence[AccessSession], *, everyone: bool, whose: st
     blocks = [section(f"*{title}* ({len(rows)})")]
     for row in rows[:LIST_LIMIT]:
         owner = f"<@{row.requester_id}> · " if everyone else ""
-        blocks.append(section(f"{owner}`{row.resource_name}/{row.account_name}` · {row.ref} · ends "
+        continues = f" (extends {row.continues})" if row.continues else ""
+        blocks.append(section(f"{owner}`{row.resource_name}/{row.account_name}` · {row.ref}{continues} · ends "
                               f"{when(row.expires_at, '{time}')}\nCloudTrail name `{row.role_session_name}`"))
     if len(rows) > LIST_LIMIT:
         blocks.append(context(f"…and {len(rows) - LIST_LIMIT} more."))

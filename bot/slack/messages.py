@@ -118,7 +118,9 @@ def expiry_warning_message(view: RequestView) -> Message:
             section(f"⏳ Your session on `{view.request.resource_name}/{view.request.account_name}` "
                     f"ends {when(session.expires_at, '{time}')}."),
             {"type": "actions", "block_id": f"again:{session.ref}",
-             "elements": [button("Request again", Action.REQUEST_AGAIN, value)]},
+             "elements": ([button("Extend", Action.EXTEND, session.ref, style="primary")]
+                          if session.extension < view.max_extensions else [])
+             + [button("Request again", Action.REQUEST_AGAIN, value)]},
         ],
     }
 

@@ -174,3 +174,11 @@ class RequestRepository:
                                            AccessRequest.starts_at <= now, AccessRequest.grant_attempts == 0)
             .order_by(AccessRequest.starts_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
+
+    def granted_seconds_since(self, requester_id: str, account_id: int, since: datetime) -> int:
+        """How much access (in seconds asked for) a person was granted on an account since `since`."""
+        return self.session.scalar(
+            select(func.coalesce(func.sum(AccessRequest.duration_seconds), 0)).where(
+                AccessRequest.requester_id == requester_id, AccessRequest.account_id == account_id,
+                AccessRequest.status == "granted", AccessRequest.created_at >= since)
+        ) or 0

@@ -60,7 +60,7 @@ def test_resource_and_account_lifecycle(cli_env: dict[str, str], aws_world: AwsW
         "duration": "30m", "approvers": ["U111", "U222"], "approver_group": None, "approvals_required": 2,
         "channel": "C123", "auto_approve": False, "auto_approve_daily_limit": None, "require_reason": False,
         "revocation_enabled": False, "requesters": ["U333", "U444"], "requester_group": "SREQ",
-        "break_glass": False, "escalate_to": None,
+        "break_glass": False, "escalate_to": None, "max_extensions": 0, "extend_without_approval": False,
     }]
     resources = json.loads(run(cli_env, "resource", "list", "--json").stdout)
     assert [r["name"] for r in resources] == ["prod-aws"]

@@ -37,6 +37,19 @@ def register(app: App, services: Services) -> None:
         tell_user(client, body, f"Break-glass {view.request.ref} is "
                                 + ("flagged and its session revoked." if flag else "marked as reviewed."))
 
+    @app.action(Action.EXTEND.value)
+    def extend(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = services.access.extend(user_id=user_id(body), session_ref=normalise_ref(action_value(body), "S"))
+        if view.request.status == "pending":
+            tell_user(client, body, f"Extension {view.request.ref} of {view.request.extends} is waiting for approval; "
+                                    "the new link comes by DM once it is approved.")
+        elif view.request.status == "granted":
+            tell_user(client, body, f"Extended: {view.request.extends} continues as a new session; the new link is "
+                                    "in your DMs.")
+        else:
+            tell_user(client, body, f"Extension {view.request.ref} is {view.request.status}.")
+
     @app.action(Action.CANCEL.value)
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
