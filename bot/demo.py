@@ -20,7 +20,8 @@ STEPS = (
     ("4. bob approves: two AssumeRole hops, a sign-in link, a DM", "approve"),
     ("5. Four minutes before the end: the warning", "warn"),
     ("6. The session ends", "end"),
-    ("7. The audit trail", "audit"),
+    ("7. On call at 3 a.m.: break-glass, extend, and access scheduled for a change window", "on_call"),
+    ("8. The audit trail", "audit"),
 )
 
 

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import shlex
+import time
 from typing import Any
 
 from bot.demo_render import Transcript, aws_lines, slack_lines
@@ -76,6 +77,15 @@ class Stage:
         done = ", ".join(f"{name}={count}" for name, count in vars(report).items() if count) or "nothing due"
         self.out.say(f"  tick   {done}")
         return report
+
+    def _poll(self, done: Any, within: Any) -> bool:
+        """Whether `done()` becomes true within `within` (a timedelta), checking every 50 ms."""
+        deadline = time.monotonic() + within.total_seconds()
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            time.sleep(0.05)
+        return bool(done())
 
     def session(self) -> AccessSession:
         sessions = self.rows(AccessSession)

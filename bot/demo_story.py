@@ -7,14 +7,16 @@ from datetime import timedelta
 from typing import Any
 from urllib.request import urlopen
 
+from bot.clock import utcnow
 from bot.demo_render import Transcript
 from bot.demo_stage import DemoFailed, Stage
 from bot.demo_world import ALICE, BOB, CHANNEL, CHANNEL_NAME, DemoWorld
 from bot.slack.ids import Action
-from storage.models import AccessRequest, AuditEvent
+from storage.models import AccessRequest, AccessSession, AuditEvent
 
 __all__ = ["DemoFailed", "Story"]
 ASK = "access prod-aws readonly 30m checking INC-42"
+BREAK_GLASS = "break-glass prod-aws readonly 15m INC-99 the database is down"
 
 
 class Story(Stage):
@@ -117,6 +119,87 @@ class Story(Stage):
                   lambda c: c.response.get("channel") == f"D{ALICE}")
         self.check(self.session().status == "ended", "the session is not marked ended")
         self.show()
+
+    def on_call(self) -> None:
+        # AWS stamps every session with its own clock; the story's clock returns to it for the next night.
+        self.world.clock.set(utcnow())
+        self.out.say("  ⏪ a new night: the demo clock is back on AWS's time")
+        self.cli("account", "update", "prod-aws", "readonly", "--break-glass", "--max-extensions", "1",
+                 "--extend-without-approval", echo=True)
+        self.show()
+        self.break_glass()
+        self.extend()
+        self.scheduled()
+
+    def break_glass(self) -> None:
+        self.out.say(f"  alice  › /pam {BREAK_GLASS}")
+        self.check(self.driver().command(ALICE, BREAK_GLASS).status == 200, "the bot did not acknowledge /pam")
+        card = self.wait("chat.postMessage", "Break-glass access", "no red break-glass card appeared",
+                         lambda c: c.args.get("channel") == CHANNEL)
+        self.wait("chat.postMessage", "used *break-glass*", "bob was never told of the break-glass",
+                  lambda c: c.response.get("channel") == f"D{BOB}")
+        self._link_for(self._newest_request().ref)
+        self.show(actor="alice")
+        ref = self._newest_request().ref
+        self.out.say(f"  bob    › clicks [Reviewed] on {ref} in #{CHANNEL_NAME}")
+        response = self.driver().click(BOB, Action.BREAK_GLASS_REVIEWED.value, ref, channel_id=CHANNEL,
+                                       message_ts=card.response["ts"])
+        self.check(response.status == 200, "the bot did not acknowledge the click with 200")
+        self.wait("chat.update", "Reviewed by", "the break-glass card never said who reviewed it")
+        self.wait("response_url", "marked as reviewed", "bob was never told his review was recorded")
+        self.show(actor="bob")
+
+    def extend(self) -> None:
+        session = self.rows(AccessSession)[-1]
+        self.jump(session.expires_at - timedelta(minutes=4))
+        self.check(self.tick().warned == 1, "the scheduler's tick sent no expiry warning")
+        warning = self.wait("chat.postMessage", "pam_extend", "the expiry warning offered no Extend",
+                            lambda c: c.response.get("channel") == f"D{ALICE}" and session.ref in json.dumps(c.args))
+        self.out.say(f"  alice  › clicks [Extend] on {session.ref}")
+        response = self.driver().click(ALICE, Action.EXTEND.value, session.ref, channel_id=f"D{ALICE}",
+                                       message_ts=warning.response["ts"])
+        self.check(response.status == 200, "the bot did not acknowledge the click with 200")
+        self._link_for(self._newest_request().ref)
+        self.check(self.rows(AccessSession)[-1].continues == session.ref, "the new session does not continue the old")
+        self.wait("response_url", "Extended", "alice was never told her session is extended")
+        self.show(actor="alice")
+
+    def scheduled(self) -> None:
+        start = (self.world.clock() + timedelta(minutes=3)).strftime("%H:%M")  # the demo's people live in UTC
+        asked = f"access prod-aws readonly 30m at {start} change window CHG-7"
+        self.out.say(f"  alice  › /pam {asked}")
+        self.check(self.driver().command(ALICE, asked).status == 200, "the bot did not acknowledge /pam")
+        self.wait("response_url", "starting", "alice was never told when her request starts")
+        request = self._newest_request()
+        card = self.wait("chat.postMessage", "Scheduled", "no approval card for the change window",
+                         lambda c: c.args.get("channel") == CHANNEL and request.ref in json.dumps(c.args))
+        self.show(actor="alice")
+        self.out.say(f"  bob    › clicks [Approve] on {request.ref} in #{CHANNEL_NAME}")
+        self.driver().click(BOB, Action.APPROVE.value, request.ref, channel_id=CHANNEL, message_ts=card.response["ts"])
+        self.wait("chat.postMessage", "is approved. The console link comes", "alice was never told it is approved")
+        self.show(actor="bob")
+        assert request.starts_at is not None
+        self.jump(request.starts_at)
+        self.check(self.tick().started == 1, "the scheduler did not grant the change window at its start")
+        self._link_for(request.ref)
+        self.show()
+
+    def _newest_request(self) -> AccessRequest:
+        return self.rows(AccessRequest)[-1]
+
+    def _link_for(self, ref: str) -> None:
+        """Wait for the grant of request `ref` and its link DM (the link is hidden from the transcript)."""
+        deadline = timedelta(seconds=self.wait_seconds)
+        self.check(self._poll(lambda: any(s.request_id == r.id for r in self.rows(AccessRequest) if r.ref == ref
+                                          for s in self.rows(AccessSession)), deadline), f"{ref} was not granted")
+        session = next(s for s in self.rows(AccessSession) for r in self.rows(AccessRequest)
+                       if r.ref == ref and s.request_id == r.id)
+        dm = self.wait("chat.postMessage", "Open AWS Console", f"alice never received the link of {session.ref}",
+                       lambda c: c.response.get("channel") == f"D{ALICE}" and session.ref in json.dumps(c.args))
+        for block in _blocks(dm.args):
+            for element in block.get("elements", []):
+                if element.get("url"):
+                    self.out.hide(element["url"])
 
     def audit(self) -> None:
         names = self.world.name_of

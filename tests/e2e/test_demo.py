@@ -33,7 +33,8 @@ def test_demo_tells_the_whole_story_and_redacts_the_link(tmp_path: Path) -> None
                    "[Approve]  [Deny]", "bob    › clicks [Approve]", "tick   warned=1", "tick   ended=1",
                    "audit chain intact"):
         assert moment in out, moment
-    hops = [line for line in out.splitlines() if "session=alice@example.com" in line]
+    first_night, on_call = out.split("── 7. On call", 1)
+    hops = [line for line in first_night.splitlines() if "session=alice@example.com" in line]
     assert [("hop 1" in h, "hop 2" in h) for h in hops] == [(True, False), (False, True)], hops
     assert all("ExternalId sent" in h for h in hops)
     assert "DurationSeconds=1800" in hops[1]
@@ -41,6 +42,11 @@ def test_demo_tells_the_whole_story_and_redacts_the_link(tmp_path: Path) -> None
     dm = out[out.index("pam-bot → DM to alice"):]
     assert "[Open AWS Console ↗ <console link REDACTED>]" in dm
     assert "ends" in dm and "has ended" in dm
+    for moment in ("alice  › /pam break-glass prod-aws readonly 15m INC-99", "took `prod-aws/readonly` without approval",
+                   "DM to bob:", "used break-glass", "bob    › clicks [Reviewed]", "👀 Reviewed by @bob",
+                   "[Extend]  [Request again]", "alice  › clicks [Extend]", "🔁 Extension of session S-",
+                   "30m at ", "🗓️ Scheduled: the session starts", "tick   started=1"):
+        assert moment in on_call, moment
 
     everything = out + result.stderr
     assert "SigninToken=" not in everything and "Action=login" not in everything
