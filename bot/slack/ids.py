@@ -55,6 +55,7 @@ class Block(StrEnum):
     DURATION = "duration"
     REASON = "reason"
     START = "start"
+    URGENCY = "urgency"
     NAME = "name"
     ROLE_ARN = "role_arn"
     DESCRIPTION = "description"

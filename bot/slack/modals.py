@@ -76,6 +76,15 @@ def request_modal(rows: Sequence[tuple[Resource, Account]], *, selected: str | N
         context("A start is in your Slack time zone (`22:00`, or `2026-12-01 22:00`), at most 7 days ahead: "
                 "approvers decide before, the link comes at the start."),
     ]
+    glass = [f"{r.name}/{a.name}" for r, a in rows if a.break_glass]
+    if glass:
+        blocks.append({"type": "input", "block_id": Block.URGENCY.value, "optional": True,
+                       "label": plain("Emergency"), "element": {
+                           "type": "checkboxes", "action_id": VALUE, "options": [{
+                               "text": plain("Break-glass: access now, without approval"),
+                               "description": plain(truncate("Loud: approvers and admins are told and review it "
+                                                             "after. Allowed on " + ", ".join(glass), 75)),
+                               "value": "break_glass"}]}})
     if len(rows) > MAX_OPTIONS:
         blocks.append(context(f"Showing {MAX_OPTIONS} of {len(rows)} accounts; use `/pam access` for the rest."))
     return modal(View.REQUEST, "Request access", blocks, submit="Request")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from bot.sandbox.slack_payloads import checkboxes, plain_text_value, static_select
 from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
 from tests.e2e.lifecycle_helpers import tick, wait_for
 from tests.e2e.test_admin import mark, wait_after
@@ -142,3 +143,22 @@ def test_doctor_lists_accounts_with_break_glass(bot: Bot) -> None:
     report = bot.container.services.setup.doctor(actor=ADMIN)
     flagged = [c for c in report.checks if c.warning and "Break-glass is on" in c.detail]
     assert [c.subject for c in flagged] == ["account prod-aws/admin"] and report.ok
+
+
+def test_the_request_modal_offers_break_glass_where_an_account_allows_it(bot: Bot) -> None:
+    bot.add_account(break_glass=True)
+    seen = mark(bot)
+    assert bot.driver.click(REQUESTER, "pam_open_request", "", view={"id": "VHOME", "type": "home"}).status == 200
+    modal = wait_after(bot, seen, "views.open").args["view"]
+    assert "Break-glass: access now" in json.dumps(modal) and "prod-aws/readonly" in json.dumps(modal)
+    values = {"account": {"value": static_select("prod-aws/readonly")}, "duration": {"value": plain_text_value("15m")},
+              "urgency": {"value": checkboxes(["break_glass"])}}
+    refused = bot.driver.submit_view(REQUESTER, "pam_request_modal", {**values, "reason": {
+        "value": plain_text_value("\u200b")}})
+    assert refused.json is not None and "needs a reason" in refused.json["errors"]["reason"]
+    assert not bot.requests()
+    taken = bot.driver.submit_view(REQUESTER, "pam_request_modal", {**values, "reason": {
+        "value": plain_text_value("INC-11 payments down")}})
+    assert taken.status == 200
+    wait_dm(bot.slack, REQUESTER, "Open AWS Console")
+    assert [(r.break_glass, r.status) for r in bot.requests()] == [(True, "granted")]

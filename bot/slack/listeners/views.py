@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import InvalidInput, PamError
 from bot.domain.ids import normalise_ref
+from bot.domain.text import has_visible_text
 from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Block, View, other_than
@@ -24,6 +25,9 @@ def register(app: App, services: Services) -> None:
         duration = values.get(Block.DURATION.value) or None
         reason = values.get(Block.REASON.value, "")
         start = values.get(Block.START.value) or None
+        if "break_glass" in (values.get(Block.URGENCY.value) or ()):
+            glass_submitted(services, ack, body, client, resource, account, duration, reason)
+            return
         try:
             services.access.check(user_id=user_id(body), resource=resource, account=account, duration=duration,
                                   reason=reason, start=start)
@@ -56,3 +60,15 @@ def register_fallback(app: App, services: Services) -> None:
         callback = str((body.get("view") or {}).get("callback_id", ""))[:64]
         services.access.record(user_id(body) or "unknown", "slack.unknown_view", callback, "refused")
         raise InvalidInput("That form is not one pam-bot knows.", code="unknown_view")
+
+
+def glass_submitted(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, resource: str,
+                    account: str, duration: str | None, reason: str) -> None:
+    """The request modal with Break-glass ticked: a reason is required; the grant is the slash command's."""
+    if not has_visible_text(reason):
+        ack(response_action="errors", errors={Block.REASON.value: "Break-glass needs a reason: say what is on fire."})
+        return
+    ack()
+    view = services.access.break_glass(user_id=user_id(body), resource=resource, account=account,
+                                                duration=duration, reason=reason)
+    tell_user(client, {"user": body.get("user")}, f"🚨 Break-glass {view.request.ref} is {view.request.status}.")
