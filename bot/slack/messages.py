@@ -60,6 +60,8 @@ def requester_notice(view: RequestView, event: str) -> Message:
         "expired": f"⌛ Your request {request.ref} for {account} expired: nobody decided in time. "
                    f"Ask again with `/pam access {request.resource_name} {request.account_name}`.",
         "cancelled": f"🚫 Your request {request.ref} for {account} was cancelled.",
+        "delayed": f"⏳ Your request {request.ref} for {account} was approved, but pam-bot stopped while creating "
+                   f"the console session. Another pam-bot process is finishing it now; the link follows.",
         "revoked": f"🛑 Your session {view.session.ref if view.session else ''} on {account} was revoked.",
     }
     return text_message(texts.get(event, f"Your request {request.ref} is now {request.status}."))
