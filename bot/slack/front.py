@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.domain import command as cmd
 from bot.domain.errors import PamError
-from bot.services.access import ReasonRequired
 from bot.services.inbox import Inbox
 from bot.slack import admin_flows as flows
 from bot.slack.admin_blocks import working_view
@@ -58,7 +57,7 @@ def register(app: App, services: Services, inbox: Inbox) -> None:
             opened = _in_ack(ack, body, client, lambda: _open_working(body, client, services))
             if opened:
                 inbox.record(kind_of(body), {**body, flows.OPENED: opened})
-        elif isinstance(parsed, cmd.Access) and _wants_reason(parsed, body, services):
+        elif isinstance(parsed, cmd.Access) and _wants_reason(parsed, services):
             ack()
             client.views_open(trigger_id=body["trigger_id"], view=request_modal(
                 services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
@@ -134,19 +133,13 @@ def _push_working(body: dict[str, Any], client: WebClient, services: Services, t
     return flows.push(body, client, working_view(title))
 
 
-def _wants_reason(parsed: cmd.Access, body: dict[str, Any], services: Services) -> bool:
-    """Only without a reason: would the account refuse for want of one? (Read-only; other problems are the
-    worker's to report.)"""
+def _wants_reason(parsed: cmd.Access, services: Services) -> bool:
+    """Without a reason, does the account ask for one? (One read, no Slack call; every other check is the
+    worker's, which reports it.)"""
     if parsed.reason:
         return False
-    try:
-        services.access.check(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
-                              duration=parsed.duration, reason="")
-    except ReasonRequired:
-        return True
-    except PamError:
-        return False
-    return False
+    found = next((a for _, a in services.admin.accounts(parsed.resource) if a.name == parsed.account), None)
+    return bool(found is not None and found.require_reason)
 
 
 def _action_id(body: dict[str, Any]) -> str:
