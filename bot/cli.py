@@ -28,7 +28,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect over Socket Mode with SLACK_APP_TOKEN")
     serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="answer Slack only; `pam-bot work` processes do the work (several web and worker "
+                            "processes on PostgreSQL)")
     serve.set_defaults(run=_serve)
+
+    work = commands.add_parser("work", help="run a worker: the work behind acknowledged requests, and the sweeps")
+    work.add_argument("--threads", type=int, default=None, help="jobs handled at once (default 8)")
+    work.set_defaults(run=_work)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -79,7 +86,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.socket_mode:
         return serve_socket_mode(os.environ)
-    return serve_http(os.environ, port=args.port, workers=args.workers)
+    return serve_http(os.environ, port=args.port, workers=args.workers, worker=not args.no_worker)
+
+
+def _work(args: argparse.Namespace) -> int:
+    from bot.serve import run_worker
+
+    return run_worker(os.environ, threads=args.threads)
 
 
 if __name__ == "__main__":

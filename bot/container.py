@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,14 +30,15 @@ from bot.services.sessions import SessionService
 from bot.services.setup import SetupService
 from bot.services.sweeps import SweepService
 from bot.services.ports import AccessBroker
-from bot.slack.listener_pool import ListenerPool
-from bot.slack.app import create_app
+from bot.services.inbox import Inbox
+from bot.slack.app import create_app, create_front_app, run_job
 from bot.slack.context import Services
 from bot.slack.guard import Members, installation_guard
 from bot.slack.home import SlackHomePublisher
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.web import WebApp
+from bot.worker import POLL_SECONDS, Worker
 from storage.db import create_db_engine, make_sessionmaker, ping, upgrade
 
 log = logging.getLogger(__name__)
@@ -58,20 +58,23 @@ class Container:
     slack: WebClient
     app: App
     web: WebApp
-    executor: Executor
+    inbox: Inbox
+    worker: Worker
 
     scheduler: Scheduler
     metrics: Metrics = field(default_factory=Metrics)
 
-    def start_background(self) -> None:
-        """Start the scheduler beside the listeners."""
+    def start_background(self, *, worker: bool = True) -> None:
+        """Start the scheduler and (unless the web path runs alone) a worker in this process."""
         self.scheduler.start()
+        if worker:
+            self.worker.start()
 
     def close(self) -> None:
         self.scheduler.stop()
-        self.executor.shutdown(wait=True)  # finish grants that were acknowledged already
+        self.worker.stop()  # finishes the jobs in hand; unclaimed ones wait in the database for any worker
         self.engine.dispose()
-        log.info("stopped: scheduler off, acknowledged work finished")
+        log.info("stopped: scheduler off, jobs in hand finished")
 
 
 def build_storage(settings: Settings, *, migrate: bool | None = None) -> tuple[Engine, sessionmaker[Session]]:
@@ -100,7 +103,7 @@ def slack_client(settings: Settings) -> WebClient:
 
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker: AccessBroker | None = None,
           aws_env: Mapping[str, str] | None = None, migrate: bool | None = None,
-          verify_token: bool = True) -> Container:
+          verify_token: bool = True, poll_seconds: float = POLL_SECONDS) -> Container:
     """Wire one process. Tests pass their own clock; everything else comes from settings."""
     engine, db = build_storage(settings, migrate=migrate)
     metrics = Metrics()
@@ -135,12 +138,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                            permissions_boundary=settings.permissions_boundary),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(client)))
-    executor = ListenerPool(workers=16)  # listeners ack at once; 16 at a time do the work after the ack
+    inbox = Inbox(db=db, clock=clock)
     guard = installation_guard(installation, Members(client, installation), services.audit.record)
+    front = create_front_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
+                             inbox=inbox, verify_token=verify_token, guard=guard)
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
-                     executor=executor, verify_token=verify_token, guard=guard)
-    web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
+                     verify_token=verify_token)
+    worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds)
+    web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
-                     external_id=external_id, services=services, slack=client, app=app, web=web,
-                     executor=executor, metrics=metrics,
+                     external_id=external_id, services=services, slack=client, app=front, web=web,
+                     inbox=inbox, worker=worker, metrics=metrics,
                      scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick))

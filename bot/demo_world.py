@@ -51,6 +51,7 @@ class DemoWorld:
         """Build the bot exactly as `pam-bot serve` does (demo clock aside) and serve it over real HTTP."""
         settings = Settings.from_env(self.env)
         container = build(settings, clock=self.clock, aws_env=self.env)
+        container.worker.start()
         url, stop = serve_wsgi(container.web)
         self.container, self.url = container, url
         stack = contextlib.ExitStack()

@@ -1,4 +1,4 @@
-"""Gunicorn settings for the Procfile (`gunicorn -c python:bot.gunicorn_conf 'bot.serve:create_wsgi_app()'`)."""
+"""Gunicorn settings for the Procfile (`gunicorn -c python:bot.gunicorn_conf 'bot.serve:create_wsgi_app(worker=False)'`)."""
 
 from __future__ import annotations
 

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that cannot boot: the master stops instead of retrying
 
 
-def create_wsgi_app() -> Any:
-    """Gunicorn factory (`gunicorn 'bot.serve:create_wsgi_app()'`): build one process's bot and its scheduler."""
+def create_wsgi_app(worker: bool = True) -> Any:
+    """Gunicorn factory (`gunicorn 'bot.serve:create_wsgi_app()'`): one process's web path, its scheduler and,
+    unless `worker=False` (separate `pam-bot work` processes), a worker."""
     from bot.container import build
     from bot.logs import configure_logging
 
@@ -30,7 +31,7 @@ def create_wsgi_app() -> Any:
     except PamError as error:  # e.g. auth.test failed: fail closed, said in one line rather than a traceback
         log.error("not serving: %s", error.user_message)
         raise SystemExit(WORKER_BOOT_ERROR) from None
-    container.start_background()
+    container.start_background(worker=worker)
     _CONTAINERS.append(container)
     return container.web
 
@@ -47,8 +48,8 @@ def shutdown_workers() -> None:
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     """Gunicorn configured from code, so `pam-bot serve` and the Procfile run the same server."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
+    def __init__(self, options: dict[str, Any], *, worker: bool = True) -> None:
+        self.options, self.worker = options, worker
         super().__init__()
 
     def load_config(self) -> None:
@@ -56,7 +57,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_wsgi_app()
+        return create_wsgi_app(self.worker)
 
 
 def migrate_before_fork(env: Mapping[str, str]) -> Settings:
@@ -69,11 +70,33 @@ def migrate_before_fork(env: Mapping[str, str]) -> Settings:
     return settings
 
 
-def serve_http(env: Mapping[str, str], *, port: int | None, workers: int) -> int:
+def serve_http(env: Mapping[str, str], *, port: int | None, workers: int, worker: bool = True) -> int:
     from bot import gunicorn_conf
 
     settings = migrate_before_fork(env)
-    _Gunicorn(gunicorn_conf.options(port=port or settings.port, workers=workers)).run()
+    _Gunicorn(gunicorn_conf.options(port=port or settings.port, workers=workers), worker=worker).run()
+    return 0
+
+
+def run_worker(env: Mapping[str, str], *, threads: int | None = None) -> int:
+    """`pam-bot work`: claim acknowledged requests from the database until SIGTERM, then finish the jobs in hand."""
+    from bot.container import build
+
+    container = build(Settings.from_env(env))
+    if threads:
+        container.worker.threads = threads
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    container.start_background()
+    log.info("worker ready")
+    stopping.wait()
+    log.info("stopping: finishing the jobs in hand")
+    container.close()
     return 0
 
 

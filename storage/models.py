@@ -33,6 +33,23 @@ class InstallationSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class Interaction(Base):
+    """A Slack request the web path acknowledged, waiting for a worker; deleted once handled.
+
+    `lease_until` is set when a worker claims the row and renewed while it works: a row whose lease ran out
+    belonged to a worker that died, and the next claim takes it again (`attempts` counts the claims).
+    """
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_lease_until_id", "lease_until", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # slash_command, block_actions, view_submission, event_callback
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # Slack's payload without its verification token
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Admin(Base):
     """Admins added in Slack, on top of those in PAM_ADMINS."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -123,6 +124,13 @@ class Bot:
         assert messages, "no approval card was posted"
         return messages[-1]
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the worker has handled every acknowledged request."""
+        deadline = time.monotonic() + timeout
+        while self.container.inbox.depth()[0]:
+            assert time.monotonic() < deadline, "the worker did not drain its inbox"
+            time.sleep(0.02)
+
     def everything_slack_saw(self) -> str:
         return json.dumps([call.args for call in self.slack.calls], default=str)
 
@@ -154,7 +162,8 @@ def make_bot(database_url: str, slack_api: SlackApiStandIn, aws_world: AwsWorld)
         settings = Settings.from_env(bot_env(database_url=database_url, slack=slack_api, aws=aws_world,
                                              **extra_env))
         container = build(settings, clock=clock, aws_env=bot_env(database_url=database_url, slack=slack_api,
-                                                                  aws=aws_world))
+                                                                  aws=aws_world), poll_seconds=0.05)
+        container.worker.start()
         url, stop = serve_wsgi(container.web)
         made.append((container, stop, engine))
         driver = SlackDriver(f"{url}/slack/events", SLACK_SIGNING_SECRET, api=slack_api, team_id=slack_api.team_id)

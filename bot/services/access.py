@@ -121,8 +121,15 @@ class AccessService(UseCase):
         with self.transaction() as tx:
             self._validate(tx, person, resource, account, duration, reason)
 
-    def decide(self, *, user_id: str, ref: str, approve: bool, reason: str = "") -> RequestView:
-        """Record one approver's verdict; the request changes state only for the caller whose update lands."""
+    def decide(self, *, user_id: str, ref: str, approve: bool, reason: str = "", replay: bool = False) -> RequestView:
+        """Record one approver's verdict; the request changes state only for the caller whose update lands.
+
+        `replay`: the same click handled again because the worker handling it died; if its approval had
+        been recorded, the requester hears of the delay and the grant is finished (its claim is conditional)."""
+        if replay and approve:
+            resumed = self._resume(user_id, ref)
+            if resumed is not None:
+                return resumed
         action = "request.approve" if approve else "request.deny"
         with self.audited(user_id, action, ref):
             person = self.directory.person(user_id)
@@ -141,6 +148,18 @@ class AccessService(UseCase):
         if outcome is Outcome.APPROVED:
             return self._grant_or_wait(view)
         return view
+
+    def _resume(self, user_id: str, ref: str) -> RequestView | None:
+        with self.transaction() as tx:
+            request = tx.requests.by_ref(ref)
+            if request is None or request.status != "approved" or not any(
+                    d.approver_id == user_id and d.verdict == "approve" for d in tx.requests.decisions(request.id)):
+                return None
+            tx.audit("pam-bot", "request.resumed", ref, approver=user_id)
+            view = load_view(tx, request)
+        log.warning("request %s: resuming a grant a stopped worker left", ref, extra={"request": ref})
+        self._safe(lambda v: self.notifier.tell_requester(v, "delayed"), view)
+        return self.grants.grant(request.id) or view
 
     def cancel(self, *, user_id: str, ref: str) -> RequestView:
         """Withdraw one's own pending request, or an approved one whose scheduled start has not come."""

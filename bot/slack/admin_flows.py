@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 GUARD = "admin.open"  # the audit action of a refused click in the admin window
 
 
+OPENED = "pam_opened_view"  # added to a recorded body: the "working…" modal the web path opened for the worker
+CHECKING = "Trying every Resource Role and Target Role with AWS…"
+
+
 def home_view(services: Services, notice: str = "") -> dict[str, Any]:
     admin = services.admin
     return admin_home(admin.resources(), admin.accounts(), len(admin.admin_ids()), notice=notice)
@@ -130,7 +134,7 @@ def run_check(body: dict[str, Any], client: WebClient, services: Services) -> No
     """The Check button: assume every role for real and show the report."""
     actor = user_id(body)
     services.admin.ensure_admin(actor, GUARD)
-    view_id = push(body, client, working_view("Trying every Resource Role and Target Role with AWS…"))
+    view_id = body.get(OPENED) or push(body, client, working_view(CHECKING))
     try:
         view = doctor_view(services.setup.doctor(actor=actor))
     except PamError as error:

@@ -1,40 +1,34 @@
-"""Bolt app factory: wires listeners to services; nothing happens at import."""
+"""Bolt app factories: the web path's (record and ack) and the worker's (the listeners); nothing at import."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
-from bot.slack.ack import keep_ack
+from bot.services.inbox import Inbox, Job
+from bot.slack import front
 from bot.slack.context import Services
 from bot.slack.errors import handle_error
 from bot.slack.listeners import actions, admin, audit, commands, home, lifecycle, views
+from bot.slack.payload import REPLAYED
 
-ACK_WAIT_SECONDS = 30  # how long a request thread waits for its listener's ack on a busy process
 EXTENSIONS: list[Any] = []  # modules with register(app, services), added by optional features
 
 
-def create_app(*, signing_secret: str, client: WebClient, services: Services, executor: Executor,
-               verify_token: bool = True, guard: Callable[..., Any] | None = None) -> App:
-    """Build the Bolt app; `executor` runs the work after each ack (shut it down to drain).
+def create_app(*, signing_secret: str, client: WebClient, services: Services, verify_token: bool = True) -> App:
+    """The worker's app: runs the listeners on requests the web path verified, recorded and acknowledged.
 
-    `guard` (installation_guard) runs first on every request, after Bolt's own signature check."""
-    app = App(
-        signing_secret=signing_secret,
-        client=client,
-        token_verification_enabled=verify_token,
-        process_before_response=False,
-        listener_executor=executor,
-        logger=logging.getLogger("bot.slack.bolt"),
-    )
-    if guard is not None:
-        app.use(guard)
-    app.use(keep_ack(executor))
+    Its ack goes nowhere (Slack has had its answer); listeners run in the calling worker thread."""
+    app = App(signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
+              request_verification_enabled=False,  # verified at the edge before the row was written
+              process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
@@ -46,7 +40,6 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
         extension.register(app, services)
     actions.register_fallback(app, services)
     views.register_fallback(app, services)
-    wait_for_late_acks(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -55,11 +48,26 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
     return app
 
 
-def wait_for_late_acks(app: App) -> None:
-    """Bolt 1.x gives a listener running in the executor `ack_timeout` (3 s) to ack; after that it logs
-    "didn't call ack()" and offers the request to the next matching listener, the unknown-button fallback,
-    while the first listener still runs. On a busy process a listener can start late, so the request thread
-    waits longer: the late ack is still the answer, and nothing is handled twice. (Slack itself stops
-    waiting after 3 s and shows the person an error; the work is done all the same.)"""
-    for listener in app._listeners:  # noqa: SLF001 - Bolt has no public setting for this on actions
-        listener.ack_timeout = ACK_WAIT_SECONDS
+def create_front_app(*, signing_secret: str, client: WebClient, services: Services, inbox: Inbox,
+                     verify_token: bool = True, guard: Callable[..., Any] | None = None) -> App:
+    """The web path's app: `guard` (installation_guard) first, then record-and-ack (bot/slack/front.py)."""
+    app = App(signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
+              process_before_response=True,  # the listeners here are the ack; nothing runs after it
+              logger=logging.getLogger("bot.slack.bolt"))
+    if guard is not None:
+        app.use(guard)
+    front.register(app, services, inbox)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
+        handle_error(error, body, client)  # said to the person; Slack gets a plain 200, never a 500
+        if response is not None:
+            response.status, response.body = 200, ""
+
+    return app
+
+
+def run_job(app: App, job: Job) -> None:
+    """Hand one recorded request to the worker's app, as Slack sent it (a replay says so in its body)."""
+    body = {**job.body, **({REPLAYED: job.attempts - 1} if job.attempts > 1 else {})}
+    app.dispatch(BoltRequest(body=json.dumps(body), headers={"content-type": ["application/json"]}))

@@ -63,6 +63,8 @@ def requester_notice(view: RequestView, event: str) -> Message:
         "scheduled": f"🗓️ Your request {request.ref} for {account} is approved. The console link comes by DM "
                      f"{when(request.starts_at) if request.starts_at else 'at its start'}; cancel it before then "
                      f"with `/pam cancel {request.ref}`.",
+        "delayed": f"⏳ Your request {request.ref} for {account} was approved, but pam-bot stopped while creating "
+                   f"the console session. Another pam-bot process is finishing it now; the link follows.",
         "revoked": f"🛑 Your session {view.session.ref if view.session else ''} on {account} was revoked.",
     }
     return text_message(texts.get(event, f"Your request {request.ref} is now {request.status}."))

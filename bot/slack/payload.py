@@ -9,6 +9,8 @@ from bot.domain.errors import InvalidInput
 from bot.domain.text import storable
 from bot.slack.ids import VALUE
 
+REPLAYED = "pam_replayed"  # added to a recorded body handled again because its first worker died
+
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:
     """Flatten `view.state.values` to {block_id: value} for the element types the bot uses."""

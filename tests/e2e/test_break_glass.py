@@ -17,9 +17,12 @@ TAKE = "break-glass prod-aws readonly 15m INC-9 the database is down"
 
 def take(bot: Bot, text: str = TAKE, user: str = REQUESTER) -> str:
     """Run `/pam break-glass`, wait for the link DM and return the request's ref."""
+    before = {r.ref for r in bot.requests()}
     assert bot.driver.command(user, text).status == 200
-    wait_dm(bot.slack, user, "Open AWS Console")
-    return bot.requests()[-1].ref
+    wait_for(lambda: {r.ref for r in bot.requests()} - before != set(), "the break-glass request")
+    (ref,) = {r.ref for r in bot.requests()} - before
+    wait_ephemeral(bot.slack, f"Break-glass {ref}: check your DMs")  # the last word of the command's work
+    return ref
 
 
 def card(bot: Bot) -> dict:

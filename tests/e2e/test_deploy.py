@@ -108,10 +108,11 @@ def output(process: subprocess.Popen[bytes]) -> str:
 def test_procfile_declares_release_web_and_a_socket_mode_alternative() -> None:
     entries = procfile()
     assert entries["release"] == "pam-bot db upgrade"
-    assert "gunicorn" in entries["web"] and "'bot.serve:create_wsgi_app()'" in entries["web"]
+    assert "gunicorn" in entries["web"] and "'bot.serve:create_wsgi_app(worker=False)'" in entries["web"]
     assert "$PORT" in entries["web"] and "python:bot.gunicorn_conf" in entries["web"]
-    assert "worker" not in entries  # two bots would answer every event: Socket Mode stays a documented option
-    assert "# worker: pam-bot serve --socket-mode" in (ROOT / "Procfile").read_text()
+    assert entries["worker"] == "pam-bot work"  # the web processes only record and ack; workers do the work
+    assert "socket" not in entries  # two bots would answer every event: Socket Mode stays a documented option
+    assert "# socket: pam-bot serve --socket-mode" in (ROOT / "Procfile").read_text()
 
 
 def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
@@ -122,6 +123,7 @@ def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
 
     port = int(env["PORT"])
     web = start(procfile()["web"], {**env, "PAM_AUTO_MIGRATE": "false"})
+    worker = start(procfile()["worker"], {**env, "PAM_AUTO_MIGRATE": "false"})
     assert json.loads(wait_healthy(web, port)) == {"status": "ok", "database": "up"}
     assert any(call.method == "auth.test" and call.ok for call in slack_api.calls)
 
@@ -142,8 +144,10 @@ def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
     assert subprocess.run(probe, env=nobody, capture_output=True, timeout=10).returncode != 0
 
     logs = stop_cleanly(web)
-    assert "stopped: scheduler off, acknowledged work finished" in logs  # worker_exit → Container.close()
+    assert "stopped: scheduler off, jobs in hand finished" in logs  # worker_exit → Container.close()
     assert "Traceback" not in logs
+    worker_logs = stop_cleanly(worker)
+    assert "stopped: scheduler off, jobs in hand finished" in worker_logs and "Traceback" not in worker_logs
 
 
 def test_pam_bot_serve_runs_the_same_server(env: dict[str, str], start) -> None:

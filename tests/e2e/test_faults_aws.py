@@ -112,6 +112,7 @@ def bot_behind_proxy(database_url: str, slack_api: SlackApiStandIn,
     populate_directory(slack_api)
     clock = ManualClock(utcnow())
     container = build(Settings.from_env(env), clock=clock, broker=broker)
+    container.worker.start()
     url, stop = serve_wsgi(container.web)
     driver = SlackDriver(f"{url}/slack/events", SLACK_SIGNING_SECRET, api=slack_api, team_id=slack_api.team_id)
     yield Bot(url, container, slack_api, driver, aws_world, clock, engine), proxy

@@ -80,7 +80,7 @@ def test_a_whole_flow_at_debug_logs_no_secret(bot: Bot, log_buffer: io.StringIO)
     wait_dm(bot.slack, REQUESTER, "could not be created")
     assert bot.driver.post_raw(b"command=%2Fpam&text=help", "application/x-www-form-urlencoded",
                                secret="wrong").status == 401
-    bot.container.executor.submit(lambda: None).result()  # listeners are done writing
+    bot.settle()  # the worker is done writing
 
     lines = log_buffer.getvalue().splitlines()
     assert any(f"request {ref} granted" in line for line in lines)

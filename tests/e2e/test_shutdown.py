@@ -1,4 +1,4 @@
-"""SIGTERM while a grant is in flight: the Procfile's web process finishes it (link delivered) before exiting."""
+"""SIGTERM while a grant is in flight: `pam-bot serve` (web path and worker in one) finishes it before exiting."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.sandbox.slack_api import SlackApiStandIn
 from bot.sandbox.slack_driver import SlackDriver
 from storage.db import create_db_engine, upgrade
 from tests.e2e.helpers import wait_ephemeral
-from tests.e2e.test_deploy import ROOT, free_port, output, procfile, wait_healthy
+from tests.e2e.test_deploy import ROOT, free_port, output, wait_healthy
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, AwsWorld, bot_env, populate_directory
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
@@ -39,7 +39,7 @@ def test_sigterm_drains_an_acknowledged_grant(tmp_path: Path, slack_api: SlackAp
         "--duration", "1h", "--approvers", APPROVER, "--channel", CHANNEL, "--requesters", "everyone")
 
     log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 - closed below
-    web = subprocess.Popen(["bash", "-c", f"exec {procfile()['web']}"], cwd=ROOT, env=env, stdout=log,
+    web = subprocess.Popen(["bash", "-c", f"exec pam-bot serve --port {port}"], cwd=ROOT, env=env, stdout=log,
                            stderr=subprocess.STDOUT, start_new_session=True)
     web.log_path = log.name  # type: ignore[attr-defined]
     try:
@@ -63,4 +63,4 @@ def test_sigterm_drains_an_acknowledged_grant(tmp_path: Path, slack_api: SlackAp
 
     dms = slack_api.dms_to(REQUESTER)
     assert any("Open AWS Console" in str(call.args) for call in dms), output(web)
-    assert "stopped: scheduler off, acknowledged work finished" in output(web)
+    assert "stopped: scheduler off, jobs in hand finished" in output(web)

@@ -12,20 +12,16 @@ from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Action, other_than
 from bot.slack.modals import deny_modal, request_modal
-from bot.slack.payload import action_value, user_id
+from bot.slack.payload import REPLAYED, action_value, user_id
 
 
 def register(app: App, services: Services) -> None:
     @app.action(Action.APPROVE.value)
     def approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        services.access.decide(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"), approve=True)
+        services.access.decide(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"), approve=True,
+                               replay=bool(body.get(REPLAYED)))
         refresh_home(services, body)
-
-    @app.action(Action.DENY.value)
-    def deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        client.views_open(trigger_id=body["trigger_id"], view=deny_modal(normalise_ref(action_value(body), "R")))
 
     @app.action(Action.BREAK_GLASS_REVIEWED.value)
     @app.action(Action.BREAK_GLASS_FLAG.value)
@@ -56,6 +52,15 @@ def register(app: App, services: Services) -> None:
         view = services.access.cancel(user_id=user_id(body), ref=normalise_ref(action_value(body), "R"))
         tell_user(client, body, f"Request {view.request.ref} is cancelled.")
         refresh_home(services, body)
+
+
+
+def register_front(app: App, services: Services) -> None:
+    """Web path: clicks that open a modal (while the trigger lives) or need nothing at all."""
+    @app.action(Action.DENY.value)
+    def deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=deny_modal(normalise_ref(action_value(body), "R")))
 
     @app.action(Action.OPEN_CONSOLE.value)
     def open_console(ack: Ack) -> None:

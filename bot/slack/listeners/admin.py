@@ -34,21 +34,15 @@ def _admin(parsed: cmd.Admin, body: dict[str, Any], client: WebClient, services:
 @handles(cmd.Setup)
 def _setup(parsed: cmd.Setup, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
     services.admin.ensure_admin(body["user_id"], "setup.info")
-    opened = client.views_open(trigger_id=body["trigger_id"], view=working_view("Asking AWS who pam-bot is…"))
-    flows.show_setup(client, services, body["user_id"], opened["view"]["id"])
+    view_id = body.get(flows.OPENED) or client.views_open(
+        trigger_id=body["trigger_id"], view=working_view("Asking AWS who pam-bot is…"))["view"]["id"]
+    flows.show_setup(client, services, body["user_id"], str(view_id))
     return None
 
 
 def register(app: App, services: Services) -> None:
+    """Worker: the admin work that talks to AWS (the web path already opened its "working…" modal)."""
     clicks: dict[Action, Click] = {
-        Action.OPEN_ADMIN: lambda b, c: flows.open_home(b, c, services),
-        Action.ADMIN_ADD_RESOURCE: lambda b, c: flows.push_resource_form(b, c, services, editing=False),
-        Action.ADMIN_EDIT_RESOURCE: lambda b, c: flows.push_resource_form(b, c, services, editing=True),
-        Action.ADMIN_ADD_ACCOUNT: lambda b, c: flows.push_account_form(b, c, services, editing=False),
-        Action.ADMIN_EDIT_ACCOUNT: lambda b, c: flows.push_account_form(b, c, services, editing=True),
-        Action.ADMIN_REMOVE_RESOURCE: lambda b, c: flows.ask_removal(b, c, services, kind="resource"),
-        Action.ADMIN_REMOVE_ACCOUNT: lambda b, c: flows.ask_removal(b, c, services, kind="account"),
-        Action.ADMIN_MANAGE_ADMINS: lambda b, c: flows.push_admins(b, c, services),
         Action.ADMIN_CHECK: lambda b, c: flows.run_check(b, c, services),
         Action.ADMIN_SETUP: lambda b, c: _setup_click(b, c, services),
     }
@@ -58,15 +52,9 @@ def register(app: App, services: Services) -> None:
     @app.view(View.RESOURCE.value)
     def resource_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         actor = user_id(body)
-        try:
-            services.admin.ensure_admin(actor, "resource.save")
-            form = read_resource(view)
-            check_resource(form, {r.name for r in services.admin.resources()})
-        except PamError as error:
-            _refuse(ack, view, error)
+        form = answer_resource_form(ack, body, view, services)
+        if form is None:
             return
-        ack(response_action="update", view=working_view(f"Checking with AWS that pam-bot can assume "
-                                                        f"`{form.role_arn}`…"))
         try:
             row = services.admin.save_resource(actor=actor, name=form.name, role_arn=form.role_arn,
                                                description=form.description, replace=form.editing)
@@ -82,17 +70,11 @@ def register(app: App, services: Services) -> None:
     @app.view(View.ACCOUNT.value)
     def account_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         actor = user_id(body)
-        try:
-            services.admin.ensure_admin(actor, "account.save")
-            form = read_account(view)
-            names = [r.name for r in services.admin.resources()]
-            check_account(form, names, {f"{r.name}/{a.name}" for r, a in services.admin.accounts()})
-        except PamError as error:
-            _refuse(ack, view, error)
+        form = answer_account_form(ack, body, view, services)
+        if form is None:
             return
         spec = form.spec
-        ack(response_action="update", view=working_view(f"Checking with AWS that pam-bot can reach `{spec.role_arn}` "
-                                                        f"through {spec.resource}…"))
+        names = [r.name for r in services.admin.resources()]
         try:
             notes: list[str] = []
             row = services.admin.save_account(actor=actor, spec=spec, replace=form.editing, notes=notes)
@@ -104,6 +86,23 @@ def register(app: App, services: Services) -> None:
             f"\n⚠️ {escape_mrkdwn(note)}" for note in notes)
         flows.update(client, view["id"], notice_view("Account saved", done))
         flows.refresh_home(client, services, form.parent, done)
+
+
+def register_front(app: App, services: Services) -> None:
+    """Web path: clicks that open or push a modal while the trigger lives, and the confirmations whose
+    result is the ack itself (read and write the database only; no AWS)."""
+    clicks: dict[Action, Click] = {
+        Action.OPEN_ADMIN: lambda b, c: flows.open_home(b, c, services),
+        Action.ADMIN_ADD_RESOURCE: lambda b, c: flows.push_resource_form(b, c, services, editing=False),
+        Action.ADMIN_EDIT_RESOURCE: lambda b, c: flows.push_resource_form(b, c, services, editing=True),
+        Action.ADMIN_ADD_ACCOUNT: lambda b, c: flows.push_account_form(b, c, services, editing=False),
+        Action.ADMIN_EDIT_ACCOUNT: lambda b, c: flows.push_account_form(b, c, services, editing=True),
+        Action.ADMIN_REMOVE_RESOURCE: lambda b, c: flows.ask_removal(b, c, services, kind="resource"),
+        Action.ADMIN_REMOVE_ACCOUNT: lambda b, c: flows.ask_removal(b, c, services, kind="account"),
+        Action.ADMIN_MANAGE_ADMINS: lambda b, c: flows.push_admins(b, c, services),
+    }
+    for action, run in clicks.items():
+        app.action(action.value)(_clicked(run))
 
     @app.view(View.CONFIRM_REMOVE.value)
     def removal_confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -128,6 +127,36 @@ def register(app: App, services: Services) -> None:
         flows.refresh_home(client, services, str(metadata(view).get("parent") or ""), done)
 
 
+def answer_resource_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> Any:
+    """The ack of a resource form (read-only, on the web path): field errors, or "checking with AWS"."""
+    try:
+        services.admin.ensure_admin(user_id(body), "resource.save")
+        form = read_resource(view)
+        check_resource(form, {r.name for r in services.admin.resources()})
+    except PamError as error:
+        _refuse(ack, view, error)
+        return None
+    ack(response_action="update", view=working_view(f"Checking with AWS that pam-bot can assume "
+                                                    f"`{form.role_arn}`…"))
+    return form
+
+
+def answer_account_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> Any:
+    """The ack of an account form (read-only, on the web path): field errors, or "checking with AWS"."""
+    try:
+        services.admin.ensure_admin(user_id(body), "account.save")
+        form = read_account(view)
+        names = [r.name for r in services.admin.resources()]
+        check_account(form, names, {f"{r.name}/{a.name}" for r, a in services.admin.accounts()})
+    except PamError as error:
+        _refuse(ack, view, error)
+        return None
+    spec = form.spec
+    ack(response_action="update", view=working_view(f"Checking with AWS that pam-bot can reach `{spec.role_arn}` "
+                                                    f"through {spec.resource}…"))
+    return form
+
+
 def _clicked(run: Click) -> Callable[[Ack, dict[str, Any], WebClient], None]:
     """A button listener: ack at once, then do the click's work (Bolt passes arguments by name)."""
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -138,7 +167,7 @@ def _clicked(run: Click) -> Callable[[Ack, dict[str, Any], WebClient], None]:
 
 def _setup_click(body: dict[str, Any], client: WebClient, services: Services) -> None:
     services.admin.ensure_admin(user_id(body), "setup.info")
-    view_id = flows.push(body, client, working_view("Asking AWS who pam-bot is…"))
+    view_id = body.get(flows.OPENED) or flows.push(body, client, working_view("Asking AWS who pam-bot is…"))
     flows.show_setup(client, services, user_id(body), view_id)
 
 

@@ -1,0 +1,67 @@
+"""The durable inbox: what the web path acknowledged, handed to workers under a lease that expires."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.repositories.interactions import InteractionRepository
+
+Clock = Callable[[], datetime]
+LEASE = timedelta(seconds=30)  # a job whose worker stopped renewing this long is taken by another worker
+SECRET_FIELDS = ("token",)  # Slack's legacy verification token: never stored
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed interaction; `attempts` > 1 means an earlier worker died holding it."""
+
+    id: int
+    kind: str
+    body: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+class Inbox:
+    """One insert per acknowledged request; workers claim, renew while working, and delete when done."""
+
+    def __init__(self, *, db: sessionmaker[Session], clock: Clock, lease: timedelta = LEASE) -> None:
+        self.db, self.clock, self.lease = db, clock, lease
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_record(self, wake: Callable[[], None]) -> None:
+        """Call `wake` after every insert (an in-process worker starts at once instead of at its next poll)."""
+        self._listeners.append(wake)
+
+    def record(self, kind: str, body: dict[str, Any]) -> int:
+        clean = {key: value for key, value in body.items() if key not in SECRET_FIELDS}
+        with self.db.begin() as session:
+            interaction_id = InteractionRepository(session).add(kind, clean, self.clock())
+        for wake in self._listeners:
+            wake()
+        return interaction_id
+
+    def claim(self, limit: int = 1, exclude: Collection[int] = ()) -> list[Job]:
+        now = self.clock()
+        with self.db.begin() as session:
+            rows = InteractionRepository(session).claim(now, now + self.lease, limit, exclude)
+            return [Job(row.id, row.kind, dict(row.body), row.attempts, row.created_at) for row in rows]
+
+    def renew(self, ids: Collection[int]) -> None:
+        with self.db.begin() as session:
+            InteractionRepository(session).renew(ids, self.clock() + self.lease)
+
+    def finish(self, interaction_id: int) -> None:
+        with self.db.begin() as session:
+            InteractionRepository(session).finish(interaction_id)
+
+    def depth(self) -> tuple[int, float]:
+        """Rows waiting or running, and the oldest one's age in seconds (0 when empty)."""
+        with self.db.begin() as session:
+            count, oldest = InteractionRepository(session).depth()
+        return count, (self.clock() - oldest).total_seconds() if oldest else 0.0

@@ -1,0 +1,155 @@
+"""The web path: record each verified request in the database and ack; only what Slack needs now happens here.
+
+Slack needs two things before the ack or within its 3 s: a modal submission's `response_action` (field errors,
+"checking with AWS…") and opening a modal while the click's `trigger_id` lives. Both are read-only; the rest of
+every request is done by a worker from the recorded row (bot/worker.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.domain import command as cmd
+from bot.domain.errors import PamError
+from bot.domain.text import has_visible_text
+from bot.services.inbox import Inbox
+from bot.slack import admin_flows as flows
+from bot.slack.admin_blocks import working_view
+from bot.slack.context import Services
+from bot.slack.errors import handle_error, user_text
+from bot.slack.ids import Action, Block, View
+from bot.slack.listeners import admin
+from bot.slack.listeners.actions import register_front as register_front_actions
+from bot.slack.modals import request_modal
+from bot.slack.payload import user_id, view_values
+
+log = logging.getLogger(__name__)
+ANY = re.compile(".*")
+
+
+def register(app: App, services: Services, inbox: Inbox) -> None:
+    """Front listeners first (modals, form errors), then one that records everything else."""
+    def record(ack: Ack, body: dict[str, Any], client: WebClient, **ack_args: Any) -> None:
+        """Insert the row, then ack: what Slack shows as accepted is in the database."""
+        try:
+            inbox.record(kind_of(body), body)
+        except SQLAlchemyError as error:
+            if "command" in body:
+                ack(text=user_text(error))
+                return
+            ack()
+            handle_error(error, body, client)
+            return
+        ack(**ack_args)
+
+    @app.command("/pam")
+    def pam(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        parsed = cmd.parse_command(body.get("text") or "")
+        if isinstance(parsed, cmd.Admin):
+            _in_ack(ack, body, client, lambda: flows.open_home(body, client, services))
+        elif isinstance(parsed, cmd.Setup):
+            opened = _in_ack(ack, body, client, lambda: _open_working(body, client, services))
+            if opened:
+                inbox.record(kind_of(body), {**body, flows.OPENED: opened})
+        elif isinstance(parsed, cmd.Access) and _wants_reason(parsed, services):
+            ack()
+            client.views_open(trigger_id=body["trigger_id"], view=request_modal(
+                services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
+                duration=parsed.duration or "", note=f"{parsed.resource}/{parsed.account} needs a reason. "
+                                                     "Tell the approvers why you need it."))
+        else:
+            record(ack, body, client)
+
+    @app.action(re.compile(f"^({Action.ADMIN_SETUP.value}|{Action.ADMIN_CHECK.value})$"))
+    def working_first(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        title = "Asking AWS who pam-bot is…" if _action_id(body) == Action.ADMIN_SETUP.value else flows.CHECKING
+        opened = _in_ack(ack, body, client, lambda: _push_working(body, client, services, title))
+        if opened:
+            inbox.record(kind_of(body), {**body, flows.OPENED: opened})
+
+    register_front_actions(app, services)
+    admin.register_front(app, services)
+
+    @app.view(View.REQUEST.value)
+    def request_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        values = view_values(view)
+        resource, _, account = str(values.get(Block.ACCOUNT.value, "")).partition("/")
+        if "break_glass" in (values.get(Block.URGENCY.value) or ()):  # the worker says what else is refused
+            if has_visible_text(values.get(Block.REASON.value, "")):
+                record(ack, body, client)
+            else:
+                ack(response_action="errors", errors={Block.REASON.value: "Break-glass needs a reason: say what is "
+                                                                          "on fire."})
+            return
+        try:
+            services.access.check(user_id=user_id(body), resource=resource, account=account,
+                                  duration=values.get(Block.DURATION.value) or None,
+                                  reason=values.get(Block.REASON.value, ""),
+                                  start=values.get(Block.START.value) or None)
+        except PamError as error:
+            ack(response_action="errors", errors={error.field or Block.ACCOUNT.value: error.user_message})
+            return
+        record(ack, body, client)
+
+    for callback, answer in ((View.RESOURCE, admin.answer_resource_form), (View.ACCOUNT, admin.answer_account_form)):
+        app.view(callback.value)(_checked_form(answer, services, inbox))
+
+    app.command(ANY)(record)
+    app.action(ANY)(record)
+    app.view(ANY)(record)
+
+    @app.event(ANY)
+    def event(body: dict[str, Any]) -> None:
+        inbox.record(kind_of(body), body)
+
+
+def kind_of(body: dict[str, Any]) -> str:
+    return str(body.get("type") or ("slash_command" if "command" in body else "unknown"))[:32]
+
+
+def _checked_form(answer: Callable[..., Any], services: Services, inbox: Inbox) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if answer(ack, body, view, services) is not None:
+            inbox.record(kind_of(body), body)
+    return listener
+
+
+def _in_ack(ack: Ack, body: dict[str, Any], client: WebClient, run: Callable[[], Any]) -> Any:
+    """Ack, then open a modal while the trigger lives; a refusal goes to the person like any other error."""
+    ack()
+    try:
+        return run()
+    except PamError as error:
+        handle_error(error, body, client)
+        return None
+
+
+def _open_working(body: dict[str, Any], client: WebClient, services: Services) -> str:
+    services.admin.ensure_admin(body["user_id"], "setup.info")
+    opened = client.views_open(trigger_id=body["trigger_id"], view=working_view("Asking AWS who pam-bot is…"))
+    return str(opened["view"]["id"])
+
+
+def _push_working(body: dict[str, Any], client: WebClient, services: Services, title: str) -> str:
+    services.admin.ensure_admin(user_id(body), "setup.info" if "who" in title else flows.GUARD)
+    return flows.push(body, client, working_view(title))
+
+
+def _wants_reason(parsed: cmd.Access, services: Services) -> bool:
+    """Without a reason, does the account ask for one? (One read, no Slack call; every other check is the
+    worker's, which reports it.)"""
+    if parsed.reason:
+        return False
+    found = next((a for _, a in services.admin.accounts(parsed.resource) if a.name == parsed.account), None)
+    return bool(found is not None and found.require_reason)
+
+
+def _action_id(body: dict[str, Any]) -> str:
+    return str((body.get("actions") or [{}])[0].get("action_id", ""))

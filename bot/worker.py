@@ -1,0 +1,103 @@
+"""The worker: a fixed set of threads that claim acknowledged interactions from the database and handle them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.services.inbox import Inbox, Job
+
+log = logging.getLogger(__name__)
+THREADS = 8  # jobs handled at once per process, however deep the backlog
+POLL_SECONDS = 0.5  # how often an idle worker looks for work other processes acknowledged
+MAX_ATTEMPTS = 5  # a job claimed this often kills its workers: dropped (and logged) so the queue moves on
+
+
+class Worker:
+    """Claims one job at a time per thread, renews the leases of the jobs it holds, deletes a job once handled.
+
+    A job is handled at least once and, while its worker lives, by that worker only: the lease is renewed
+    every third of its length, so only a job whose worker died (or lost the database) is claimed again.
+    """
+
+    def __init__(self, inbox: Inbox, handle: Callable[[Job], None], *, threads: int = THREADS,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.inbox, self.handle = inbox, handle
+        self.threads, self.poll_seconds = threads, poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._running: list[threading.Thread] = []
+        inbox.on_record(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> Worker:
+        if self._running:
+            return self
+        self._stopping.clear()
+        self._running = [threading.Thread(target=self._loop, name=f"pam-worker-{n}", daemon=True)
+                         for n in range(self.threads)]
+        self._running.append(threading.Thread(target=self._renew_leases, name="pam-worker-leases", daemon=True))
+        for thread in self._running:
+            thread.start()
+        log.info("worker started: %s threads", self.threads)
+        return self
+
+    def stop(self) -> None:
+        """Finish the jobs in hand, then stop; jobs not yet claimed stay in the database for the next worker."""
+        self._stopping.set()
+        self._wake.set()
+        for thread in self._running:
+            thread.join()
+        self._running = []
+
+    def run_once(self) -> bool:
+        """Claim and handle one job in the calling thread; False when there was none."""
+        with self._lock:
+            held = set(self._held)
+        try:
+            jobs = self.inbox.claim(1, exclude=held)
+        except SQLAlchemyError as error:
+            log.warning("worker could not claim work: %s", type(error).__name__)
+            return False
+        if not jobs:
+            return False
+        job = jobs[0]
+        if job.attempts > MAX_ATTEMPTS:
+            log.error("job %s (%s) dropped after %s attempts", job.id, job.kind, job.attempts - 1)
+            self.inbox.finish(job.id)
+            return True
+        with self._lock:
+            self._held.add(job.id)
+        try:
+            self.handle(job)
+            self.inbox.finish(job.id)
+        except Exception:  # noqa: BLE001 - a job that fails unexpectedly is retried after its lease, never lost
+            log.exception("job %s (%s) failed; it will be retried after its lease", job.id, job.kind)
+        finally:
+            with self._lock:
+                self._held.discard(job.id)
+        return True
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            if self.run_once():
+                continue
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _renew_leases(self) -> None:
+        period = self.inbox.lease.total_seconds() / 3
+        while not self._stopping.wait(period):
+            with self._lock:
+                held = set(self._held)
+            try:
+                self.inbox.renew(held)
+            except SQLAlchemyError as error:
+                log.warning("worker could not renew its leases: %s", type(error).__name__)

@@ -1,0 +1,57 @@
+"""Interactions waiting for a worker: insert, claim with an expiring lease (SKIP LOCKED), renew, finish."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Interaction
+
+
+class InteractionRepository:
+    """Queries over the `interactions` table; flushes, never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, kind: str, body: dict[str, Any], now: datetime) -> int:
+        row = Interaction(kind=kind, body=body, created_at=now, lease_until=None, attempts=0)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int,
+              exclude: Collection[int] = ()) -> Sequence[Interaction]:
+        """The oldest rows nobody holds (never claimed, or their lease ran out), leased to the caller.
+
+        On PostgreSQL rows another transaction is claiming right now are skipped, not waited for.
+        """
+        query = select(Interaction).where(or_(Interaction.lease_until.is_(None), Interaction.lease_until <= now))
+        if exclude:
+            query = query.where(Interaction.id.not_in(list(exclude)))
+        rows = self.session.scalars(query.order_by(Interaction.id).limit(limit)
+                                    .with_for_update(skip_locked=True)).all()
+        for row in rows:
+            row.lease_until = lease_until
+            row.attempts += 1
+        self.session.flush()
+        return rows
+
+    def renew(self, ids: Collection[int], lease_until: datetime) -> None:
+        if ids:
+            self.session.execute(update(Interaction).where(Interaction.id.in_(list(ids)))
+                                 .values(lease_until=lease_until).execution_options(synchronize_session=False))
+
+    def finish(self, interaction_id: int) -> None:
+        self.session.execute(delete(Interaction).where(Interaction.id == interaction_id)
+                             .execution_options(synchronize_session=False))
+
+    def depth(self) -> tuple[int, datetime | None]:
+        """How many rows wait or run, and when the oldest was acknowledged."""
+        count, oldest = self.session.execute(
+            select(func.count(), func.min(Interaction.created_at)).select_from(Interaction)).one()
+        return int(count or 0), oldest
