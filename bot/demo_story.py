@@ -133,14 +133,16 @@ class Story(Stage):
 
     def break_glass(self) -> None:
         self.out.say(f"  alice  › /pam {BREAK_GLASS}")
+        before = len(self.rows(AccessRequest))
         self.check(self.driver().command(ALICE, BREAK_GLASS).status == 200, "the bot did not acknowledge /pam")
         card = self.wait("chat.postMessage", "Break-glass access", "no red break-glass card appeared",
                          lambda c: c.args.get("channel") == CHANNEL)
         self.wait("chat.postMessage", "used *break-glass*", "bob was never told of the break-glass",
                   lambda c: c.response.get("channel") == f"D{BOB}")
-        self._link_for(self._newest_request().ref)
+        ref = self._new_request(before).ref
+        self._link_for(ref)
+        self.wait("response_url", f"Break-glass {ref}", "alice was never told her break-glass went through")
         self.show(actor="alice")
-        ref = self._newest_request().ref
         self.out.say(f"  bob    › clicks [Reviewed] on {ref} in #{CHANNEL_NAME}")
         response = self.driver().click(BOB, Action.BREAK_GLASS_REVIEWED.value, ref, channel_id=CHANNEL,
                                        message_ts=card.response["ts"])
@@ -156,10 +158,11 @@ class Story(Stage):
         warning = self.wait("chat.postMessage", "pam_extend", "the expiry warning offered no Extend",
                             lambda c: c.response.get("channel") == f"D{ALICE}" and session.ref in json.dumps(c.args))
         self.out.say(f"  alice  › clicks [Extend] on {session.ref}")
+        before = len(self.rows(AccessRequest))
         response = self.driver().click(ALICE, Action.EXTEND.value, session.ref, channel_id=f"D{ALICE}",
                                        message_ts=warning.response["ts"])
         self.check(response.status == 200, "the bot did not acknowledge the click with 200")
-        self._link_for(self._newest_request().ref)
+        self._link_for(self._new_request(before).ref)
         self.check(self.rows(AccessSession)[-1].continues == session.ref, "the new session does not continue the old")
         self.wait("response_url", "Extended", "alice was never told her session is extended")
         self.show(actor="alice")
@@ -168,9 +171,10 @@ class Story(Stage):
         start = (self.world.clock() + timedelta(minutes=3)).strftime("%H:%M")  # the demo's people live in UTC
         asked = f"access prod-aws readonly 30m at {start} change window CHG-7"
         self.out.say(f"  alice  › /pam {asked}")
+        before = len(self.rows(AccessRequest))
         self.check(self.driver().command(ALICE, asked).status == 200, "the bot did not acknowledge /pam")
         self.wait("response_url", "starting", "alice was never told when her request starts")
-        request = self._newest_request()
+        request = self._new_request(before)
         card = self.wait("chat.postMessage", "Scheduled", "no approval card for the change window",
                          lambda c: c.args.get("channel") == CHANNEL and request.ref in json.dumps(c.args))
         self.show(actor="alice")
@@ -184,8 +188,11 @@ class Story(Stage):
         self._link_for(request.ref)
         self.show()
 
-    def _newest_request(self) -> AccessRequest:
-        return self.rows(AccessRequest)[-1]
+    def _new_request(self, before: int) -> AccessRequest:
+        """The request made after there were `before` of them (the worker writes it after the ack)."""
+        self.check(self._poll(lambda: len(self.rows(AccessRequest)) > before, timedelta(seconds=self.wait_seconds)),
+                   "the bot made no request")
+        return self.rows(AccessRequest)[before]
 
     def _link_for(self, ref: str) -> None:
         """Wait for the grant of request `ref` and its link DM (the link is hidden from the transcript)."""
