@@ -77,7 +77,7 @@ def build_storage(settings: Settings, *, migrate: bool | None = None) -> tuple[E
     engine = create_db_engine(settings.database_url)
     if settings.auto_migrate if migrate is None else migrate:
         upgrade(engine)
-    return engine, make_sessionmaker(engine)
+    return engine, make_sessionmaker(engine, audit_key=settings.audit.key)
 
 
 def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str] | None = None) -> AccessBroker:
@@ -102,6 +102,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
           verify_token: bool = True) -> Container:
     """Wire one process. Tests pass their own clock; everything else comes from settings."""
     engine, db = build_storage(settings, migrate=migrate)
+    if settings.audit.key is None:
+        log.warning("PAM_AUDIT_KEY is not set: the audit chain uses plain SHA-256, which anyone who can write the "
+                    "database can recompute; set PAM_AUDIT_KEY to key it (see README, Audit shipping)")
     metrics = Metrics()
     metrics.watch(db)
     external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)

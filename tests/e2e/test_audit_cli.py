@@ -19,9 +19,10 @@ from tests.e2e.lifecycle_helpers import command, grant_session
 from tests.fixtures_bot import OUTSIDER, Bot
 
 
-def pam_bot(bot: Bot, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real command line, in its own process, on the bot's database."""
-    env = {**os.environ, "DATABASE_URL": bot.container.settings.database_url, "PAM_LOG_LEVEL": "WARNING"}
+def pam_bot(bot: Bot, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command line, in its own process, on the bot's database (with `env` added)."""
+    env = {**os.environ, "DATABASE_URL": bot.container.settings.database_url, "PAM_LOG_LEVEL": "WARNING",
+           **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot", "--actor", "cli:auditor", *args], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
