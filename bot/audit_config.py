@@ -23,6 +23,7 @@ class AuditSettings:
     s3_prefix: str = DEFAULT_PREFIX
     s3_retention_seconds: int = 365 * 86400  # Object Lock retention when the bucket has no default rule
     ship_seconds: int = 10
+    ship_batch: int = 500  # events per webhook POST / S3 object
     checkpoint_seconds: int = 300
 
     @classmethod
@@ -49,4 +50,5 @@ class AuditSettings:
                    s3_prefix=prefix if prefix.endswith("/") else prefix + "/",
                    s3_retention_seconds=reader.seconds("PAM_AUDIT_S3_RETENTION", "365d", minimum=86400),
                    ship_seconds=reader.seconds("PAM_AUDIT_SHIP_INTERVAL", "10s", minimum=1),
+                   ship_batch=reader.integer("PAM_AUDIT_SHIP_BATCH", "500", minimum=1, maximum=10000),
                    checkpoint_seconds=reader.seconds("PAM_AUDIT_CHECKPOINT_INTERVAL", "5m", minimum=10))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from bot.services.audit import AuditService
 
-CSV_COLUMNS = ("id", "at", "actor", "action", "target", "outcome", "details", "prev_hash", "hash")
+CSV_COLUMNS = ("id", "at", "actor", "action", "target", "outcome", "details", "prev_hash", "hash", "scheme")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with one (OWASP)
 
 

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.audit_runner import AuditRunner
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.metrics import Metrics
@@ -22,6 +23,8 @@ from bot.scheduler import Scheduler
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.audit import AuditService
+from bot.services.audit_shipping import AuditShipper
+from bot.sinks.build import build_sinks
 from bot.services.grants import GrantService
 from bot.services.installation import InstallationService
 from bot.services.home import HomeService
@@ -60,14 +63,17 @@ class Container:
     executor: Executor
 
     scheduler: Scheduler
+    audit_runner: AuditRunner
     metrics: Metrics = field(default_factory=Metrics)
 
     def start_background(self) -> None:
-        """Start the scheduler beside the listeners."""
+        """Start the scheduler and the audit thread (checkpoints, sinks) beside the listeners."""
         self.scheduler.start()
+        self.audit_runner.start()
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.audit_runner.stop()
         self.executor.shutdown(wait=True)  # finish grants that were acknowledged already
         self.engine.dispose()
         log.info("stopped: scheduler off, acknowledged work finished")
@@ -137,7 +143,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                      executor=executor, verify_token=verify_token, guard=guard)
     web = WebApp(app, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
+    shipper = AuditShipper(db=db, clock=clock, sinks=build_sinks(settings.audit, clock=clock, aws_env=aws_env),
+                           batch=settings.audit.ship_batch)
+    audit_runner = AuditRunner(services.audit, shipper, every_seconds=settings.audit.ship_seconds,
+                               checkpoint_seconds=settings.audit.checkpoint_seconds)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=app, web=web,
-                     executor=executor, metrics=metrics,
+                     executor=executor, metrics=metrics, audit_runner=audit_runner,
                      scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick))

@@ -142,4 +142,5 @@ def record_of(event: AuditEvent) -> dict[str, Any]:
     """An event as an export line: what happened, and the hashes that let anyone re-check the chain."""
     return {"id": event.id, "at": event.at.isoformat(timespec="microseconds"), "actor": event.actor,
             "action": event.action, "target": event.target, "outcome": event.outcome,
-            "details": dict(event.details or {}), "prev_hash": event.prev_hash, "hash": event.hash}
+            "details": dict(event.details or {}), "prev_hash": event.prev_hash, "hash": event.hash,
+            "scheme": event.scheme}

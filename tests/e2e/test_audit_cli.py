@@ -30,7 +30,7 @@ def pam_bot(bot: Bot, *args: str, env: dict[str, str] | None = None) -> subproce
 def stored(bot: Bot, up_to: int) -> list[dict[str, Any]]:
     return [{"id": e.id, "at": e.at.isoformat(timespec="microseconds"), "actor": e.actor, "action": e.action,
              "target": e.target, "outcome": e.outcome, "details": e.details, "prev_hash": e.prev_hash,
-             "hash": e.hash} for e in bot.audit() if e.id <= up_to]
+             "hash": e.hash, "scheme": e.scheme} for e in bot.audit() if e.id <= up_to]
 
 
 def some_history(bot: Bot) -> None:
