@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from bot.config import Settings
+from bot.container import build
 from bot.domain.audit import AuditEntry, AuditKey, Checkpoint, Link
 from bot.domain.audit_chain import ChainCheck
 from bot.sandbox.webhook import Delivery, WebhookReceiver
@@ -214,3 +218,27 @@ def test_s3_sink_that_cannot_reach_its_bucket_keeps_the_cursor(make_bot: Callabl
     with bot.db.begin() as session:
         cursor = session.get(AuditSinkCursor, "s3")
         assert cursor is not None and cursor.last_event_id == 0
+
+
+def test_replicas_on_postgresql_ship_a_sink_one_at_a_time(make_bot: Callable[..., Bot], hook: WebhookReceiver) -> None:
+    bot = webhook_bot(make_bot, hook)
+    if bot.engine.dialect.name != "postgresql":
+        pytest.skip("replicas share PostgreSQL; SQLite serves one process")
+    some_history(bot)
+    env = {**bot_env(database_url=bot.container.settings.database_url, slack=bot.slack, aws=bot.aws),
+           "PAM_AUDIT_SINKS": "webhook", "PAM_AUDIT_WEBHOOK_URL": hook.url, "PAM_AUDIT_KEY": KEY}
+    replica = build(Settings.from_env(env), clock=bot.clock, aws_env=env, migrate=False)
+    try:
+        hook.hold(1)
+        shipping = threading.Thread(target=bot.container.audit_runner.run_once)
+        shipping.start()
+        assert hook.holding.wait(10)
+        started = time.monotonic()
+        assert replica.audit_runner.run_once() == {"webhook": 0}  # the other replica has the sink: skip, no wait
+        assert time.monotonic() - started < 5 and len(hook.deliveries) == 1
+        hook.release()
+        shipping.join(30)
+        assert replica.audit_runner.run_once() == {"webhook": 0}  # and nothing is left for it
+    finally:
+        replica.close()
+    assert once_each(received(hook)) == [e.id for e in bot.audit()]
