@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from bot.config import Settings
@@ -44,3 +47,12 @@ def test_secrets_stay_out_of_repr() -> None:
     assert found.audit.key is not None
     for hidden in (key, secret, "token=abc"):
         assert hidden not in repr(found)
+
+
+def test_readme_documents_every_audit_setting() -> None:
+    root = Path(__file__).resolve().parents[1]
+    names = set(re.findall(r'reader\.\w+\("([A-Z0-9_]+)"', (root / "bot" / "audit_config.py").read_text()))
+    readme = (root / "README.md").read_text()
+    assert "PAM_AUDIT_KEY" in names and len(names) >= 10
+    assert not [name for name in names if f"| `{name}` |" not in readme]
+    assert "## Audit shipping" in readme
