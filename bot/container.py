@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.audit_runner import AuditRunner
 from bot.clock import utcnow
 from bot.config import Settings
+from bot.domain.errors import ConfigError
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.access import AccessService
@@ -109,6 +110,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     """Wire one process. Tests pass their own clock; everything else comes from settings."""
     engine, db = build_storage(settings, migrate=migrate)
     if settings.audit.key is None:
+        try:  # a keyed chain: refuse to start, rather than refuse every action
+            AuditService(db=db, clock=clock).require_writable()
+        except ConfigError:
+            engine.dispose()
+            raise
         log.warning("PAM_AUDIT_KEY is not set: the audit chain uses plain SHA-256, which anyone who can write the "
                     "database can recompute; set PAM_AUDIT_KEY to key it (see README, Audit shipping)")
     metrics = Metrics()

@@ -9,11 +9,14 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import delete, update
 
+from bot.config import Settings
+from bot.container import build
 from bot.domain.audit import AuditEntry, chain_hash
+from bot.domain.errors import ConfigError
 from storage.models import AuditEvent
 from tests.e2e.lifecycle_helpers import command
 from tests.e2e.test_audit_cli import pam_bot, some_history
-from tests.fixtures_bot import ADMIN, OUTSIDER, Bot
+from tests.fixtures_bot import ADMIN, OUTSIDER, Bot, bot_env
 
 KEY = "k" * 40
 OTHER_KEY = "x" * 40
@@ -139,3 +142,12 @@ def test_startup_warns_once_without_a_key(make_bot: Callable[..., Bot], caplog: 
     assert KEY not in repr(bot.container.settings)
     command(bot, OUTSIDER, "audit")
     assert KEY not in caplog.text
+
+
+def test_the_bot_does_not_start_without_the_key_of_a_keyed_chain(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(PAM_AUDIT_KEY=KEY)
+    some_history(bot)
+    env = bot_env(database_url=bot.container.settings.database_url, slack=bot.slack, aws=bot.aws)
+    with pytest.raises(ConfigError) as refused:
+        build(Settings.from_env(env), clock=bot.clock, aws_env=env, migrate=False)
+    assert "PAM_AUDIT_KEY" in refused.value.user_message
