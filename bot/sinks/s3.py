@@ -22,7 +22,7 @@ class S3Sink:
 
     def __init__(self, client: Any, *, bucket: str, prefix: str, retention: timedelta,
                  clock: Callable[[], datetime]) -> None:
-        self._client = client
+        self._s3 = client
         self.bucket = bucket
         self.prefix = prefix
         self.retention = retention  # when the bucket locks objects but names no default period
@@ -39,7 +39,7 @@ class S3Sink:
             if rule is not None:
                 mode, period = rule
                 options = {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": self._clock() + period}
-            self._client.put_object(Bucket=self.bucket, Key=f"{self.prefix}{batch.key}.jsonl", Body=body,
+            self._s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}{batch.key}.jsonl", Body=body,
                                     ContentType="application/x-ndjson", ChecksumAlgorithm="SHA256", **options)
         except ClientError as error:
             raise SinkFailed(f"S3 refused the object: {error.response.get('Error', {}).get('Code')}") from None
@@ -55,7 +55,7 @@ class S3Sink:
 
     def _ask(self) -> tuple[str, timedelta] | None:
         try:
-            found = self._client.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
+            found = self._s3.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == NO_LOCK:
                 return None
