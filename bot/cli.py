@@ -52,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    args.actor = args.actor or f"cli:{_os_user()}"
+    args.actor = cli_actor(args.actor or _os_user())
     configure_logging(os.environ)
     try:
         return int(args.run(args) or 0)
@@ -61,6 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def cli_actor(name: str) -> str:
+    """`cli:<name>`: a name typed after --actor must never pass for a Slack user id in the audit trail."""
+    name = name.strip() or "unknown"
+    return name if name.startswith("cli:") else f"cli:{name}"
 
 
 def _os_user() -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from bot.services.audit import AuditService
 
-CSV_COLUMNS = ("id", "at", "actor", "action", "target", "outcome", "details", "prev_hash", "hash")
+CSV_COLUMNS = ("id", "at", "actor", "action", "target", "outcome", "details", "prev_hash", "hash", "scheme")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with one (OWASP)
 
 
@@ -33,7 +33,8 @@ def add_audit_commands(commands: Any) -> None:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", default="-", help="file to write (default: standard output)")
     export.set_defaults(run=_export)
-    verify = actions.add_parser("verify", help="check the hash chain; exit 1 at the first altered event")
+    verify = actions.add_parser("verify", help="check the chain and its latest checkpoint; exit 1 at the first "
+                                               "altered or missing event, then sign a new checkpoint")
     verify.set_defaults(run=_verify)
 
 
@@ -87,7 +88,7 @@ def _service() -> tuple[AuditService, Engine]:
 
     settings = Settings.from_env(os.environ, require_slack=False)
     engine = create_db_engine(settings.database_url)
-    return AuditService(db=make_sessionmaker(engine), clock=utcnow), engine
+    return AuditService(db=make_sessionmaker(engine, audit_key=settings.audit.key), clock=utcnow), engine
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -95,6 +96,8 @@ def _export(args: argparse.Namespace) -> int:
     since = parse_since(args.since, service.clock())
     write = write_csv if args.format == "csv" else write_jsonl
     try:
+        service.require_writable()  # the export is itself audited: refuse before writing anything
+        service.checkpoint()
         if args.output == "-":
             count = write(service.export(since=since), sys.stdout)
         else:
@@ -113,11 +116,17 @@ def _verify(args: argparse.Namespace) -> int:
     service, engine = _service()
     try:
         report = service.verify()
+        signed = service.checkpoint() if report.broken_at is None else None
     finally:
         engine.dispose()
     if report.broken_at is not None:
         print(f"audit chain BROKEN at event {report.broken_at}: {report.reason} "
               f"({report.checked} events before it are intact)")
         return 1
-    print(f"audit chain intact: {report.checked} events; newest hash {report.last_hash}")
+    keyed = f"{report.keyed} keyed with PAM_AUDIT_KEY" if report.keyed else "none keyed (PAM_AUDIT_KEY is not set)"
+    held = (f"; matches the checkpoint of {report.checkpoint.at.isoformat(timespec='seconds')}"
+            if report.checkpoint else "; no checkpoint yet")
+    print(f"audit chain intact: {report.checked} events, {keyed}{held}; newest hash {report.last_hash}")
+    if signed is not None:
+        print(f"signed a checkpoint: {signed.count} events up to event {signed.head_id}")
     return 0

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pytimeparse import parse as parse_time
 
+from bot.audit_config import AuditSettings
 from bot.aws.policies import validate_target_path
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import ConfigError, InvalidInput
@@ -49,6 +50,7 @@ class Settings:
     target_path: str | None = None  # PAM_TARGET_PATH: Resource Roles may reach the Target Roles under this IAM path
     permissions_boundary: str | None = None  # PAM_PERMISSIONS_BOUNDARY: revocation writes need it on the role
     bot_role_arn: str | None = None  # PAM_BOT_ROLE_ARN: pam-bot's own role with its path, when it cannot read it
+    audit: AuditSettings = field(default_factory=AuditSettings)  # PAM_AUDIT_*: key and sinks
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_slack: bool = True) -> Settings:
@@ -78,6 +80,7 @@ class Settings:
             target_path=reader.text("PAM_TARGET_PATH") or None,
             permissions_boundary=reader.text("PAM_PERMISSIONS_BOUNDARY") or None,
             bot_role_arn=reader.text("PAM_BOT_ROLE_ARN") or None,
+            audit=AuditSettings.read(reader),
         )
         for name, value, check in (("PAM_TARGET_PATH", settings.target_path, validate_target_path),
                                    ("PAM_BOT_ROLE_ARN", settings.bot_role_arn, parse_role_arn)):

@@ -14,14 +14,18 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.audit_runner import AuditRunner
 from bot.clock import utcnow
 from bot.config import Settings
+from bot.domain.errors import ConfigError
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.access import AccessService
 from bot.services.break_glass import BreakGlassService
 from bot.services.admin import AdminService
 from bot.services.audit import AuditService
+from bot.services.audit_shipping import AuditShipper
+from bot.sinks.build import build_sinks
 from bot.services.grants import GrantService
 from bot.services.installation import InstallationService
 from bot.services.home import HomeService
@@ -62,16 +66,19 @@ class Container:
     worker: Worker
 
     scheduler: Scheduler
+    audit_runner: AuditRunner
     metrics: Metrics = field(default_factory=Metrics)
 
     def start_background(self, *, worker: bool = True) -> None:
-        """Start the scheduler and (unless the web path runs alone) a worker in this process."""
+        """Start the scheduler, the audit thread (checkpoints, sinks) and (unless the web path runs alone) a worker."""
         self.scheduler.start()
+        self.audit_runner.start()
         if worker:
             self.worker.start()
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.audit_runner.stop()
         self.worker.stop()  # finishes the jobs in hand; unclaimed ones wait in the database for any worker
         self.engine.dispose()
         log.info("stopped: scheduler off, jobs in hand finished")
@@ -81,7 +88,7 @@ def build_storage(settings: Settings, *, migrate: bool | None = None) -> tuple[E
     engine = create_db_engine(settings.database_url)
     if settings.auto_migrate if migrate is None else migrate:
         upgrade(engine)
-    return engine, make_sessionmaker(engine)
+    return engine, make_sessionmaker(engine, audit_key=settings.audit.key)
 
 
 def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str] | None = None) -> AccessBroker:
@@ -106,6 +113,14 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
           verify_token: bool = True, poll_seconds: float = POLL_SECONDS) -> Container:
     """Wire one process. Tests pass their own clock; everything else comes from settings."""
     engine, db = build_storage(settings, migrate=migrate)
+    if settings.audit.key is None:
+        try:  # a keyed chain: refuse to start, rather than refuse every action
+            AuditService(db=db, clock=clock).require_writable()
+        except ConfigError:
+            engine.dispose()
+            raise
+        log.warning("PAM_AUDIT_KEY is not set: the audit chain uses plain SHA-256, which anyone who can write the "
+                    "database can recompute; set PAM_AUDIT_KEY to key it (see README, Audit shipping)")
     metrics = Metrics()
     metrics.watch(db)
     external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)
@@ -146,7 +161,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                      verify_token=verify_token)
     worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds)
     web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
+    shipper = AuditShipper(db=db, clock=clock, sinks=build_sinks(settings.audit, clock=clock, aws_env=aws_env),
+                           batch=settings.audit.ship_batch)
+    audit_runner = AuditRunner(services.audit, shipper, every_seconds=settings.audit.ship_seconds,
+                               checkpoint_seconds=settings.audit.checkpoint_seconds)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=front, web=web,
-                     inbox=inbox, worker=worker, metrics=metrics,
+                     inbox=inbox, worker=worker, metrics=metrics, audit_runner=audit_runner,
                      scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick))

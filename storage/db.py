@@ -55,9 +55,14 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (services return them)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, audit_key: Any = None) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (services return them).
+
+    `audit_key` (a bot.domain.audit.AuditKey) reaches the audit repository through `Session.info`.
+    """
+    from storage.repositories.audit import AUDIT_KEY
+
+    return sessionmaker(engine, expire_on_commit=False, info={AUDIT_KEY: audit_key} if audit_key else None)
 
 
 def alembic_config(engine: Engine) -> Config:

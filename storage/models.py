@@ -234,3 +234,27 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scheme: Mapped[str] = mapped_column(String(16), default="sha256", server_default="sha256")  # or hmac-sha256
+
+
+class AuditCheckpoint(Base):
+    """A signed note of the chain's head (id, hash, count): shows when the newest events were cut off."""
+
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    head_id: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    scheme: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSinkCursor(Base):
+    """How far one audit sink has accepted the trail; advanced only after the sink said yes."""
+
+    __tablename__ = "audit_sink_cursors"
+    sink: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_checkpoint_id: Mapped[int] = mapped_column(Integer, default=0)
+    shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,4 +1,4 @@
-"""A local AWS for the demo and the tests: moto's STS and IAM behind a layer that enforces what AWS enforces.
+"""A local AWS for the demo and the tests: moto's STS, IAM and S3 behind a layer that enforces what AWS enforces.
 
 moto keeps its state in process-wide globals and this server runs moto in-process: every sandbox in a
 process sees the same accounts, users and roles (each keeps its own call log and faults). Nothing resets

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from bot.sandbox.aws_identity import find_caller
 from bot.sandbox.aws_records import ApiCall, CallLog, Faults, Refusal
+from bot.sandbox.aws_s3_rules import check_s3, s3_error_body
 from bot.sandbox.aws_rules import Request, check
 
 WsgiApp = Callable[..., Iterable[bytes]]
@@ -37,6 +38,11 @@ class EnforcingLayer:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
         request = _parse(environ)
+        if request is not None and request.service == "s3":
+            s3_refusal = check_s3(environ, datetime.now(UTC))
+            if s3_refusal is not None:
+                start_response(f"{s3_refusal.status} Refused", [("Content-Type", "application/xml")])
+                return [s3_error_body(s3_refusal)]
         if request is None or request.service not in ENFORCED_SERVICES or request.access_key_id == self.admin_key_id:
             return self.app(environ, start_response)
         caller = find_caller(request.access_key_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,12 +10,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.audit import GENESIS, chain_hash
+from bot.domain.audit import GENESIS, Checkpoint
+from bot.domain.audit_chain import ChainCheck
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.services.base import Clock, UseCase
 from storage.models import AuditEvent
 from storage.repositories import AuditRepository
-from storage.repositories.audit import entry_of
+from storage.repositories.audit import link_of
+from storage.repositories.audit_checkpoints import CheckpointRepository
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 15
 BATCH = 1000  # events per short read transaction when exporting or verifying
@@ -43,7 +48,9 @@ class ChainReport:
     checked: int
     broken_at: int | None = None
     reason: str = ""
-    last_hash: str = GENESIS  # keep it somewhere else: a chain cannot show that its newest events were cut off
+    last_hash: str = GENESIS
+    keyed: int = 0  # events chained with PAM_AUDIT_KEY (the others with plain SHA-256, from before it was set)
+    checkpoint: Checkpoint | None = None  # the latest signed head the chain was held against
 
 
 class AuditService(UseCase):
@@ -76,17 +83,49 @@ class AuditService(UseCase):
             yield from (record_of(event) for event in batch)
 
     def verify(self) -> ChainReport:
-        """Walk the whole chain; report the first event whose content or link does not match its hash."""
-        expected, checked = GENESIS, 0
-        for batch in self._batches(None):
-            for event in batch:
-                if event.prev_hash != expected:
-                    return ChainReport(checked, event.id, "it does not link to the event before it: an event "
-                                                          "was removed or inserted, or a hash was rewritten")
-                if chain_hash(event.prev_hash, event.at, entry_of(event)) != event.hash:
-                    return ChainReport(checked, event.id, "its content does not match its hash: it was changed")
-                expected, checked = event.hash, checked + 1
-        return ChainReport(checked, last_hash=expected)
+        """Walk the whole chain, then hold it against the latest checkpoint; report the first thing that breaks."""
+        with self.transaction() as tx:
+            key = AuditRepository(tx.session).key
+            latest = CheckpointRepository(tx.session).latest()
+        check = ChainCheck(key, latest[1] if latest else None)
+        intact = all(check.add(link_of(event)) for batch in self._batches(None) for event in batch)
+        if intact:
+            check.finish()
+        return ChainReport(check.checked, check.broken_at, check.reason, check.last_hash, check.keyed,
+                           check.checkpoint)
+
+    def require_writable(self) -> None:
+        """Refuse (ConfigError) now what appending an event would refuse later: a keyed chain without the key."""
+        with self.transaction() as tx:
+            repository = AuditRepository(tx.session)
+            repository.require_key_for(repository.head())
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the chain's head if it moved; None when nothing moved or the chain no longer holds the last one."""
+        with self.transaction() as tx:
+            events, marks = AuditRepository(tx.session), CheckpointRepository(tx.session)
+            events.lock_chain()  # the head and the count then describe one moment
+            head = events.head()
+            if head is None:
+                return None
+            events.require_key_for(head)
+            latest = marks.latest()
+            base_id, base_count = 0, 0
+            if latest is not None:
+                last = latest[1]
+                if (last.head_id, last.head_hash) == (head.id, head.hash):
+                    return None
+                problem = last.problem(events.key) or (
+                    None if head.id > last.head_id and marks.event_hash(last.head_id) == last.head_hash
+                    else "the chain no longer holds the head it signed: newest events were deleted")
+                if problem:  # signing now would hide the cut; `audit verify` shows it
+                    log.error("audit checkpoint refused: %s; run `pam-bot audit verify`", problem)
+                    return None
+                base_id, base_count = last.head_id, last.count
+            count = base_count + marks.count_between(base_id, head.id)
+            checkpoint = Checkpoint(head.id, head.hash, count, tx.now).signed(events.key)
+            marks.add(checkpoint)
+        return checkpoint
 
     def _batches(self, since: datetime | None) -> Iterator[list[AuditEvent]]:
         last_id = 0
@@ -103,4 +142,5 @@ def record_of(event: AuditEvent) -> dict[str, Any]:
     """An event as an export line: what happened, and the hashes that let anyone re-check the chain."""
     return {"id": event.id, "at": event.at.isoformat(timespec="microseconds"), "actor": event.actor,
             "action": event.action, "target": event.target, "outcome": event.outcome,
-            "details": dict(event.details or {}), "prev_hash": event.prev_hash, "hash": event.hash}
+            "details": dict(event.details or {}), "prev_hash": event.prev_hash, "hash": event.hash,
+            "scheme": event.scheme}

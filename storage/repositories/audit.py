@@ -9,11 +9,13 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.domain.audit import GENESIS, AuditEntry, chain_hash
+from bot.domain.audit import GENESIS, KEYED, AuditEntry, AuditKey, Link, chain_hash, scheme_of
+from bot.domain.errors import ConfigError
 from bot.domain.text import clip
 from storage.models import AuditEvent
 
 _CHAIN_LOCK = 0x70616D  # advisory lock key that serialises appends across replicas
+AUDIT_KEY = "pam_audit_key"  # Session.info entry carrying the AuditKey (see storage.db.make_sessionmaker)
 # The bounded text columns of an event, with their sizes as the model declares them.
 LIMITS: dict[str, int | None] = {name: getattr(AuditEvent.__table__.c[name].type, "length", None)
                                  for name in ("actor", "action", "target", "outcome")}
@@ -24,6 +26,21 @@ class AuditRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.key: AuditKey | None = session.info.get(AUDIT_KEY)
+
+    def lock_chain(self) -> None:
+        """Hold the chain's lock until the transaction ends (PostgreSQL; SQLite writers queue anyway)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+
+    def head(self) -> AuditEvent | None:
+        return self.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+
+    def require_key_for(self, head: AuditEvent | None) -> None:
+        """Fail closed: once the chain is keyed, an event without the key would break it for good."""
+        if head is not None and head.scheme == KEYED and self.key is None:
+            raise ConfigError("The audit trail is keyed and PAM_AUDIT_KEY is not set here: set it to the key the "
+                              "bot uses (nothing was recorded or changed).", code="audit_key_missing")
 
     def append(self, entry: AuditEntry, now: datetime) -> AuditEvent:
         """Add one event chained to the previous one (the chain's lock is held until the transaction ends)."""
@@ -33,14 +50,15 @@ class AuditRepository:
         """Add several events in order with one read of the chain's end (a sweep's batch)."""
         if not entries:
             return []
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-        prev = self.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+        self.lock_chain()
+        head = self.head()
+        self.require_key_for(head)
+        prev = head.hash if head is not None else GENESIS
         events = []
         for entry in map(fit, entries):
             event = AuditEvent(at=now, actor=entry.actor, action=entry.action, target=entry.target,
                                outcome=entry.outcome, details=entry.details, prev_hash=prev,
-                               hash=chain_hash(prev, now, entry))
+                               hash=chain_hash(prev, now, entry, self.key), scheme=scheme_of(self.key))
             events.append(event)
             prev = event.hash
         self.session.add_all(events)  # inserted in this order, so ids follow the chain
@@ -96,3 +114,8 @@ def entry_of(event: AuditEvent) -> AuditEntry:
     """The chained content of a stored event."""
     return AuditEntry(actor=event.actor, action=event.action, target=event.target, outcome=event.outcome,
                       details=dict(event.details or {}))
+
+
+def link_of(event: AuditEvent) -> Link:
+    """A stored event as the chain check reads it."""
+    return Link(event.id, event.prev_hash, event.hash, event.at, event.scheme, entry_of(event))

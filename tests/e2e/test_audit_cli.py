@@ -19,9 +19,10 @@ from tests.e2e.lifecycle_helpers import command, grant_session
 from tests.fixtures_bot import OUTSIDER, Bot
 
 
-def pam_bot(bot: Bot, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real command line, in its own process, on the bot's database."""
-    env = {**os.environ, "DATABASE_URL": bot.container.settings.database_url, "PAM_LOG_LEVEL": "WARNING"}
+def pam_bot(bot: Bot, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command line, in its own process, on the bot's database (with `env` added)."""
+    env = {**os.environ, "DATABASE_URL": bot.container.settings.database_url, "PAM_LOG_LEVEL": "WARNING",
+           **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot", "--actor", "cli:auditor", *args], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
@@ -29,7 +30,7 @@ def pam_bot(bot: Bot, *args: str) -> subprocess.CompletedProcess[str]:
 def stored(bot: Bot, up_to: int) -> list[dict[str, Any]]:
     return [{"id": e.id, "at": e.at.isoformat(timespec="microseconds"), "actor": e.actor, "action": e.action,
              "target": e.target, "outcome": e.outcome, "details": e.details, "prev_hash": e.prev_hash,
-             "hash": e.hash} for e in bot.audit() if e.id <= up_to]
+             "hash": e.hash, "scheme": e.scheme} for e in bot.audit() if e.id <= up_to]
 
 
 def some_history(bot: Bot) -> None:

@@ -74,7 +74,7 @@ def test_resource_and_account_lifecycle(cli_env: dict[str, str], aws_world: AwsW
     assert removed.returncode == 0 and "1 account" in removed.stdout
     assert json.loads(run(cli_env, "account", "list", "--json").stdout) == []
     actions = [(r.actor, r.action) for r in rows(database_url, AuditEvent)]
-    assert ("ops-script", "resource.save") in actions
+    assert ("cli:ops-script", "resource.save") in actions  # --actor ops-script, marked as the CLI
     assert any(action == "account.remove" or action == "resource.remove" for _, action in actions)
 
 

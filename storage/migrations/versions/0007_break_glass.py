@@ -1,7 +1,7 @@
 """Break-glass: accounts that allow it, and the review of each break-glass grant.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ from storage.types import UtcDateTime
 
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
