@@ -81,6 +81,7 @@ def test_with_a_token_slack_is_asked_about_every_id(cli_env: dict[str, str], cha
     slack_api.add_usergroup("SEMPTY", [])
     slack_api.add_channel("CAPPROVE", name="approvals")
     slack_api.add_channel("COUTSIDE", name="elsewhere", is_member=False)
+    slack_api.add_channel("GSECRET", name="secret", is_private=True, is_member=False)
     env = {**cli_env, "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack_api.base_url}
     cases = [
         (("--approvers", "UNOBODY01"), "slack does not know the user `unobody01`"),
@@ -90,7 +91,8 @@ def test_with_a_token_slack_is_asked_about_every_id(cli_env: dict[str, str], cha
         (("--approver-group", "SEMPTY"), "only 0 members of the approver group"),
         (("--approver-group", "SONCALL", "--approvals-required", "2"), "only 1 member of the approver group"),
         (("--approvers", "UAPPROVE1", "--channel", "CNOWHERE"), "`cnowhere`"),
-        (("--approvers", "UAPPROVE1", "--channel", "COUTSIDE"), "/invite @pam-bot"),
+        (("--approvers", "UAPPROVE1", "--channel", "COUTSIDE"), "pam-bot is not in <#coutside>"),
+        (("--approvers", "UAPPROVE1", "--channel", "GSECRET"), "for a private channel invite pam-bot first"),
     ]
     for flags, needle in cases:
         result = add(env, chain, *flags)
