@@ -87,19 +87,22 @@ def current_config(tx: Tx) -> DesiredConfig:
 
 def make_plan(current: DesiredConfig, desired: DesiredConfig, *, prune: bool) -> Plan:
     """What applying `desired` to `current` does; without `prune`, what the file does not name is kept."""
-    adds, changes, removes, kept = [], [], [], []
+    adds: list[Change] = []
+    changes: list[Change] = []
+    removes: list[Change] = []
+    kept: list[Change] = []
     for admin in sorted(set(desired.admins) - set(current.admins)):
         adds.append(Change("add", "admin", admin))
     now = {r.name: r for r in current.resources}
     wanted = {r.name: r for r in desired.resources}
     for name, resource in wanted.items():
-        _diff("resource", name, now.get(name) and resource_fields(now[name]), resource_fields(resource),
+        _diff("resource", name, resource_fields(now[name]) if name in now else None, resource_fields(resource),
               adds, changes)
         before = {a.name: a for a in now[name].accounts} if name in now else {}
         for account in resource.accounts:
             old = before.get(account.name)
-            _diff("account", f"{name}/{account.name}", old and account_fields(old), account_fields(account),
-                  adds, changes)
+            _diff("account", f"{name}/{account.name}", account_fields(old) if old else None,
+                  account_fields(account), adds, changes)
         for gone in sorted(set(before) - {a.name for a in resource.accounts}):
             (removes if prune else kept).append(Change("remove", "account", f"{name}/{gone}"))
     for name in sorted(set(now) - set(wanted)):
@@ -113,7 +116,7 @@ def make_plan(current: DesiredConfig, desired: DesiredConfig, *, prune: bool) ->
 
 def _diff(kind: str, subject: str, before: dict[str, Any] | None, after: dict[str, Any],
           adds: list[Change], changes: list[Change]) -> None:
-    if not before:
+    if before is None:
         adds.append(Change("add", kind, subject, tuple((k, None, v) for k, v in after.items() if _said(v))))
         return
     differs = tuple((k, before[k], v) for k, v in after.items() if before[k] != v)
