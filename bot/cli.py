@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.cli_admin import add_admin_commands
 from bot.cli_audit import add_audit_commands
+from bot.cli_config import add_config_commands
 from bot.cli_setup import add_setup_commands
 from bot.config import Settings
 from bot.demo import add_demo_command
@@ -44,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     add_admin_commands(commands)
     add_audit_commands(commands)
     add_setup_commands(commands)
+    add_config_commands(commands)
     add_demo_command(commands)
     for add in EXTRA_COMMANDS:
         add(commands)

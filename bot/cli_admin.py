@@ -13,6 +13,7 @@ from bot.domain.durations import format_duration
 from bot.domain.eligibility import Requesters
 from bot.domain.errors import InvalidInput, NotFound
 from bot.services.admin import AccountSpec, AdminService
+from bot.services.ports import SlackIds
 from storage.models import Account, Resource
 
 
@@ -99,7 +100,18 @@ def admin_service(*, validate: bool = True) -> AdminService:
     settings = Settings.from_env(os.environ, require_slack=False)
     _, db = build_storage(settings, migrate=True)
     external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
-    return AdminService(db=db, clock=utcnow, broker=build_broker(settings, external_id), env_admins=settings.admins)
+    return AdminService(db=db, clock=utcnow, broker=build_broker(settings, external_id), env_admins=settings.admins,
+                        slack=slack_ids(settings))
+
+
+def slack_ids(settings: Settings) -> SlackIds | None:
+    """Slack ids are checked against Slack when SLACK_BOT_TOKEN is set (by shape only otherwise)."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.container import slack_client
+    from bot.slack.id_check import SlackIdCheck
+
+    return SlackIdCheck(slack_client(settings))
 
 
 def _resource_add(args: argparse.Namespace) -> int:
@@ -157,6 +169,11 @@ def _account_save(args: argparse.Namespace) -> int:
     }.items() if value is not None}
     if args.approvers is not None:
         changes["approver_ids"] = tuple(a.strip() for a in args.approvers.split(",") if a.strip())
+    if args.replace:  # approvers and a group exclude each other: naming one on `update` drops the other
+        if changes.get("approver_ids") and args.approver_group is None:
+            changes["approver_group"] = None
+        if args.approver_group and args.approvers is None:
+            changes["approver_ids"] = ()
     if args.requesters is not None or args.requester_group is not None or not args.replace:
         changes.update(requesters_of_args(*_requesters_after(base, args)))
     notes: list[str] = []

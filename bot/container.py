@@ -39,6 +39,7 @@ from bot.slack.app import create_app, create_front_app, run_job
 from bot.slack.context import Services
 from bot.slack.guard import Members, installation_guard
 from bot.slack.home import SlackHomePublisher
+from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.web import WebApp
@@ -127,7 +128,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     broker = broker or build_broker(settings, external_id, aws_env)
     client = slack_client(settings)
     installation = load_installation(client)  # fail closed: no serving without knowing whose pam-bot this is
-    admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins)
+    admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins,
+                         slack=SlackIdCheck(client))
     directory = SlackDirectory(client)
     notifier = SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
                              admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)

@@ -65,7 +65,10 @@ def _open_group_dm(ws: Workspace, users: list[str]) -> str:
 
 def conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     channel_id = required(args, "channel", "channel_not_found")
-    if channel_id in ws.channels:
+    channel = ws.channels.get(channel_id) if isinstance(channel_id, str) else None
+    if channel is not None and channel.get("is_private") and not channel["is_member"]:
+        raise SlackError("channel_not_found")  # Slack hides a private channel from an app outside it
+    if channel is not None:
         return {"ok": True, "channel": _channel_object(ws, channel_id)}
     if isinstance(channel_id, str) and channel_id.startswith("D") and channel_id[1:] in ws.users:
         return {"ok": True, "channel": {"id": channel_id, "is_im": True, "user": channel_id[1:],

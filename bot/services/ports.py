@@ -92,6 +92,20 @@ class Directory(Protocol):
         """User ids in a Slack user group; raise CheckFailed when the group cannot be read (never guess)."""
 
 
+class SlackIds(Protocol):
+    """Whether Slack ids name something an account can work with; InvalidInput when not, CheckFailed when Slack
+    could not be asked (never guess)."""
+
+    def user(self, user_id: str, *, field: str) -> None:
+        """An active person Slack knows (users.info)."""
+
+    def group(self, group_id: str, *, field: str) -> int:
+        """A user group Slack knows (usergroups.users.list); return how many members it has."""
+
+    def channel(self, channel_id: str, *, field: str) -> None:
+        """A channel pam-bot can post approval cards to (conversations.info: exists, not archived, pam-bot in it)."""
+
+
 class Notifier(Protocol):
     """Tells people what happened; every method raises NotifyFailed when Slack would not take it."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.aws import policies
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import AwsError, InvalidInput
+from bot.services.account_spec import saved_problems, spec_of
 from bot.services.admin import AdminService
 from bot.services.base import Clock, UseCase
 from bot.services.ports import AccessBroker
@@ -137,10 +138,10 @@ class SetupService(UseCase):
         admins = self.admin.admin_ids()
         for resource, account in self.admin.accounts():
             checks.append(self._check_account(resource, account, broken))
-            if not (account.auto_approve or account.approver_ids or account.approver_group or admins):
-                checks.append(Check(f"account {resource.name}/{account.name}", False,
-                                    "Nobody can approve its requests: it names no approvers and there are no admins.",
-                                    "Name approvers or an approver group, or add a pam-bot admin."))
+            for problem in saved_problems(spec_of(resource.name, account), admins=admins):
+                checks.append(Check(f"account {resource.name}/{account.name}", False, problem.user_message,
+                                    f"`pam-bot account update {resource.name} {account.name}` with "
+                                    f"{FIX_FLAGS.get(problem.field or '', 'the right flags')} (or /pam admin)."))
             if account.break_glass:
                 checks.append(Check(f"account {resource.name}/{account.name}", True,
                                     "Break-glass is on: eligible requesters can take it at once without approval "
@@ -193,6 +194,9 @@ class SetupService(UseCase):
                                               *review.warnings)))
 
 
+FIX_FLAGS = {"approvers": "--approvers U1,U2", "approver_group": "--approver-group S123 (and --approvers '')",
+             "approval_channel": "--channel C123", "approvals_required": "--approvals-required N",
+             "requesters": "--requesters U1,U2 or --requesters everyone", "requester_group": "--requester-group S123"}
 SOURCE_IDENTITY_FIX = (" and allows sts:SetSourceIdentity (the resource sets SourceIdentity; turn that off with "
                        "`pam-bot resource update NAME --no-source-identity` if you do not want it).")
 

@@ -7,13 +7,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.approvable import approval_problems
 from bot.domain.arns import parse_role_arn
-from bot.domain.durations import parse_duration
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PamError
 from bot.domain.names import validate_name
-from bot.domain.policy import ApprovalPolicy
 from bot.domain.text import truncate
-from bot.services.admin import AccountSpec, escalation
+from bot.services.account_spec import AccountSpec, check_spec
 from bot.slack.ids import Block, View
 from bot.slack.payload import metadata, view_values
 
@@ -103,14 +102,10 @@ def check_account(form: AccountInput, resources: Collection[str], existing: Coll
     spec = form.spec
     if spec.resource not in resources:
         raise NotFound("Choose one of the resources.", field=Block.RESOURCE.value)
-    name = validate_name("account", spec.name)
-    parse_role_arn(spec.role_arn, field=Block.ROLE_ARN.value)
-    parse_duration(spec.duration)
-    ApprovalPolicy(approver_ids=frozenset(spec.approver_ids), approver_group=spec.approver_group,
-                   approvals_required=spec.approvals_required, auto_approve=spec.auto_approve,
-                   auto_approve_daily_limit=spec.auto_approve_daily_limit, require_reason=spec.require_reason)
-    spec.requesters()
-    escalation(spec.escalate_to)
+    name = check_spec(spec).name
+    exclusive = [p for p in approval_problems(spec.approval(), admins=frozenset()) if p.code == "approvers_and_group"]
+    if exclusive:
+        raise exclusive[0]
     if not form.editing and f"{spec.resource}/{name}" in existing:
         raise Conflict(f"{spec.resource}/{name} already exists; edit it from the list instead.",
                        field=Block.NAME.value)

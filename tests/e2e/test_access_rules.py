@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import update
 
+from storage.models import Account
 from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
 from tests.e2e.test_access_flow import ask, click, wait_status
 from tests.fixtures_bot import ADMIN, APPROVER, BOT_USER, CHANNEL, DELETED, GROUP, GROUP_MEMBER, GUEST, \
@@ -98,7 +100,9 @@ def test_forged_request_ref_is_refused(bot: Bot) -> None:
 
 
 def test_approval_card_failure_is_reported_and_leaves_no_pending_request(bot: Bot) -> None:
-    bot.add_account(approval_channel="CMISSING")
+    bot.add_account()
+    with bot.db.begin() as session:  # the channel went away after the account was saved (saving checks it)
+        session.execute(update(Account).values(approval_channel="CMISSING"))
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
     text = wait_ephemeral(bot.slack, "channel")
     assert "does not exist" in text or "not in" in text

@@ -12,7 +12,7 @@ from parliament import analyze_policy_string
 from bot.cli import main
 from bot.sandbox.aws_world import trusted_by
 from tests.fixtures_aws import client
-from tests.fixtures_bot import EXTERNAL_ID, Bot, bot_env
+from tests.fixtures_bot import APPROVER, EXTERNAL_ID, Bot, bot_env
 
 ACCOUNT = "123456789012"
 # What parliament (community auditors included) still says about the scoped documents, and why that is bounded:
@@ -101,7 +101,7 @@ def test_account_add_refuses_a_target_role_that_does_not_require_the_external_id
     path = f"/{resource.rsplit('/', 1)[-1]}/"
     loose = bot.aws.sandbox.create_role(f"loose-{uuid.uuid4().hex[:8]}", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": resource}}]}, path=path)
-    args = ["account", "add", "prod-aws", "loose", "--role-arn", loose, "--duration", "30m", "--approvers", "U1",
+    args = ["account", "add", "prod-aws", "loose", "--role-arn", loose, "--duration", "30m", "--approvers", APPROVER,
             "--requesters", "everyone"]
     assert main(args) == 2
     error = capsys.readouterr().err
@@ -136,7 +136,7 @@ def test_a_role_in_another_partition_is_refused_with_a_message(cli_env: Bot,
     assert bot.audit("resource.save")[-1].details["code"] == "partition_mismatch"
     bot.add_account()
     assert main(["account", "add", "prod-aws", "gov", "--role-arn", f"arn:aws-us-gov:iam::{ACCOUNT}:role/x",
-                 "--duration", "30m", "--approvers", "U1", "--requesters", "everyone"]) == 2
+                 "--duration", "30m", "--approvers", APPROVER, "--requesters", "everyone"]) == 2
     assert "partition aws-us-gov" in capsys.readouterr().err
     assert len(bot.aws.sandbox.assume_role_calls()) == calls + 4  # only add_account's own (resource, trust, chain)
 

@@ -58,7 +58,7 @@ def test_source_identity_needs_the_trust_policies_to_allow_it(cli_env: dict[str,
     assert added.returncode == 0, added.stderr
     assert json.loads(run(cli_env, "resource", "list", "--json").stdout)[0]["source_identity"] is True
     account = run(cli_env, "account", "add", "prod-aws", "readonly", "--role-arn", target, "--duration", "30m",
-                  "--requesters", "everyone")
+                  "--approvers", "U111", "--requesters", "everyone")
     assert account.returncode == 2 and "sts:SetSourceIdentity" in account.stderr
 
     off = run(cli_env, "resource", "update", "prod-aws", "--no-source-identity")

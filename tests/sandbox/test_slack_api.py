@@ -172,6 +172,11 @@ def test_ephemeral_permalink_and_conversation_info(slack_api: SlackApiStandIn, s
     info = slack_web_client.conversations_info(channel="C1")["channel"]
     assert (info["name"], info["is_private"], info["is_member"]) == ("approvals", True, True)
     assert _error(lambda: slack_web_client.conversations_info(channel="C404")) == "channel_not_found"
+    # Slack hides a private channel from an app that is not in it; a public one it shows, with is_member false.
+    slack_api.add_channel("G2", name="secret", is_private=True, is_member=False)
+    slack_api.add_channel("C3", name="public", is_member=False)
+    assert _error(lambda: slack_web_client.conversations_info(channel="G2")) == "channel_not_found"
+    assert slack_web_client.conversations_info(channel="C3")["channel"]["is_member"] is False
 
 
 def test_wait_for_sees_calls_from_other_threads(slack_api: SlackApiStandIn, slack_web_client: WebClient) -> None:

@@ -89,14 +89,14 @@ def test_resource_input_is_read_and_checked() -> None:
 def test_account_input_is_read_and_checked() -> None:
     view = submitted(account_form(["prod-aws"], parent="VADMIN"), {
         "resource": static_select("prod-aws"), "name": plain_text_value("readonly"), "role_arn": plain_text_value(ARN),
-        "duration": plain_text_value("30m"), "approvers": users_select(["U1", "U2"]),
+        "duration": plain_text_value("30m"), "approvers": users_select(["U0APPR1", "U0APPR2"]),
         "approver_group": plain_text_value(None), "approvals_required": plain_text_value("2"),
-        "approval_channel": conversations_select("C1"), "options": checkboxes(["require_reason"]),
+        "approval_channel": conversations_select("C0APPROVE"), "options": checkboxes(["require_reason"]),
         "auto_approve_daily_limit": plain_text_value(None), "requesters": users_select(["U0REQ3"]),
         "requester_group": plain_text_value("SREQUEST")})
     form = read_account(view)
     assert form.spec == AccountSpec(resource="prod-aws", name="readonly", role_arn=ARN, duration="30m",
-                                    approver_ids=("U1", "U2"), approvals_required=2, approval_channel="C1",
+                                    approver_ids=("U0APPR1", "U0APPR2"), approvals_required=2, approval_channel="C0APPROVE",
                                     require_reason=True, requester_ids=("U0REQ3",), requester_group="SREQUEST")
     check_account(form, ["prod-aws"], set())
     cases = {"duration": plain_text_value("2h"), "approvals_required": plain_text_value("3"),
