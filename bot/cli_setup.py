@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
-from bot.config import Settings
 from bot.services.setup import DoctorReport, SetupInfo, SetupService
 
 
@@ -36,13 +34,13 @@ def add_setup_commands(commands: Any) -> None:
 def setup_service() -> SetupService:
     """SetupService with storage and AWS, without Slack."""
     from bot.clock import utcnow
-    from bot.container import build_broker, build_storage
+    from bot.cli_storage import cli_external_id, cli_settings, cli_storage
+    from bot.container import build_broker
     from bot.services.admin import AdminService
-    from bot.services.installation import InstallationService
 
-    settings = Settings.from_env(os.environ, require_slack=False)
-    _, db = build_storage(settings, migrate=True)
-    external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
+    settings = cli_settings()
+    db = cli_storage(settings)
+    external_id = cli_external_id(settings, db)
     broker = build_broker(settings, external_id)
     admin = AdminService(db=db, clock=utcnow, broker=broker, env_admins=settings.admins)
     return SetupService(db=db, clock=utcnow, broker=broker, external_id=external_id, admin=admin,
