@@ -26,6 +26,9 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ex
     `guard` (installation_guard) runs first on every request, after Bolt's own signature check."""
     app = App(
         signing_secret=signing_secret,
+        # Socket Mode has no signing secret: events come over the app token's WebSocket, and the HTTP edge
+        # (WebApp) refuses every request when no secret is set. Over HTTP the secret is required (Settings).
+        request_verification_enabled=bool(signing_secret),
         client=client,
         token_verification_enabled=verify_token,
         process_before_response=False,
