@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +12,7 @@ from bot.domain.arns import parse_role_arn
 from bot.domain.errors import AwsError, InvalidInput
 from bot.services.admin import AdminService
 from bot.services.base import Clock, UseCase
+from bot.services.doctor_checks import Check, DoctorReport, Timed
 from bot.services.ports import AccessBroker
 from bot.services.setup_hints import aws_network_hint
 from bot.services.setup_slack import SlackProbe, slack_checks
@@ -37,48 +37,6 @@ class SetupInfo:
     trust_principal: str  # what a trust policy names (a session ARN becomes its role's ARN)
     partition: str
     documents: tuple[PolicyDocument, ...]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One doctor finding: a subject, whether it works, what happened and how to fix it."""
-
-    subject: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    warning: bool = False  # works, but deserves a look (doctor still exits 0)
-    seconds: float = 0.0  # how long the check took
-
-
-class _Timed:
-    """Collects checks, stamping each with the time it took and handing it on as soon as it is known."""
-
-    def __init__(self, on_check: Callable[[Check], None] | None) -> None:
-        self.items: list[Check] = []
-        self.on_check = on_check
-        self.started = time.perf_counter()
-
-    def append(self, check: Check) -> None:
-        now = time.perf_counter()
-        check = replace(check, seconds=round(now - self.started, 3))
-        self.items.append(check)
-        if self.on_check is not None:
-            self.on_check(check)
-        self.started = time.perf_counter()
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    checks: tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
-
-    @property
-    def problems(self) -> tuple[Check, ...]:
-        return tuple(check for check in self.checks if not check.ok)
 
 
 class SetupService(UseCase):
@@ -146,7 +104,7 @@ class SetupService(UseCase):
         """Assume every Resource Role and chain to every Target Role for real, and with `slack` check the token,
         channels, approvers and groups; say what is wrong and how to fix it, each check as soon as it is done."""
         self.admin.authorize(actor, "setup.doctor", trusted)
-        checks = _Timed(on_check)
+        checks = Timed(on_check)
         try:
             principal = self.broker.caller_identity()
             trust = self.trust_principal(principal)[0]
