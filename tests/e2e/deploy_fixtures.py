@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.slack_api import SlackApiStandIn
-from tests.e2e.test_deploy import BIN, ROOT, free_port
 from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
