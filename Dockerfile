@@ -2,7 +2,8 @@
 #   docker run --env-file pam.env -p 3000:3000 pam-bot                              (HTTP on $PORT)
 #   docker run --env-file pam.env pam-bot pam-bot serve --socket-mode               (Socket Mode)
 #   docker run --env-file pam.env pam-bot pam-bot db upgrade                        (migrations, once per deploy)
-FROM python:3.11-slim
+# A pinned patch release: rebuilding later gives the same interpreter (raise it on purpose, with constraints.txt).
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -11,10 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=3000
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY bot ./bot
 COPY storage ./storage
-RUN pip install . && rm -rf /app/bot /app/storage
+RUN pip install -c constraints.txt . && rm -rf /app/bot /app/storage
 
 # No root at run time; the home directory holds the SQLite file when DATABASE_URL is left at its default.
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin pam
@@ -22,8 +23,9 @@ USER pam
 WORKDIR /home/pam
 
 EXPOSE 3000
-# slim has no curl: ask /healthz with Python itself (200 when the database answers, 503 otherwise).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"3000\")}/healthz', timeout=4)"]
+# `pam-bot health`: GET /healthz on $PORT (200 when the database answers); in Socket Mode (SLACK_APP_TOKEN set),
+# where nothing listens, the heartbeat the scheduler writes to the database every PAM_TICK_SECONDS.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["pam-bot", "health"]
 
 CMD ["pam-bot", "serve"]

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from bot.cli_admin import add_admin_commands
@@ -15,6 +16,10 @@ from bot.cli_setup import add_setup_commands
 from bot.config import Settings
 from bot.demo import add_demo_command
 from bot.domain.errors import PamError
+from bot.cli_health import add_health_command
+from bot.cli_errors import EXIT_INTERRUPTED, EXIT_REFUSED, explain, shown_url
+from bot.cli_storage import refuse_new_sqlite
+from bot.config import DEFAULT_DATABASE_URL
 from bot.logs import configure_logging
 
 EXTRA_COMMANDS: list = []  # functions adding sub-commands (lifecycle, demo, setup...)
@@ -23,6 +28,9 @@ EXTRA_COMMANDS: list = []  # functions adding sub-commands (lifecycle, demo, set
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pam-bot", description="Just-in-time AWS console access through Slack.")
     root.add_argument("--actor", default=None, help="who the audit log names for changes (default: the OS user)")
+    root.add_argument("--verbose", action="store_true",
+                      help="say which database pam-bot uses, and show the traceback of an unexpected error")
+    root.add_argument("--version", action="version", version=f"pam-bot {_version()}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the bot (HTTP by default, or Socket Mode)")
@@ -32,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true",
                        help="answer Slack only; `pam-bot work` processes do the work (several web and worker "
                             "processes on PostgreSQL)")
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, creates_database=True)
 
     work = commands.add_parser("work", help="run a worker: the work behind acknowledged requests, and the sweeps")
     work.add_argument("--threads", type=int, default=None, help="jobs handled at once (default 8)")
@@ -40,29 +48,57 @@ def parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)").set_defaults(run=_db_upgrade)
+    db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head); creates a new database and "
+                                           "its ExternalId").set_defaults(run=_db_upgrade, creates_database=True)
 
     add_admin_commands(commands)
     add_audit_commands(commands)
     add_setup_commands(commands)
     add_config_commands(commands)
+    add_health_command(commands)
     add_demo_command(commands)
+    commands.choices["demo"].set_defaults(creates_database=True)
     for add in EXTRA_COMMANDS:
         add(commands)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure an operator can fix is one `error:` line on stderr (exit codes in README)."""
     args = parser().parse_args(argv)
     args.actor = cli_actor(args.actor or _os_user())
     configure_logging(os.environ)
+    database_url = (os.environ.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
     try:
+        if args.verbose:
+            print(f"database: {shown_url(database_url)}", file=sys.stderr)
+        if not getattr(args, "creates_database", False) and getattr(args, "uses_database", True):
+            refuse_new_sqlite(database_url, explicit=bool((os.environ.get("DATABASE_URL") or "").strip()))
         return int(args.run(args) or 0)
     except PamError as error:
         print(f"error: {error.user_message}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the operator gets one line; --verbose shows the traceback
+        known = explain(error, database_url)
+        if args.verbose:
+            traceback.print_exc()
+        if known is not None:
+            print(f"error: {known.user_message}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"error: unexpected {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''} "
+              "(run `pam-bot --verbose ...` for the traceback)", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pam-bot")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def cli_actor(name: str) -> str:
@@ -79,13 +115,19 @@ def _os_user() -> str:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from storage.db import create_db_engine, upgrade
+    from bot.clock import utcnow
+    from bot.services.installation import InstallationService
+    from storage.db import create_db_engine, make_sessionmaker, upgrade
 
     settings = Settings.from_env(os.environ, require_slack=False)
     engine = create_db_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
-    print("database is up to date")
+    try:
+        upgrade(engine)
+        # A new installation gets its ExternalId here, once; other commands never make one up.
+        InstallationService(db=make_sessionmaker(engine), clock=utcnow).external_id(settings.external_id)
+    finally:
+        engine.dispose()
+    print(f"database is up to date ({shown_url(settings.database_url)})")
     return 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import replace
 from typing import Any
 
@@ -94,12 +93,12 @@ def _account_flags(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 def admin_service(*, validate: bool = True) -> AdminService:
     """AdminService with storage and AWS, without Slack."""
     from bot.clock import utcnow
-    from bot.container import build_broker, build_storage
-    from bot.services.installation import InstallationService
+    from bot.cli_storage import cli_external_id, cli_settings, cli_storage
+    from bot.container import build_broker
 
-    settings = Settings.from_env(os.environ, require_slack=False)
-    _, db = build_storage(settings, migrate=True)
-    external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
+    settings = cli_settings()
+    db = cli_storage(settings)
+    external_id = cli_external_id(settings, db)
     return AdminService(db=db, clock=utcnow, broker=build_broker(settings, external_id), env_admins=settings.admins,
                         slack=slack_ids(settings))
 

@@ -101,7 +101,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.output == "-":
             count = write(service.export(since=since), sys.stdout)
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+            with _output(args.output) as out:
                 count = write(service.export(since=since), out)
         # Who took a copy of the trail is itself worth knowing.
         service.record(args.actor, "audit.export", args.output, format=args.format, events=count,
@@ -110,6 +110,16 @@ def _export(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"exported {count} events", file=sys.stderr)
     return 0
+
+
+def _output(path: str) -> TextIO:
+    """The export file, opened before anything is read: a path that cannot be written is one line, not a trace."""
+    try:
+        return open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - the caller's `with` closes it
+    except OSError as error:
+        raise InvalidInput(f"--output {path}: cannot write there ({error.strerror or type(error).__name__}). "
+                           "Choose a file in a folder that exists and this user may write, or `-` for standard "
+                           "output.", code="output_unwritable") from None
 
 
 def _verify(args: argparse.Namespace) -> int:

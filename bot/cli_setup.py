@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
-from bot.config import Settings
-from bot.services.setup import DoctorReport, SetupInfo, SetupService
+from bot.services.setup import SetupInfo, SetupService
 
 
 def add_setup_commands(commands: Any) -> None:
@@ -27,8 +25,9 @@ def add_setup_commands(commands: Any) -> None:
                        help="trust policies that let pam-bot set SourceIdentity (resources with --source-identity)")
     setup.add_argument("--json", action="store_true")
     setup.set_defaults(run=_setup)
-    doctor = commands.add_parser("doctor", help="assume every Resource Role and chain to every Target Role; "
-                                               "exit 1 when something is wrong")
+    doctor = commands.add_parser("doctor", help="name the database, assume every Resource Role and chain to every "
+                                               "Target Role, check Slack when SLACK_BOT_TOKEN is set; exit 1 when "
+                                               "something is wrong")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(run=_doctor)
 
@@ -36,13 +35,13 @@ def add_setup_commands(commands: Any) -> None:
 def setup_service() -> SetupService:
     """SetupService with storage and AWS, without Slack."""
     from bot.clock import utcnow
-    from bot.container import build_broker, build_storage
+    from bot.cli_storage import cli_external_id, cli_settings, cli_storage
+    from bot.container import build_broker
     from bot.services.admin import AdminService
-    from bot.services.installation import InstallationService
 
-    settings = Settings.from_env(os.environ, require_slack=False)
-    _, db = build_storage(settings, migrate=True)
-    external_id = InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
+    settings = cli_settings()
+    db = cli_storage(settings)
+    external_id = cli_external_id(settings, db)
     broker = build_broker(settings, external_id)
     admin = AdminService(db=db, clock=utcnow, broker=broker, env_admins=settings.admins)
     return SetupService(db=db, clock=utcnow, broker=broker, external_id=external_id, admin=admin,
@@ -59,9 +58,9 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    report = setup_service().doctor(actor=args.actor, trusted=True)
-    print(json.dumps(report_dict(report), indent=2) if args.json else report_text(report))
-    return 0 if report.ok else 1
+    from bot.cli_doctor import run_doctor
+
+    return run_doctor(setup_service(), args)
 
 
 def info_dict(info: SetupInfo) -> dict[str, Any]:
@@ -86,21 +85,4 @@ def info_text(info: SetupInfo) -> str:
                   "sts:SetSourceIdentity, see `pam-bot setup --source-identity`).",
               "", "Then add the roles with `pam-bot resource add` / `pam-bot account add` (or /pam admin) "
                   "and run `pam-bot doctor`."]
-    return "\n".join(lines)
-
-
-def report_dict(report: DoctorReport) -> dict[str, Any]:
-    return {"ok": report.ok, "checks": [{"subject": c.subject, "ok": c.ok, "detail": c.detail, "fix": c.fix,
-                                         "warning": c.warning} for c in report.checks]}
-
-
-def report_text(report: DoctorReport) -> str:
-    lines = []
-    for check in report.checks:
-        mark = "FAIL" if not check.ok else "WARN" if check.warning else "OK  "
-        lines.append(f"{mark} {check.subject}: {check.detail}")
-        if check.fix:
-            lines.append(f"     fix: {check.fix}")
-    problems = len(report.problems)
-    lines.append("everything works" if report.ok else f"{problems} problem{'s' if problems != 1 else ''} found")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from bot.domain.external_id import validate_external_id
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # The console's Issuer: where AWS sends people whose console session ended. Slack, where they can ask again.
 DEFAULT_ISSUER_URL = "https://slack.com/"
+DEFAULT_DATABASE_URL = "sqlite:///pam.db"  # relative to the working directory; the CLI names the resolved path
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -31,7 +32,7 @@ class Settings:
     slack_signing_secret: str = field(repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
-    database_url: str = field(default="sqlite:///pam.db", repr=False)
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     external_id: str | None = None
     admins: frozenset[str] = frozenset()
     approval_channel: str | None = None
@@ -53,15 +54,17 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)  # PAM_AUDIT_*: key and sinks
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, require_slack: bool = True) -> Settings:
-        """Build settings from a mapping (usually os.environ); raise ConfigError naming every problem."""
+    def from_env(cls, env: Mapping[str, str], *, require_slack: bool = True, socket_mode: bool = False) -> Settings:
+        """Build settings from a mapping (usually os.environ); raise ConfigError naming every problem.
+
+        Socket Mode needs no signing secret: Slack's events arrive over the app token's WebSocket, not HTTP."""
         reader = _Reader(env)
         settings = cls(
             slack_bot_token=reader.text("SLACK_BOT_TOKEN", required=require_slack, prefix="xoxb-"),
-            slack_signing_secret=reader.text("SLACK_SIGNING_SECRET", required=require_slack),
+            slack_signing_secret=reader.text("SLACK_SIGNING_SECRET", required=require_slack and not socket_mode),
             slack_app_token=reader.text("SLACK_APP_TOKEN", prefix="xapp-") or None,
             slack_api_url=reader.url("SLACK_API_URL", "https://slack.com/api/", trailing_slash=True),
-            database_url=reader.text("DATABASE_URL") or "sqlite:///pam.db",
+            database_url=reader.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
             external_id=reader.text("PAM_EXTERNAL_ID") or None,
             admins=reader.user_ids("PAM_ADMINS"),
             approval_channel=reader.text("PAM_APPROVAL_CHANNEL") or None,

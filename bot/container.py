@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,10 +101,10 @@ def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str
                                       issuer=settings.issuer_url)
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, *, logger: logging.Logger | None = None) -> WebClient:
     """Web API client on SLACK_API_URL that retries 429 (honouring Retry-After), 5xx and dropped connections."""
     return WebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, logger=logger,
         retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
                         ServerErrorRetryHandler(max_retry_count=2)],
     )
@@ -124,7 +125,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                     "database can recompute; set PAM_AUDIT_KEY to key it (see README, Audit shipping)")
     metrics = Metrics()
     metrics.watch(db)
-    external_id = InstallationService(db=db, clock=clock).external_id(settings.external_id)
+    installation_settings = InstallationService(db=db, clock=clock)
+    external_id = installation_settings.external_id(settings.external_id)
     broker = broker or build_broker(settings, external_id, aws_env)
     client = slack_client(settings)
     installation = load_installation(client)  # fail closed: no serving without knowing whose pam-bot this is
@@ -170,4 +172,5 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=front, web=web,
                      inbox=inbox, worker=worker, metrics=metrics, audit_runner=audit_runner,
-                     scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick))
+                     scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick,
+                                         heartbeat=lambda: installation_settings.beat(socket.gethostname())))

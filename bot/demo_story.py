@@ -28,6 +28,7 @@ class Story(Stage):
         self.link = ""
 
     def connect_aws(self) -> None:
+        self.cli("db", "upgrade")  # creates the database and its ExternalId: no other command makes one up
         info = json.loads(self.cli("setup", "--json"))
         self.show()
         self.out.say(f"    ExternalId:               {info['external_id']}  (generated once, stored)")

@@ -75,7 +75,9 @@ class SignatureCheck:
 
     def __init__(self, signing_secret: str, *, now: Callable[[], float] = time.time) -> None:
         self._now = now
-        self._verifier = SignatureVerifier(signing_secret, clock=_Now(now))
+        self._configured = bool(signing_secret)
+        # SignatureVerifier refuses an empty secret; without one (Socket Mode) every request is refused below.
+        self._verifier = SignatureVerifier(signing_secret or "unset", clock=_Now(now))
 
     def refusal(self, body: bytes, headers: Mapping[str, Any]) -> Refusal | None:
         """None when Slack signed this body; otherwise the 401 to answer (logged once)."""
@@ -88,6 +90,8 @@ class SignatureCheck:
         return Refusal(401, "Unauthorized")
 
     def _why_not(self, body: bytes, timestamp: str, signature: str) -> str | None:
+        if not self._configured:  # Socket Mode runs without a signing secret: nothing over HTTP is Slack's
+            return "SLACK_SIGNING_SECRET is not set (Socket Mode), so no HTTP request can be Slack's"
         if not timestamp or not signature:
             return ("the X-Slack-Signature or X-Slack-Request-Timestamp header is missing: only Slack should call "
                     "this URL")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from typing import Any
+
+from bot.logs import logging_dict
 
 # gthread: Slack needs an answer within 3 s while grants run after the ack, so one process serves many at once.
 worker_class = "gthread"
@@ -14,10 +16,12 @@ graceful_timeout = 30  # SIGTERM: in-flight requests finish, then worker_exit dr
 accesslog = None  # Bolt answers every request itself; the bot logs what matters
 bind = f"0.0.0.0:{os.environ.get('PORT') or '3000'}"
 control_socket_disable = True  # gunicorn 25.1+: no runtime-management socket in $HOME; nothing here uses it
+logconfig_dict = logging_dict(os.environ)  # gunicorn's own lines through pam-bot's formatter (JSON or text)
 
 
 def on_starting(server: Any) -> None:
-    """In the master, before any worker: check the settings and migrate once (PAM_AUTO_MIGRATE)."""
+    """In the master, before any worker: check the settings, the database (migrated once, PAM_AUTO_MIGRATE)
+    and Slack; workers never migrate."""
     from bot.domain.errors import PamError
     from bot.logs import configure_logging
     from bot.serve import migrate_before_fork
@@ -26,7 +30,7 @@ def on_starting(server: Any) -> None:
     try:
         migrate_before_fork(os.environ)
     except PamError as error:
-        print(f"error: {error.user_message}", file=sys.stderr)
+        logging.getLogger("bot.serve").error("not serving: %s", error.user_message)  # one line, JSON or text
         raise SystemExit(2) from None
 
 
@@ -43,6 +47,7 @@ def options(*, port: int, workers: int) -> dict[str, Any]:
 
     chosen = {"bind": f"0.0.0.0:{port}", "workers": workers, "worker_class": worker_class, "threads": threads,
               "timeout": timeout, "graceful_timeout": graceful_timeout, "accesslog": accesslog,
-              "control_socket_disable": control_socket_disable, "worker_exit": worker_exit}
+              "control_socket_disable": control_socket_disable, "worker_exit": worker_exit,
+              "logconfig_dict": logging_dict(os.environ)}
     known = {setting.name for setting in KNOWN_SETTINGS}
     return {name: value for name, value in chosen.items() if name in known}

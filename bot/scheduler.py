@@ -21,8 +21,10 @@ class Scheduler:
     """
 
     def __init__(self, sweeps: SweepService, *, tick_seconds: int,
-                 on_tick: Callable[[TickReport, float], None] | None = None) -> None:
+                 on_tick: Callable[[TickReport, float], None] | None = None,
+                 heartbeat: Callable[[], None] | None = None) -> None:
         self.sweeps = sweeps
+        self.heartbeat = heartbeat  # written after every tick that ran: `pam-bot health` reads it in Socket Mode
         self.tick_seconds = tick_seconds
         self.on_tick = on_tick
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -55,8 +57,17 @@ class Scheduler:
             log.exception("scheduler tick failed")
             return TickReport()
         elapsed = time.perf_counter() - started
+        self._beat()
         if any(vars(report).values()):
             log.info("tick: %s in %.3fs", report, elapsed)
         if self.on_tick:
             self.on_tick(report, elapsed)
         return report
+
+    def _beat(self) -> None:
+        if self.heartbeat is None:
+            return
+        try:
+            self.heartbeat()
+        except Exception:  # noqa: BLE001 - a missed beat shows in the health check; the next tick writes again
+            log.warning("scheduler heartbeat not written", exc_info=True)

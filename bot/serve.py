@@ -12,6 +12,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from bot.cli_errors import explain
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.domain.errors import ConfigError, PamError
 
@@ -26,10 +28,14 @@ def create_wsgi_app(worker: bool = True) -> Any:
     from bot.logs import configure_logging
 
     configure_logging(os.environ)
-    try:
-        container = build(Settings.from_env(os.environ))
-    except PamError as error:  # e.g. auth.test failed: fail closed, said in one line rather than a traceback
-        log.error("not serving: %s", error.user_message)
+    settings = Settings.from_env(os.environ)
+    try:  # the master migrated already (gunicorn_conf.on_starting, or the release phase): not again per worker
+        container = build(settings, migrate=False)
+    except Exception as error:  # noqa: BLE001 - auth.test failed, the database went away: one line, no traceback
+        known = error if isinstance(error, PamError) else explain(error, settings.database_url)
+        if known is None:
+            raise
+        log.error("not serving: %s", known.user_message)
         raise SystemExit(WORKER_BOOT_ERROR) from None
     container.start_background(worker=worker)
     _CONTAINERS.append(container)
@@ -60,14 +66,38 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_wsgi_app(self.worker)
 
 
-def migrate_before_fork(env: Mapping[str, str]) -> Settings:
-    """Check the settings and, unless PAM_AUTO_MIGRATE=false, migrate once before the workers start."""
-    settings = Settings.from_env(env)
-    if settings.auto_migrate:
-        from bot.container import build_storage
+def migrate_before_fork(env: Mapping[str, str], *, socket_mode: bool = False) -> Settings:
+    """Before any worker starts: check the settings, reach the database (migrating it once, unless
+    PAM_AUTO_MIGRATE=false) and Slack's auth.test, so a bad value stops the server with one line."""
+    settings = Settings.from_env(env, socket_mode=socket_mode)
+    from bot.container import build_storage
+    from bot.services.installation import InstallationService
+    from storage.db import ping_or_raise
 
-        build_storage(settings, migrate=True)[0].dispose()
+    try:
+        engine, db = build_storage(settings, migrate=settings.auto_migrate)
+        try:
+            ping_or_raise(engine)
+            InstallationService(db=db, clock=utcnow).external_id(settings.external_id)
+        finally:
+            engine.dispose()
+    except PamError:
+        raise
+    except Exception as error:  # noqa: BLE001 - database failures become one line naming DATABASE_URL
+        known = explain(error, settings.database_url)
+        if known is None:
+            raise
+        raise known from None
+    _check_slack(settings)
     return settings
+
+
+def _check_slack(settings: Settings) -> None:
+    """auth.test once, quietly: the failure is said in one line by the caller, not by slack_sdk's retries."""
+    from bot.container import slack_client
+    from bot.slack.installation import load_installation
+
+    load_installation(slack_client(settings, logger=logging.getLogger("bot.preflight.slack")))
 
 
 def serve_http(env: Mapping[str, str], *, port: int | None, workers: int, worker: bool = True) -> int:
@@ -101,7 +131,7 @@ def run_worker(env: Mapping[str, str], *, threads: int | None = None) -> int:
 
 
 def serve_socket_mode(env: Mapping[str, str]) -> int:
-    settings = Settings.from_env(env)
+    settings = Settings.from_env(env, socket_mode=True)
     if not settings.slack_app_token:
         raise ConfigError("Socket Mode needs SLACK_APP_TOKEN (an app-level token starting with xapp- and the "
                           "connections:write scope). Set it, or run `pam-bot serve` without --socket-mode for HTTP.")
@@ -111,7 +141,8 @@ def serve_socket_mode(env: Mapping[str, str]) -> int:
 
     from slack_sdk.errors import SlackApiError
 
-    container = build(settings)
+    migrate_before_fork(env, socket_mode=True)
+    container = build(settings, migrate=False)
     handler = SocketModeHandler(container.app, settings.slack_app_token)
 
     def stop(signum: int, frame: Any) -> None:

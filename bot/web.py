@@ -41,10 +41,13 @@ class WebApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
             return self.slack_events(environ, start_response)
+        head = method == "HEAD"  # load balancers probe with HEAD: same status and headers, no body
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok = self.healthy()
             return _json(start_response, 200 if ok else 503, {"status": "ok" if ok else "unavailable",
-                                                              "database": "up" if ok else "down"})
+                                                              "database": "up" if ok else "down"}, head=head)
+        if path == "/" and method in ("GET", "HEAD"):
+            return _json(start_response, 200, {"service": "pam-bot", "health": "/healthz"}, head=head)
         if path == "/metrics" and method == "GET" and self.metrics is not None:
             payload = self.metrics.render().encode()
             start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(payload)))])
@@ -80,9 +83,9 @@ def _plain(start_response: StartResponse, refusal: Refusal) -> list[bytes]:
     return [payload]
 
 
-def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+def _json(start_response: StartResponse, status: int, body: dict[str, Any], *, head: bool = False) -> list[bytes]:
     payload = json.dumps(body).encode()
     reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
     start_response(f"{status} {reason}", [("Content-Type", "application/json"),
                                           ("Content-Length", str(len(payload)))])
-    return [payload]
+    return [] if head else [payload]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -34,6 +36,16 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The absolute path of a SQLite database file (relative paths resolve against the working directory)."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):  # a URI filename: leave it to SQLite
+        return None
+    return Path(parsed.database).expanduser().absolute()
 
 
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
@@ -74,8 +86,27 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent)."""
+    """Bring the schema to `revision` (idempotent); one INFO line when it changed anything."""
+    log.debug("checking the database schema (alembic upgrade %s)", revision)
+    before = schema_revision(engine)
     command.upgrade(alembic_config(engine), revision)
+    after = schema_revision(engine)
+    if after != before:
+        log.info("database schema upgraded from %s to %s", before or "an empty database", after)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The alembic revision the database is at (None when it was never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ping_or_raise(engine: Engine) -> None:
+    """A trivial query; the driver's error when the database does not answer."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def ping(engine: Engine) -> bool:

@@ -18,7 +18,7 @@ from bot.logs import QUIET_LIBRARIES
 from storage.db import create_db_engine, make_sessionmaker, upgrade
 from storage.models import Base
 
-pytest_plugins = ["tests.fixtures_slack", "tests.fixtures_aws", "tests.fixtures_bot"]
+pytest_plugins = ["tests.fixtures_slack", "tests.fixtures_aws", "tests.fixtures_bot", "tests.e2e.deploy_fixtures"]
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

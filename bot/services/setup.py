@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +13,10 @@ from bot.domain.errors import AwsError, InvalidInput
 from bot.services.account_spec import saved_problems, spec_of
 from bot.services.admin import AdminService
 from bot.services.base import Clock, UseCase
+from bot.services.doctor_checks import Check, DoctorReport, Timed
 from bot.services.ports import AccessBroker
+from bot.services.setup_hints import aws_network_hint
+from bot.services.setup_slack import SlackProbe, slack_checks
 from bot.services.setup_documents import (
     SOURCE_IDENTITY_NOTE,
     SUGGESTED_RESOURCE_ROLE,
@@ -34,30 +38,6 @@ class SetupInfo:
     trust_principal: str  # what a trust policy names (a session ARN becomes its role's ARN)
     partition: str
     documents: tuple[PolicyDocument, ...]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One doctor finding: a subject, whether it works, what happened and how to fix it."""
-
-    subject: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    warning: bool = False  # works, but deserves a look (doctor still exits 0)
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    checks: tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
-
-    @property
-    def problems(self) -> tuple[Check, ...]:
-        return tuple(check for check in self.checks if not check.ok)
 
 
 class SetupService(UseCase):
@@ -120,17 +100,19 @@ class SetupService(UseCase):
             " pam-bot could not read its own role's path (allow it iam:GetRole on its own role): if that role has "
             "a path, the principal must include it; set PAM_BOT_ROLE_ARN to the role's full ARN.")
 
-    def doctor(self, *, actor: str, trusted: bool = False) -> DoctorReport:
-        """Assume every Resource Role and chain to every Target Role for real; say what is wrong and how to fix it."""
+    def doctor(self, *, actor: str, trusted: bool = False, on_check: Callable[[Check], None] | None = None,
+               slack: SlackProbe | None = None, default_channel: str | None = None) -> DoctorReport:
+        """Assume every Resource Role and chain to every Target Role for real, and with `slack` check the token,
+        channels, approvers and groups; say what is wrong and how to fix it, each check as soon as it is done."""
         self.admin.authorize(actor, "setup.doctor", trusted)
-        checks: list[Check] = []
+        checks = Timed(on_check)
         try:
             principal = self.broker.caller_identity()
             trust = self.trust_principal(principal)[0]
             checks.append(Check("pam-bot's AWS identity", True, f"pam-bot runs as {principal}."))
         except AwsError as error:
             trust = "pam-bot's AWS principal"
-            checks.append(Check("pam-bot's AWS identity", False, error.user_message,
+            checks.append(Check("pam-bot's AWS identity", False, error.user_message, aws_network_hint(error) or
                                 "Give pam-bot working AWS credentials (AWS_* variables, a profile or a role)."))
         broken: set[int] = set()
         for resource in self.admin.resources():
@@ -154,8 +136,11 @@ class SetupService(UseCase):
                                     "everyone.", "Limit who may request it: `pam-bot account update "
                                     f"{resource.name} {account.name} --requesters U1,U2` or "
                                     "`--requester-group S123`.", warning=True))
-        report = DoctorReport(tuple(checks))
-        self.record(actor, "setup.doctor", "", "ok" if report.ok else "failed", checked=len(checks),
+        if slack is not None:
+            for subject, ok, detail, fix in slack_checks(slack, list(self.admin.accounts()), default_channel):
+                checks.append(Check(subject, ok, detail, fix))
+        report = DoctorReport(tuple(checks.items))
+        self.record(actor, "setup.doctor", "", "ok" if report.ok else "failed", checked=len(report.checks),
                     problems=[c.subject for c in report.problems][:50])
         return report
 
@@ -167,7 +152,8 @@ class SetupService(UseCase):
             broken.add(resource.id)
             fix = (f"Give the Resource Role {resource.role_arn} the trust policy `pam-bot setup` prints: it trusts "
                    f"{trust} with sts:ExternalId {self.external_id}"
-                   + (SOURCE_IDENTITY_FIX if resource.source_identity else ".") if _denied(error) else "")
+                   + (SOURCE_IDENTITY_FIX if resource.source_identity else ".") if _denied(error)
+                   else aws_network_hint(error) or "")
             return Check(subject, False, error.user_message, fix)
         return Check(subject, True, f"pam-bot assumed the Resource Role {resource.role_arn}"
                      + (" setting SourceIdentity." if resource.source_identity else "."))
@@ -185,7 +171,8 @@ class SetupService(UseCase):
             fix = (f"Give the Target Role {account.role_arn} the Target Role trust policy `pam-bot setup` prints "
                    f"for {resource.name} (it trusts {resource.role_arn} with sts:ExternalId {self.external_id}"
                    + (", and allows sts:SetSourceIdentity" if resource.source_identity else "")
-                   + "), and let the Resource Role sts:AssumeRole and iam:GetRole it." if _denied(error) else "")
+                   + "), and let the Resource Role sts:AssumeRole and iam:GetRole it." if _denied(error)
+                   else aws_network_hint(error) or "")
             return Check(subject, False, error.user_message, fix)
         if not review.ok:
             return Check(subject, False, "Its trust policy does not require this installation's ExternalId for "

@@ -191,8 +191,8 @@ def test_socket_mode_with_app_token_asks_slack_for_a_connection(env: dict[str, s
 def test_dockerfile_declares_a_non_root_image_that_serves() -> None:
     """Read, not built: no container engine runs in the test environment; its HEALTHCHECK runs above."""
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
-    assert re.search(r"^RUN pip install \.", text, re.M)
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", text, re.M)  # pinned
+    assert re.search(r"^RUN pip install -c constraints\.txt \.", text, re.M)
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1] not in ("root", "0")
     assert re.search(r'^CMD \["pam-bot", "serve"\]', text, re.M)
