@@ -161,7 +161,7 @@ class RequestRepository:
         """Break-glass grants still owed a review, last brought up before `due_before`, locked for one replica."""
         return self.session.scalars(
             select(AccessRequest).where(
-                AccessRequest.break_glass.is_(True), AccessRequest.review.is_(None),
+                AccessRequest.break_glass, AccessRequest.review.is_(None),  # the partial index's own predicate
                 AccessRequest.created_at <= due_before,
                 or_(AccessRequest.reminded_at.is_(None), AccessRequest.reminded_at <= due_before))
             .order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)

@@ -15,14 +15,18 @@ import urllib.request
 from datetime import timedelta
 from importlib.metadata import version
 
+from alembic.script import ScriptDirectory
+
 from bot.clock import ManualClock, utcnow
 from bot.edge import SignatureCheck
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.services.installation import InstallationService
-from storage.db import make_sessionmaker
+from storage.db import alembic_config, make_sessionmaker
 from tests.e2e.test_deploy import BIN, ROOT, dockerfile_instruction, free_port, output, procfile, stop_cleanly, \
     wait_healthy
 from tests.fixtures_bot import Bot
+
+HEAD = ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
 
 
 def pam_bot(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +42,8 @@ def test_web_logs_only_json_migrates_once_answers_head_and_never_warns(deploy_en
                                                                         launch) -> None:
     port = int(deploy_env["PORT"])
     web = launch(procfile()["web"], {**deploy_env, "PAM_LOG_FORMAT": "json", "PAM_LOG_LEVEL": "DEBUG",
-                                     "WEB_CONCURRENCY": "2"})
+                                     "WEB_CONCURRENCY": "2",  # keyed, as production should be: no warning about it
+                                     "PAM_AUDIT_KEY": "deploy-test-audit-key-0123456789abcdef"})
     wait_healthy(web, port)
     assert head(f"http://127.0.0.1:{port}/healthz") == (200, b"")
     assert head(f"http://127.0.0.1:{port}/") == (200, b"")
@@ -47,7 +52,7 @@ def test_web_logs_only_json_migrates_once_answers_head_and_never_warns(deploy_en
     messages = [entry["message"] for entry in entries]
     assert any(e["logger"] == "gunicorn.error" and e["message"].startswith("Starting gunicorn") for e in entries)
     assert messages.count("checking the database schema (alembic upgrade head)") == 1  # the master only
-    assert messages.count("database schema upgraded from an empty database to 0003") == 1
+    assert messages.count(f"database schema upgraded from an empty database to {HEAD}") == 1
     assert sum("Booting worker" in m for m in messages) == 2
     assert [e for e in entries if e["level"] in ("WARNING", "ERROR")] == [], logs
     assert "will be unused" not in logs
@@ -56,7 +61,7 @@ def test_web_logs_only_json_migrates_once_answers_head_and_never_warns(deploy_en
 def test_cli_calls_print_no_alembic_lines(deploy_env: dict[str, str]) -> None:
     created = pam_bot(deploy_env, "db", "upgrade")
     assert created.returncode == 0 and "alembic" not in created.stderr
-    assert "database schema upgraded from an empty database to 0003" in created.stderr
+    assert f"database schema upgraded from an empty database to {HEAD}" in created.stderr
     again = pam_bot(deploy_env, "db", "upgrade")
     assert again.returncode == 0 and again.stderr == ""
     listed = pam_bot(deploy_env, "resource", "list")
