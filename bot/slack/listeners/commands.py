@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain import command as cmd
-from bot.services.access import ReasonRequired
+from bot.services.asking import ReasonRequired
 from bot.slack.blocks import Message, catalog_message, help_message, text_message
 from bot.slack.context import Services
 from bot.slack.messages import granted_ephemeral, submitted_message

@@ -1,0 +1,81 @@
+"""Asking for an account: the checks an ask must pass and the request row it becomes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.durations import format_duration, parse_duration
+from bot.domain.eligibility import Eligibility
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed
+from bot.domain.policy import should_auto_approve
+from bot.domain.text import has_visible_text
+from bot.services.base import Tx
+from bot.services.break_glass import ensure_break_glass
+from bot.services.lookups import find_account, policy_of, unused_ref
+from bot.services.ports import Person
+from storage.models import AccessRequest, Account, Resource
+
+
+class ReasonRequired(InvalidInput):
+    """The account wants a reason and none was given: the listener opens the request modal."""
+
+    code = "reason_required"
+
+
+def validate(tx: Tx, person: Person, resource: str, account: str, duration: str | None,
+             reason: str) -> tuple[Resource, Account, int]:
+    """Everything that refuses an ask, read in the transaction that would create it."""
+    res, acc = find_account(tx, resource, account)
+    seconds = (parse_duration(duration, maximum_seconds=acc.default_duration_seconds)
+               if duration else acc.default_duration_seconds)
+    named = set(acc.approver_ids or ()) - {person.user_id}
+    if not acc.auto_approve and acc.approver_ids and not acc.approver_group \
+            and len(named) < acc.approvals_required:
+        raise NotAllowed(f"{res.name}/{acc.name} needs {acc.approvals_required} approvers other than you, "
+                         f"and only {len(named)} are named. Ask an admin to add approvers.")
+    if acc.require_reason and not has_visible_text(reason):
+        raise ReasonRequired(f"{res.name}/{acc.name} needs a reason.", field="reason")
+    existing = tx.requests.open_for(person.user_id, acc.id)
+    if existing is not None:
+        raise Conflict(f"You already have request {existing.ref} ({existing.status}) for "
+                       f"{res.name}/{acc.name}. Cancel it with `/pam cancel {existing.ref}` to ask again.")
+    return res, acc, seconds
+
+def new_request(tx: Tx, person: Person, resource: str, account: str, duration: str | None, reason: str,
+                decision: Eligibility, *, break_glass_limit: int, break_glass: bool = False,
+                starts_at: datetime | None = None, extends: str | None = None) -> AccessRequest:
+    """The request row of an ask (pending, or approved when nobody needs to decide), audited."""
+    # Asks by one person for one account queue here (every replica), so the open-request rule and the
+    # daily auto-approval and break-glass limits are counted by one transaction at a time.
+    tx.lock(f"ask:{person.user_id}:{resource.lower()}/{account.lower()}")
+    if break_glass:
+        superseded = ensure_break_glass(tx, person.user_id, resource, account, limit=break_glass_limit)
+    res, acc, seconds = validate(tx, person, resource, account, duration, reason)
+    reason = reason.strip()
+    grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
+    auto = break_glass or (extends is not None and acc.extend_without_approval) \
+        or should_auto_approve(policy_of(acc), grants_today)
+    request = AccessRequest(
+        ref=unused_ref(tx), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
+        resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,
+        target_role_arn=acc.role_arn, duration_seconds=seconds, reason=reason,
+        status="approved" if auto else "pending", approvals_required=acc.approvals_required,
+        auto_approved=auto and not break_glass, created_at=tx.now, updated_at=tx.now,
+        decided_at=tx.now if auto else None, cards=[], break_glass=break_glass, starts_at=starts_at,
+        extends=extends,
+    )
+    try:
+        with tx.session.begin_nested():
+            tx.requests.add(request)
+    except IntegrityError as error:  # the one-open-request index: another ask got there first
+        raise Conflict(f"You already have an open request for {res.name}/{acc.name}. "
+                       "Cancel it with `/pam cancel` to ask again.") from error
+    tx.audit(person.user_id, "request.break_glass" if break_glass else "request.create", request.ref,
+             account=f"{res.name}/{acc.name}", duration=format_duration(seconds), reason=reason,
+             auto_approved=request.auto_approved, eligible=decision.why.value,
+             **({"break_glass": True, "superseded": superseded} if break_glass else {}),
+             **({"starts_at": starts_at.isoformat()} if starts_at else {}),
+             **({"extends": extends} if extends else {}))
+    return request

@@ -1,0 +1,41 @@
+"""Deciding on a request: one approver's verdict, recorded and tallied."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.errors import Conflict
+from bot.domain.policy import Outcome, ensure_can_decide, tally
+from bot.services.base import Tx
+from bot.services.lookups import actor_of
+from bot.services.ports import Person
+from storage.models import AccessRequest, Decision
+
+
+def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,
+                    eligible: bool) -> Outcome:
+    """One approver's verdict; the request changes state only for the caller whose conditional update lands."""
+    if request.status != "pending":
+        raise Conflict(f"Request {request.ref} is already {request.status}.")
+    decisions = tx.requests.decisions(request.id)
+    ensure_can_decide(actor_of(person), requester_id=request.requester_id, eligible=eligible,
+                      already_decided=any(d.approver_id == person.user_id for d in decisions),
+                      resource=request.resource_name, account=request.account_name)
+    try:
+        with tx.session.begin_nested():
+            tx.requests.add_decision(Decision(
+                request_id=request.id, approver_id=person.user_id, team_id=person.team_id,
+                verdict="approve" if approve else "deny", reason=reason.strip(), created_at=tx.now))
+    except IntegrityError as error:
+        raise Conflict("You have already decided on this request.") from error
+    approvals = sum(d.verdict == "approve" for d in decisions) + approve
+    denials = sum(d.verdict == "deny" for d in decisions) + (not approve)
+    outcome = tally(approvals, denials, request.approvals_required).outcome
+    if outcome is not Outcome.PENDING:
+        new = "approved" if outcome is Outcome.APPROVED else "denied"
+        if not tx.requests.transition(request.id, "pending", new, decided_at=tx.now, updated_at=tx.now):
+            raise Conflict(f"Request {request.ref} was decided by someone else a moment ago.")
+    tx.audit(person.user_id, "request.approve" if approve else "request.deny", request.ref,
+             reason=reason.strip(), approvals=approvals, required=request.approvals_required,
+             request_status=outcome.value)
+    return outcome
