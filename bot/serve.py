@@ -12,7 +12,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from bot.cli_errors import explain
+from bot.cli.errors import explain
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.domain.errors import ConfigError, PamError

@@ -11,7 +11,7 @@ import urllib.request
 from datetime import timedelta
 from typing import Any
 
-from bot.cli_errors import EXIT_CHECK_FAILED, EXIT_OK
+from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK
 
 
 def add_health_command(commands: Any) -> None:
@@ -44,7 +44,7 @@ def _http(port: str) -> tuple[bool, str]:
 
 def _heartbeat() -> tuple[bool, str]:
     """Socket Mode serves no HTTP: the scheduler of this host writes a heartbeat to the database every tick."""
-    from bot.cli_storage import cli_settings, refuse_new_sqlite
+    from bot.cli.storage import cli_settings, refuse_new_sqlite
     from bot.clock import utcnow
     from bot.services.installation import InstallationService
     from storage.db import create_db_engine, make_sessionmaker

@@ -34,7 +34,7 @@ def add_config_commands(commands: Any) -> None:
 
 
 def apply_service() -> ApplyService:
-    from bot.cli_admin import admin_service
+    from bot.cli.admin import admin_service
 
     return ApplyService(admin=admin_service())
 

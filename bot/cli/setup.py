@@ -35,7 +35,7 @@ def add_setup_commands(commands: Any) -> None:
 def setup_service() -> SetupService:
     """SetupService with storage and AWS, without Slack."""
     from bot.clock import utcnow
-    from bot.cli_storage import cli_external_id, cli_settings, cli_storage
+    from bot.cli.storage import cli_external_id, cli_settings, cli_storage
     from bot.container import build_broker
     from bot.services.admin import AdminService
 
@@ -58,7 +58,7 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from bot.cli_doctor import run_doctor
+    from bot.cli.doctor import run_doctor
 
     return run_doctor(setup_service(), args)
 

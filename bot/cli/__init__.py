@@ -9,16 +9,16 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from bot.cli_admin import add_admin_commands
-from bot.cli_audit import add_audit_commands
-from bot.cli_config import add_config_commands
-from bot.cli_setup import add_setup_commands
+from bot.cli.admin import add_admin_commands
+from bot.cli.audit import add_audit_commands
+from bot.cli.config import add_config_commands
+from bot.cli.setup import add_setup_commands
 from bot.config import Settings
 from bot.demo import add_demo_command
 from bot.domain.errors import PamError
-from bot.cli_health import add_health_command
-from bot.cli_errors import EXIT_INTERRUPTED, EXIT_REFUSED, explain, shown_url
-from bot.cli_storage import refuse_new_sqlite
+from bot.cli.health import add_health_command
+from bot.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, explain, shown_url
+from bot.cli.storage import refuse_new_sqlite
 from bot.config import DEFAULT_DATABASE_URL
 from bot.logs import configure_logging
 

@@ -93,7 +93,7 @@ def _account_flags(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 def admin_service(*, validate: bool = True) -> AdminService:
     """AdminService with storage and AWS, without Slack."""
     from bot.clock import utcnow
-    from bot.cli_storage import cli_external_id, cli_settings, cli_storage
+    from bot.cli.storage import cli_external_id, cli_settings, cli_storage
     from bot.container import build_broker
 
     settings = cli_settings()

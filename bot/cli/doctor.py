@@ -6,12 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from bot.cli_errors import EXIT_CHECK_FAILED, EXIT_OK, shown_url
+from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, shown_url
 from bot.services.setup import Check, DoctorReport, SetupService
 
 
 def run_doctor(service: SetupService, args: argparse.Namespace) -> int:
-    from bot.cli_storage import cli_settings
+    from bot.cli.storage import cli_settings
 
     settings = cli_settings()
     show = None if args.json else _print_check
