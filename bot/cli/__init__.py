@@ -14,7 +14,6 @@ from bot.cli.audit import add_audit_commands
 from bot.cli.config import add_config_commands
 from bot.cli.setup import add_setup_commands
 from bot.config import Settings
-from bot.demo import add_demo_command
 from bot.domain.errors import PamError
 from bot.cli.health import add_health_command
 from bot.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, explain, shown_url
@@ -56,8 +55,8 @@ def parser() -> argparse.ArgumentParser:
     add_setup_commands(commands)
     add_config_commands(commands)
     add_health_command(commands)
-    add_demo_command(commands)
-    commands.choices["demo"].set_defaults(creates_database=True)
+    demo = commands.add_parser("demo", help="play the whole story locally: no Slack workspace, no AWS account")
+    demo.set_defaults(run=_demo, creates_database=True)
     for add in EXTRA_COMMANDS:
         add(commands)
     return root
@@ -137,6 +136,12 @@ def _serve(args: argparse.Namespace) -> int:
     if args.socket_mode:
         return serve_socket_mode(os.environ)
     return serve_http(os.environ, port=args.port, workers=args.workers, worker=not args.no_worker)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_command  # the demo and its sandbox are not part of the production CLI
+
+    return run_command(args)
 
 
 def _work(args: argparse.Namespace) -> int:

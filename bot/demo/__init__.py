@@ -37,12 +37,8 @@ class DemoResult:
     transcript: tuple[str, ...] = ()
 
 
-def add_demo_command(commands: Any) -> None:
-    demo = commands.add_parser("demo", help="play the whole story locally: no Slack workspace, no AWS account")
-    demo.set_defaults(run=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
+    """`pam-bot demo`: play the story and exit 0 when every step happened."""
     if not os.environ.get("PAM_LOG_LEVEL"):
         logging.getLogger().setLevel(logging.ERROR)  # the transcript is the output; more logs only when asked
     if importlib.util.find_spec("moto") is None:
@@ -59,16 +55,16 @@ def run_demo(out: TextIO | None = None, *, prepare: Callable[[Any], None] | None
     `prepare(world)` runs once the stand-ins are up (tests use it to break something); `wait` is how long a
     step waits for the Slack traffic it expects.
     """
-    from bot.demo_world import scoped_environment
+    from bot.demo.world import scoped_environment
 
     with scoped_environment({}):  # boto3 and friends must not see a real AWS_PROFILE, token or database
         return _play(out, prepare, wait)
 
 
 def _play(out: TextIO | None, prepare: Callable[[Any], None] | None, wait: float) -> DemoResult:
-    from bot.demo_render import Transcript
-    from bot.demo_story import DemoFailed, Story
-    from bot.demo_world import open_world
+    from bot.demo.render import Transcript
+    from bot.demo.story import DemoFailed, Story
+    from bot.demo.world import open_world
 
     started = time.monotonic()
     transcript = Transcript(out)

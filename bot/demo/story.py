@@ -8,9 +8,9 @@ from typing import Any
 from urllib.request import urlopen
 
 from bot.clock import utcnow
-from bot.demo_render import Transcript
-from bot.demo_stage import DemoFailed, Stage
-from bot.demo_world import ALICE, BOB, CHANNEL, CHANNEL_NAME, DemoWorld
+from bot.demo.render import Transcript
+from bot.demo.stage import DemoFailed, Stage
+from bot.demo.world import ALICE, BOB, CHANNEL, CHANNEL_NAME, DemoWorld
 from bot.slack.ids import Action
 from storage.models import AccessRequest, AccessSession, AuditEvent
 

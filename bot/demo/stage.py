@@ -9,8 +9,8 @@ import shlex
 import time
 from typing import Any
 
-from bot.demo_render import Transcript, aws_lines, slack_lines
-from bot.demo_world import CHANNEL, CHANNEL_NAME, DemoWorld, scoped_environment
+from bot.demo.render import Transcript, aws_lines, slack_lines
+from bot.demo.world import CHANNEL, CHANNEL_NAME, DemoWorld, scoped_environment
 from bot.domain.errors import PamError
 from bot.sandbox.slack_calls import RecordedCall
 from storage.models import AccessSession
