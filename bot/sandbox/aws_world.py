@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3.session
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 
 ASSUME_ANY_ROLE = "sts:AssumeRole"
 BOUNDARY_NAME = "pam-sandbox-target-boundary"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 from bot.sandbox.aws_world import target_path_for
 from bot.sandbox.slack_api import SlackApiStandIn
 from storage.models import Account, Admin, AuditEvent, Resource

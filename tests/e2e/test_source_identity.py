@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 from bot.sandbox.aws_world import target_path_for
 from storage.models import Resource
 from tests.e2e.lifecycle_helpers import grant_session

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 from bot.sandbox.aws import ACCOUNT_ID, AwsSandbox
 from bot.sandbox.aws_world import trusted_by
 from tests.fixtures_aws import AWS_EXTERNAL_ID, BotIdentity, RoleChain, client, unique
