@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock, utcnow
 from bot.config import Settings
-from bot.container import Container, build
+from bot.runtime.container import Container, build
 from bot.sandbox.aws import AwsSandbox
 from bot.sandbox.federation import FederationStub
 from bot.sandbox.http import serve_wsgi

@@ -16,10 +16,11 @@ from bot.cli.setup import add_setup_commands
 from bot.config import Settings
 from bot.domain.errors import PamError
 from bot.cli.health import add_health_command
-from bot.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, explain, shown_url
+from bot.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED
 from bot.cli.storage import refuse_new_sqlite
 from bot.config import DEFAULT_DATABASE_URL
 from bot.logs import configure_logging
+from bot.runtime.errors import explain, shown_url
 
 EXTRA_COMMANDS: list = []  # functions adding sub-commands (lifecycle, demo, setup...)
 
@@ -131,7 +132,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.serve import serve_http, serve_socket_mode
+    from bot.runtime.serve import serve_http, serve_socket_mode
 
     if args.socket_mode:
         return serve_socket_mode(os.environ)
@@ -145,7 +146,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _work(args: argparse.Namespace) -> int:
-    from bot.serve import run_worker
+    from bot.runtime.serve import run_worker
 
     return run_worker(os.environ, threads=args.threads)
 

@@ -94,7 +94,7 @@ def admin_service(*, validate: bool = True) -> AdminService:
     """AdminService with storage and AWS, without Slack."""
     from bot.clock import utcnow
     from bot.cli.storage import cli_external_id, cli_settings, cli_storage
-    from bot.container import build_broker
+    from bot.runtime.container import build_broker
 
     settings = cli_settings()
     db = cli_storage(settings)
@@ -107,7 +107,7 @@ def slack_ids(settings: Settings) -> SlackIds | None:
     """Slack ids are checked against Slack when SLACK_BOT_TOKEN is set (by shape only otherwise)."""
     if not settings.slack_bot_token:
         return None
-    from bot.container import slack_client
+    from bot.runtime.container import slack_client
     from bot.slack.id_check import SlackIdCheck
 
     return SlackIdCheck(slack_client(settings))

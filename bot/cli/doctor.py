@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, shown_url
+from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK
+from bot.runtime.errors import shown_url
 from bot.services.setup import Check, DoctorReport, SetupService
 
 
@@ -34,7 +35,7 @@ def _slack_probe(settings: Any) -> Any:
     """Slack is checked when a bot token is set (the CLI runs without one too)."""
     if not settings.slack_bot_token:
         return None
-    from bot.container import slack_client
+    from bot.runtime.container import slack_client
     from bot.slack.probe import SlackWebProbe
 
     return SlackWebProbe(slack_client(settings))

@@ -36,7 +36,7 @@ def setup_service() -> SetupService:
     """SetupService with storage and AWS, without Slack."""
     from bot.clock import utcnow
     from bot.cli.storage import cli_external_id, cli_settings, cli_storage
-    from bot.container import build_broker
+    from bot.runtime.container import build_broker
     from bot.services.admin import AdminService
 
     settings = cli_settings()

@@ -16,7 +16,7 @@ def cli_settings() -> Settings:
 
 def cli_storage(settings: Settings) -> sessionmaker[Session]:
     """The database, migrated to the code's schema (the CLI only runs once `refuse_new_sqlite` let it)."""
-    from bot.container import build_storage
+    from bot.runtime.container import build_storage
 
     return build_storage(settings, migrate=True)[1]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import ManualClock, utcnow
 from bot.config import Settings
-from bot.container import Container, build
+from bot.runtime.container import Container, build
 from bot.sandbox.aws import AwsSandbox
 from bot.sandbox.federation import FederationStub
 from bot.sandbox.http import serve_wsgi

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.container import Container, build
+from bot.runtime.container import Container, build
 from bot.sandbox.slack_calls import RecordedCall
 from bot.services.sweeps import TickReport
 from storage.models import AccessRequest, AccessSession

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.config import Settings
-from bot.container import build
+from bot.runtime.container import build
 from bot.domain.audit import AuditEntry, AuditKey, Checkpoint, Link
 from bot.domain.audit_chain import ChainCheck
 from bot.sandbox.webhook import Delivery, WebhookReceiver

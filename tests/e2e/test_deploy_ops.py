@@ -16,7 +16,7 @@ from datetime import timedelta
 from importlib.metadata import version
 
 from bot.clock import ManualClock, utcnow
-from bot.edge import SignatureCheck
+from bot.runtime.edge import SignatureCheck
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.services.installation import InstallationService
 from storage.db import make_sessionmaker

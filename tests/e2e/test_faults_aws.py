@@ -11,7 +11,7 @@ import pytest
 from bot.aws.broker import AwsBroker
 from bot.clock import ManualClock, utcnow
 from bot.config import Settings
-from bot.container import build
+from bot.runtime.container import build
 from bot.sandbox.federation import FederationStub
 from bot.sandbox.http import serve_wsgi
 from bot.sandbox.slack_api import SlackApiStandIn

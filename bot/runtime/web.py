@@ -12,8 +12,8 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 
-from bot.edge import MAX_BODY_BYTES, Refusal, SignatureCheck, read_body
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.runtime.edge import MAX_BODY_BYTES, Refusal, SignatureCheck, read_body
+from bot.runtime.metrics import CONTENT_TYPE, Metrics
 
 StartResponse = Callable[..., Any]
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Gunicorn settings for the Procfile (`gunicorn -c python:bot.gunicorn_conf 'bot.serve:create_wsgi_app(worker=False)'`)."""
+"""Gunicorn settings for the Procfile (`gunicorn -c python:bot.runtime.gunicorn_conf 'bot.runtime.wsgi:create_wsgi_app(worker=False)'`)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,19 @@ def on_starting(server: Any) -> None:
     and Slack; workers never migrate."""
     from bot.domain.errors import PamError
     from bot.logs import configure_logging
-    from bot.serve import migrate_before_fork
+    from bot.runtime.preflight import migrate_before_fork
 
     configure_logging(os.environ)
     try:
         migrate_before_fork(os.environ)
     except PamError as error:
-        logging.getLogger("bot.serve").error("not serving: %s", error.user_message)  # one line, JSON or text
+        logging.getLogger("bot.runtime.serve").error("not serving: %s", error.user_message)  # one line, JSON or text
         raise SystemExit(2) from None
 
 
 def worker_exit(server: Any, worker: Any) -> None:
     """In each worker as it stops: stop the scheduler and finish acknowledged grants."""
-    from bot.serve import shutdown_workers
+    from bot.runtime.wsgi import shutdown_workers
 
     shutdown_workers()
 

@@ -15,12 +15,12 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.audit_runner import AuditRunner
+from bot.runtime.audit_runner import AuditRunner
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.domain.errors import ConfigError
-from bot.metrics import Metrics
-from bot.scheduler import Scheduler
+from bot.runtime.metrics import Metrics
+from bot.runtime.scheduler import Scheduler
 from bot.services.access import AccessService
 from bot.services.break_glass import BreakGlassService
 from bot.services.admin import AdminService
@@ -43,8 +43,8 @@ from bot.slack.home import SlackHomePublisher
 from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
-from bot.web import WebApp
-from bot.worker import POLL_SECONDS, Worker
+from bot.runtime.web import WebApp
+from bot.runtime.worker import POLL_SECONDS, Worker
 from storage.db import create_db_engine, make_sessionmaker, ping, upgrade
 
 log = logging.getLogger(__name__)

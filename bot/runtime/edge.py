@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
-log = logging.getLogger("bot.web")
+log = logging.getLogger("bot.runtime.web")
 
 # Slack's largest bodies are view submissions: a modal's blocks plus the state of every input, a few hundred KB
 # at the very most (100 blocks; text inputs of 3,000 characters). 1 MiB leaves room and bounds what an
