@@ -19,9 +19,9 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import text  # noqa: E402
 
-from bot.sandbox.aws import AwsSandbox  # noqa: E402
-from bot.sandbox.federation import FederationStub  # noqa: E402
-from bot.sandbox.slack_api import SlackApiStandIn  # noqa: E402
+from sandbox.aws import AwsSandbox  # noqa: E402
+from sandbox.federation import FederationStub  # noqa: E402
+from sandbox.slack_api import SlackApiStandIn  # noqa: E402
 from storage.db import create_db_engine  # noqa: E402
 
 BOT_TOKEN = "xoxb-pam-bench-token"

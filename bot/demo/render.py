@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from bot.sandbox.aws_records import ApiCall
-from bot.sandbox.slack_calls import RecordedCall
+from sandbox.aws_records import ApiCall
+from sandbox.slack_calls import RecordedCall
 
 REDACTED = "<console link REDACTED>"
 _LINKS = re.compile(r"https?://[^\s\"'<>|]*(?:SigninToken|getSigninToken)[^\s\"'<>|]*")

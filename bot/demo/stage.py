@@ -12,7 +12,7 @@ from typing import Any
 from bot.demo.render import Transcript, aws_lines, slack_lines
 from bot.demo.world import CHANNEL, CHANNEL_NAME, DemoWorld, scoped_environment
 from bot.domain.errors import PamError
-from bot.sandbox.slack_calls import RecordedCall
+from sandbox.slack_calls import RecordedCall
 from storage.models import AccessSession
 
 WAIT = 15.0  # seconds to wait for one step's Slack traffic before calling it missing

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from bot.clock import ManualClock, utcnow
 from bot.config import Settings
 from bot.runtime.container import Container, build
-from bot.sandbox.aws import AwsSandbox
-from bot.sandbox.federation import FederationStub
-from bot.sandbox.http import serve_wsgi
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.aws import AwsSandbox
+from sandbox.federation import FederationStub
+from sandbox.http import serve_wsgi
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 
 ALICE, BOB, DANA = "U0ALICE", "U0BOB", "U0DANA"
 CHANNEL, CHANNEL_NAME = "C0APPROVALS", "aws-approvals"

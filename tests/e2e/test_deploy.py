@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
 from tests.e2e.deploy_fixtures import BIN, ROOT, free_port  # noqa: F401 - free_port is imported from here too

@@ -17,7 +17,7 @@ from importlib.metadata import version
 
 from bot.clock import ManualClock, utcnow
 from bot.runtime.edge import SignatureCheck
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from bot.services.installation import InstallationService
 from storage.db import make_sessionmaker
 from tests.e2e.test_deploy import BIN, ROOT, dockerfile_instruction, free_port, output, procfile, stop_cleanly, \

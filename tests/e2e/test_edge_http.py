@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot.sandbox.slack_signed import signature_headers
+from sandbox.slack_signed import signature_headers
 from tests.fixtures_bot import REQUESTER, Bot
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.slack_elements import (
+from sandbox.slack_elements import (
     InvalidBlocks,
     check_element,
     check_id,

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.sandbox.aws_identity import Caller, role_named
-from bot.sandbox.aws_records import Refusal
+from sandbox.aws_identity import Caller, role_named
+from sandbox.aws_records import Refusal
 
 ROLE_POLICY_QUOTA = 10_240  # characters of all inline policies of one role together, whitespace not counted
 _WHITESPACE = re.compile(r"\s")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from bot.sandbox.aws_records import Refusal
+from sandbox.aws_records import Refusal
 
 MODES = frozenset({"GOVERNANCE", "COMPLIANCE"})
 

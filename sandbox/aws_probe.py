@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.sandbox.aws_identity import find_caller
-from bot.sandbox.aws_policy import identity_decision
+from sandbox.aws_identity import find_caller
+from sandbox.aws_policy import identity_decision
 
 
 def would_deny(access_key_id: str, action: str = "iam:ListRoles", resource: str = "*",

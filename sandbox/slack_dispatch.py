@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.sandbox import slack_chat, slack_directory, slack_views
-from bot.sandbox.slack_calls import CallLog, RecordedCall
-from bot.sandbox.slack_faults import FaultPlan
-from bot.sandbox.slack_workspace import SlackError, Workspace
+from sandbox import slack_chat, slack_directory, slack_views
+from sandbox.slack_calls import CallLog, RecordedCall
+from sandbox.slack_faults import FaultPlan
+from sandbox.slack_workspace import SlackError, Workspace
 
 API_PREFIX = "/api/"
 RESPONSE_PREFIX = "/response/"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bot.sandbox.aws_identity import Caller
+from sandbox.aws_identity import Caller
 
 Context = Mapping[str, str]  # condition keys, lower-case: sts:externalid, aws:userid, aws:tokenissuetime...
 _UNSUPPORTED = ("NotAction", "NotResource", "NotPrincipal")

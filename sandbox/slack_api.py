@@ -8,12 +8,12 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from bot.sandbox.http import Stop, serve_in_thread
-from bot.sandbox.slack_calls import Predicate, RecordedCall
-from bot.sandbox.slack_dispatch import RESPONSE_URL, Dispatcher
-from bot.sandbox.slack_faults import Fault, failure
-from bot.sandbox.slack_server import make_server
-from bot.sandbox.slack_workspace import Workspace
+from sandbox.http import Stop, serve_in_thread
+from sandbox.slack_calls import Predicate, RecordedCall
+from sandbox.slack_dispatch import RESPONSE_URL, Dispatcher
+from sandbox.slack_faults import Fault, failure
+from sandbox.slack_server import make_server
+from sandbox.slack_workspace import Workspace
 
 __all__ = ["RecordedCall", "SlackApiStandIn"]
 

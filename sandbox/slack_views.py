@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from bot.sandbox.slack_blocks import InvalidBlocks, check_view
-from bot.sandbox.slack_workspace import SlackError, Workspace, required
+from sandbox.slack_blocks import InvalidBlocks, check_view
+from sandbox.slack_workspace import SlackError, Workspace, required
 
 
 def open_view(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from bot.sandbox.aws import AwsSandbox
-from bot.sandbox.federation_faults import FaultPlan, FederationFault
-from bot.sandbox.federation_records import FederationCall, fields_of, form_body
-from bot.sandbox.http import Stop, serve_wsgi
+from sandbox.aws import AwsSandbox
+from sandbox.federation_faults import FaultPlan, FederationFault
+from sandbox.federation_records import FederationCall, fields_of, form_body
+from sandbox.http import Stop, serve_wsgi
 
 TOKEN_LIFETIME = 900.0  # a sign-in token works for 15 minutes
 TOKEN_LENGTH = 1400  # real SigninTokens are about 1.4 KB, and AWS does not promise any size

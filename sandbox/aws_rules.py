@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.sandbox.aws_identity import Caller, find_role, role_named
-from bot.sandbox.aws_policy import Context, identity_decision, trust_decision
-from bot.sandbox.aws_quota import check_role_policy_quota, check_source_identity
-from bot.sandbox.aws_records import Refusal
+from sandbox.aws_identity import Caller, find_role, role_named
+from sandbox.aws_policy import Context, identity_decision, trust_decision
+from sandbox.aws_quota import check_role_policy_quota, check_source_identity
+from sandbox.aws_records import Refusal
 
 CHAIN_LIMIT = 3600  # role chaining caps a session at one hour
 MIN_DURATION, MAX_DURATION = 900, 43200

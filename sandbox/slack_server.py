@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.sandbox.http import LISTEN_BACKLOG
-from bot.sandbox.slack_dispatch import Dispatcher
+from sandbox.http import LISTEN_BACKLOG
+from sandbox.slack_dispatch import Dispatcher
 
 
 class _Server(ThreadingHTTPServer):

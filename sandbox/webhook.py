@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.http import Stop, serve_wsgi
+from sandbox.http import Stop, serve_wsgi
 
 
 @dataclass(frozen=True)

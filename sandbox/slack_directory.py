@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bot.sandbox.slack_workspace import SlackError, Workspace, required
+from sandbox.slack_workspace import SlackError, Workspace, required
 
 MPIM_MAX_USERS = 8
 

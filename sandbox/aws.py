@@ -15,11 +15,11 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from bot.sandbox.aws_identity import Caller, find_caller
-from bot.sandbox.aws_layer import EnforcingLayer, signed_service
-from bot.sandbox.aws_probe import would_deny
-from bot.sandbox.aws_records import ApiCall, CallLog, Fault, Faults
-from bot.sandbox.aws_world import AwsWorldBuilder
+from sandbox.aws_identity import Caller, find_caller
+from sandbox.aws_layer import EnforcingLayer, signed_service
+from sandbox.aws_probe import would_deny
+from sandbox.aws_records import ApiCall, CallLog, Fault, Faults
+from sandbox.aws_world import AwsWorldBuilder
 
 ACCOUNT_ID = "123456789012"  # moto's default account: everything the sandbox creates lives there
 ADMIN_KEY_ID = "AKIAPAMSANDBOXADMIN0"  # signs the sandbox's own set-up calls, which the layer lets through

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.sandbox import slack_payloads as payloads
-from bot.sandbox import slack_signed
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_payloads import (
+from sandbox import slack_payloads as payloads
+from sandbox import slack_signed
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_payloads import (
     checkboxes,
     conversations_select,
     plain_text_value,
@@ -22,7 +22,7 @@ from bot.sandbox.slack_payloads import (
     static_select,
     users_select,
 )
-from bot.sandbox.slack_signed import Response
+from sandbox.slack_signed import Response
 
 __all__ = ["Response", "SlackDriver", "checkboxes", "conversations_select", "plain_text_value", "radio_buttons",
            "static_select", "users_select"]

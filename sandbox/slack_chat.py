@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.slack_blocks import InvalidBlocks, check_message_blocks
-from bot.sandbox.slack_workspace import SlackError, Workspace, required
+from sandbox.slack_blocks import InvalidBlocks, check_message_blocks
+from sandbox.slack_workspace import SlackError, Workspace, required
 
 TEXT_MAX = 40_000
 

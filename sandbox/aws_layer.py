@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from bot.sandbox.aws_identity import find_caller
-from bot.sandbox.aws_records import ApiCall, CallLog, Faults, Refusal
-from bot.sandbox.aws_s3_rules import check_s3, s3_error_body
-from bot.sandbox.aws_rules import Request, check
+from sandbox.aws_identity import find_caller
+from sandbox.aws_records import ApiCall, CallLog, Faults, Refusal
+from sandbox.aws_s3_rules import check_s3, s3_error_body
+from sandbox.aws_rules import Request, check
 
 WsgiApp = Callable[..., Iterable[bytes]]
 ENFORCED_SERVICES = frozenset({"sts", "iam"})
