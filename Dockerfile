@@ -13,6 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE constraints.txt ./
+# The product only: the sandbox/ stand-ins (demo and tests) stay out of the image.
 COPY bot ./bot
 COPY storage ./storage
 RUN pip install -c constraints.txt . && rm -rf /app/bot /app/storage

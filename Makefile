@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/pam-bot demo
 
 test: install
-	$(BIN)/ruff check bot storage tests bench
+	$(BIN)/ruff check bot storage sandbox tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 serve: install

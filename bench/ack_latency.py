@@ -13,7 +13,7 @@ from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, data
 from load import Result, approvals, commands, ms, send, table, wait_until
 from server import BARE_FACTORY, BOT_FACTORY, gunicorn
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 
 LEVELS = {1: 100, 10: 200, 50: 500}  # concurrent clients → requests of each kind
 

@@ -18,8 +18,8 @@ from harness import APPROVERS, CHANNEL, SIGNING_SECRET, add_requesters, argument
 from load import card_ref, ms, table, wait_until
 from server import BOT_FACTORY, gunicorn
 
-from bot.sandbox.slack_calls import RecordedCall
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.slack_calls import RecordedCall
+from sandbox.slack_driver import SlackDriver
 
 FLOWS = 50
 

@@ -19,9 +19,9 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import text  # noqa: E402
 
-from bot.sandbox.aws import AwsSandbox  # noqa: E402
-from bot.sandbox.federation import FederationStub  # noqa: E402
-from bot.sandbox.slack_api import SlackApiStandIn  # noqa: E402
+from sandbox.aws import AwsSandbox  # noqa: E402
+from sandbox.federation import FederationStub  # noqa: E402
+from sandbox.slack_api import SlackApiStandIn  # noqa: E402
 from storage.db import create_db_engine  # noqa: E402
 
 BOT_TOKEN = "xoxb-pam-bench-token"
@@ -103,7 +103,7 @@ def bot_env(box: Sandbox, database_url: str, **extra: str) -> dict[str, str]:
 def seed(box: Sandbox, env: dict[str, str], accounts: int = 1) -> list[str]:
     """Register one resource and `accounts` accounts the way an admin would; returns `resource account` names."""
     from bot.config import Settings
-    from bot.container import build
+    from bot.runtime.container import build
     from bot.services.admin import AccountSpec
 
     container = build(Settings.from_env(env), aws_env=env, migrate=True)

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from harness import CHANNEL, SIGNING_SECRET
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
-from bot.sandbox.slack_signed import Response, signature_headers
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
+from sandbox.slack_signed import Response, signature_headers
 
 Prepared = tuple[bytes, dict[str, str]]
 

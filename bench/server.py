@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import ROOT
 
-BOT_FACTORY = "bot.serve:create_wsgi_app()"
+BOT_FACTORY = "bot.runtime.wsgi:create_wsgi_app()"
 BARE_FACTORY = "bare_app:create_wsgi_app()"
 
 

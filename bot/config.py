@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pytimeparse import parse as parse_time
 
 from bot.audit_config import AuditSettings
-from bot.aws.policies import validate_target_path
+from bot.domain.iam_policies import validate_target_path
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import ConfigError, InvalidInput
 from bot.domain.external_id import validate_external_id

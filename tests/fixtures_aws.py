@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 
 from bot.aws.broker import AwsBroker
-from bot.sandbox.aws import AwsSandbox
-from bot.sandbox.federation import FederationStub
+from sandbox.aws import AwsSandbox
+from sandbox.federation import FederationStub
 
 AWS_EXTERNAL_ID = "pam-aws-test-external-id-42"
 REGION = "us-east-1"

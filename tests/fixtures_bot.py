@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock, utcnow
 from bot.config import Settings
-from bot.container import Container, build
-from bot.sandbox.aws import AwsSandbox
-from bot.sandbox.federation import FederationStub
-from bot.sandbox.http import serve_wsgi
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from bot.runtime.container import Container, build
+from sandbox.aws import AwsSandbox
+from sandbox.federation import FederationStub
+from sandbox.http import serve_wsgi
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 from bot.services.admin import AccountSpec
 from storage.db import create_db_engine
 from storage.models import AccessRequest, AccessSession, AuditEvent

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.sandbox.http import serve_wsgi
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.http import serve_wsgi
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 
 SLACK_BOT_TOKEN = "xoxb-pam-test-token"
 SLACK_SIGNING_SECRET = "pam-test-signing-secret"

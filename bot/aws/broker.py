@@ -12,7 +12,8 @@ from urllib.parse import unquote
 
 import boto3.session
 
-from bot.aws import federation, policies, revocation
+from bot.aws import federation, revocation
+from bot.domain import iam_policies as policies
 from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
 from bot.aws.errors import SOURCE_IDENTITY_HINT, TRUST_HINT, TRUST_READ_HINT, hop2_hint, region_hint, request_id, \
     translated

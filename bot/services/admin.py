@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.aws.policies import target_role_trust_policy
+from bot.domain.iam_policies import target_role_trust_policy
 from bot.domain.approvable import ensure_approvable
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import AwsError, Conflict, InvalidInput, NotAllowed, NotFound

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import AwsError, InvalidInput
 from bot.services.account_spec import saved_problems, spec_of

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 from bot.domain.arns import parse_role_arn
 
 SUGGESTED_RESOURCE_ROLE = "pam-bot-resource"  # the name the set-up text proposes when no resource exists yet

@@ -2,7 +2,7 @@
 
 Slack needs two things before the ack or within its 3 s: a modal submission's `response_action` (field errors,
 "checking with AWS…") and opening a modal while the click's `trigger_id` lives. Both are read-only; the rest of
-every request is done by a worker from the recorded row (bot/worker.py).
+every request is done by a worker from the recorded row (bot/runtime/worker.py).
 """
 
 from __future__ import annotations

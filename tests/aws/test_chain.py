@@ -10,7 +10,7 @@ import pytest
 
 from bot.aws.broker import VALIDATION_SESSION_NAME, AwsBroker
 from bot.domain.errors import AwsError, InvalidInput
-from bot.sandbox.aws import AwsSandbox
+from sandbox.aws import AwsSandbox
 from tests.fixtures_aws import AWS_EXTERNAL_ID, BotIdentity, RoleChain, aws_env, unique
 
 

@@ -13,8 +13,8 @@ import pytest
 from bot.aws import federation as fed
 from bot.aws.broker import AwsBroker
 from bot.domain.errors import AwsError
-from bot.sandbox.federation import FederationStub
-from bot.sandbox.http import serve_wsgi
+from sandbox.federation import FederationStub
+from sandbox.http import serve_wsgi
 from bot.services.ports import Grant
 from tests.fixtures_aws import RoleChain
 

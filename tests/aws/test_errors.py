@@ -17,7 +17,7 @@ from botocore.exceptions import (
 from bot.aws.broker import AwsBroker
 from bot.aws.errors import to_aws_error, translated
 from bot.domain.errors import AwsError
-from bot.sandbox.aws import AwsSandbox
+from sandbox.aws import AwsSandbox
 from tests.fixtures_aws import BotIdentity, RoleChain, aws_env
 
 

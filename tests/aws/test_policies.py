@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.aws import policies
+from bot.domain import iam_policies as policies
 from bot.aws.broker import AwsBroker
 from bot.domain.errors import AwsError, InvalidInput
-from bot.sandbox.aws import ACCOUNT_ID, AwsSandbox
+from sandbox.aws import ACCOUNT_ID, AwsSandbox
 from tests.fixtures_aws import AWS_EXTERNAL_ID, BotIdentity, unique
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.aws.broker import AwsBroker
 from bot.domain.errors import AwsError
-from bot.sandbox.aws import AwsSandbox
+from sandbox.aws import AwsSandbox
 from tests.fixtures_aws import AWS_EXTERNAL_ID, RoleChain
 
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from bot.aws import revocation
 from bot.aws.broker import REVOCATION_SESSION_NAME, AwsBroker
 from bot.domain.errors import AwsError
-from bot.sandbox.aws import AwsSandbox
+from sandbox.aws import AwsSandbox
 from bot.services.ports import Grant
 from tests.fixtures_aws import RoleChain, client
 

@@ -10,7 +10,7 @@ import os
 import sys
 
 from bot.config import Settings
-from bot.container import build
+from bot.runtime.container import build
 
 
 def main() -> int:

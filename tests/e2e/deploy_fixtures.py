@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.container import Container, build
-from bot.sandbox.slack_calls import RecordedCall
+from bot.runtime.container import Container, build
+from sandbox.slack_calls import RecordedCall
 from bot.services.sweeps import TickReport
 from storage.models import AccessRequest, AccessSession
 from tests.e2e.helpers import wait_ephemeral

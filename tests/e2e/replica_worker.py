@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.container import Container, build
+from bot.runtime.container import Container, build
 from storage.models import AccessSession
 
 DEADLINE_SECONDS = 45

@@ -6,8 +6,8 @@ import json
 import threading
 import time
 
-from bot.sandbox.aws_world import trusted_by
-from bot.sandbox.slack_payloads import plain_text_value
+from sandbox.aws_world import trusted_by
+from sandbox.slack_payloads import plain_text_value
 from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, OUTSIDER, REQUESTER, Bot
 
@@ -264,7 +264,7 @@ def test_required_reason_opens_a_modal_that_creates_the_request(bot: Bot) -> Non
     assert not bot.requests()
     view = opened.args["view"]
     view = json.loads(view) if isinstance(view, str) else view
-    from bot.sandbox.slack_payloads import static_select
+    from sandbox.slack_payloads import static_select
     response = bot.driver.submit_view(REQUESTER, view["callback_id"], {
         "account": {"value": static_select("prod-aws/readonly")},
         "duration": {"value": plain_text_value("30m")},

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from storage.db import create_db_engine
 from storage.models import Account, AuditEvent
 from tests.e2e.test_cli import cli_env, rows, run  # noqa: F401  (cli_env is a fixture)

@@ -6,8 +6,8 @@ import json
 import threading
 from typing import Any
 
-from bot.sandbox.slack_calls import RecordedCall
-from bot.sandbox.slack_payloads import checkboxes, conversations_select, plain_text_value, static_select, users_select
+from sandbox.slack_calls import RecordedCall
+from sandbox.slack_payloads import checkboxes, conversations_select, plain_text_value, static_select, users_select
 from tests.e2e.helpers import wait_ephemeral
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, GROUP_MEMBER, OUTSIDER, REQUESTER, Bot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.slack_payloads import conversations_select, plain_text_value, users_select
+from sandbox.slack_payloads import conversations_select, plain_text_value, users_select
 from tests.e2e.test_admin import account_values, mark, open_admin, push_from, submit, wait_after
 from tests.fixtures_bot import APPROVER, GROUP, Bot
 

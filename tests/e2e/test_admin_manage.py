@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.sandbox.slack_payloads import checkboxes, plain_text_value, users_select
+from sandbox.slack_payloads import checkboxes, plain_text_value, users_select
 from tests.e2e.helpers import wait_dm, wait_ephemeral
 from tests.e2e.test_admin import mark, open_admin, push_from, submit, wait_after
 from tests.fixtures_bot import ADMIN, EXTERNAL_ID, GROUP_MEMBER, OUTSIDER, REQUESTER, Bot

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, update
 
 from bot.config import Settings
-from bot.container import build
+from bot.runtime.container import build
 from bot.domain.audit import AuditEntry, chain_hash
 from bot.domain.errors import ConfigError
 from storage.models import AuditEvent

@@ -16,10 +16,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.config import Settings
-from bot.container import build
+from bot.runtime.container import build
 from bot.domain.audit import AuditEntry, AuditKey, Checkpoint, Link
 from bot.domain.audit_chain import ChainCheck
-from bot.sandbox.webhook import Delivery, WebhookReceiver
+from sandbox.webhook import Delivery, WebhookReceiver
 from tests.e2e.lifecycle_helpers import command, wait_for
 from tests.e2e.test_audit_cli import some_history
 from storage.models import AuditSinkCursor

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_audit import write_csv
+from bot.cli.audit import write_csv
 from storage.models import AuditEvent
 from tests.e2e.test_audit_cli import pam_bot
 from tests.e2e.test_text_in_out import reply, shown

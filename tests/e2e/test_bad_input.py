@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.domain.names import is_valid_session_name
-from bot.sandbox.slack_payloads import plain_text_value, static_select
-from bot.sandbox.slack_signed import Response
+from sandbox.slack_payloads import plain_text_value, static_select
+from sandbox.slack_signed import Response
 from tests.e2e.test_access_flow import click, wait_status
 from storage.models import Account, Resource
 from tests.fixtures_bot import APPROVER, CHANNEL, Bot

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.sandbox.slack_payloads import checkboxes, plain_text_value, static_select
+from sandbox.slack_payloads import checkboxes, plain_text_value, static_select
 from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
 from tests.e2e.lifecycle_helpers import tick, wait_for
 from tests.e2e.test_admin import mark, wait_after

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from bot.sandbox.aws_world import trusted_by
+from sandbox.aws_world import trusted_by
 from tests.conftest import truncate
 from tests.fixtures_bot import EXTERNAL_ID, AwsWorld
 from storage.db import create_db_engine

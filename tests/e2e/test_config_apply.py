@@ -13,9 +13,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from bot.aws import policies
-from bot.sandbox.aws_world import target_path_for
-from bot.sandbox.slack_api import SlackApiStandIn
+from bot.domain import iam_policies as policies
+from sandbox.aws_world import target_path_for
+from sandbox.slack_api import SlackApiStandIn
 from storage.models import Account, Admin, AuditEvent, Resource
 from tests.e2e.test_cli import cli_env, rows  # noqa: F401  (cli_env is a fixture)
 from tests.e2e.test_source_identity import roles

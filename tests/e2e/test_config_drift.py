@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.sandbox.slack_payloads import checkboxes, plain_text_value
+from sandbox.slack_payloads import checkboxes, plain_text_value
 from tests.e2e.test_admin import mark, submit, wait_after
 from tests.e2e.test_admin_manage import edit_form
 from tests.e2e.test_config_apply import pam

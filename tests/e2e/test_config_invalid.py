@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from storage.models import Account, AuditEvent, Resource
 from tests.e2e.test_cli import cli_env, rows  # noqa: F401  (cli_env is a fixture)
 from tests.e2e.test_config_apply import pam, write

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.demo import run_demo
-from bot.demo_world import DemoWorld
+from bot.demo.world import DemoWorld
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("pam-bot")
 

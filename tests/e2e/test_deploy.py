@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
 from tests.e2e.deploy_fixtures import BIN, ROOT, free_port  # noqa: F401 - free_port is imported from here too
@@ -80,8 +80,8 @@ def output(process: subprocess.Popen[bytes]) -> str:
 def test_procfile_declares_release_web_and_a_socket_mode_alternative() -> None:
     entries = procfile()
     assert entries["release"] == "pam-bot db upgrade"
-    assert "gunicorn" in entries["web"] and "'bot.serve:create_wsgi_app(worker=False)'" in entries["web"]
-    assert "$PORT" in entries["web"] and "python:bot.gunicorn_conf" in entries["web"]
+    assert "gunicorn" in entries["web"] and "'bot.runtime.wsgi:create_wsgi_app(worker=False)'" in entries["web"]
+    assert "$PORT" in entries["web"] and "python:bot.runtime.gunicorn_conf" in entries["web"]
     assert entries["worker"] == "pam-bot work"  # the web processes only record and ack; workers do the work
     assert "socket" not in entries  # two bots would answer every event: Socket Mode stays a documented option
     assert "# socket: pam-bot serve --socket-mode" in (ROOT / "Procfile").read_text()

@@ -18,8 +18,8 @@ from importlib.metadata import version
 from alembic.script import ScriptDirectory
 
 from bot.clock import ManualClock, utcnow
-from bot.edge import SignatureCheck
-from bot.sandbox.slack_api import SlackApiStandIn
+from bot.runtime.edge import SignatureCheck
+from sandbox.slack_api import SlackApiStandIn
 from bot.services.installation import InstallationService
 from storage.db import alembic_config, make_sessionmaker
 from tests.e2e.test_deploy import BIN, ROOT, dockerfile_instruction, free_port, output, procfile, stop_cleanly, \

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.container import build
+from bot.runtime.container import build
 from storage.models import AccessRequest, Decision, Interaction
 from tests.e2e.helpers import wait_dm, wait_ephemeral
 from tests.e2e.test_access_flow import ask, click, wait_status

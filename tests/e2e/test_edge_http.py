@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot.sandbox.slack_signed import signature_headers
+from sandbox.slack_signed import signature_headers
 from tests.fixtures_bot import REQUESTER, Bot
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
@@ -74,7 +74,7 @@ def test_a_non_numeric_timestamp_is_401_not_500(bot: Bot) -> None:
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "bot.web" and r.levelno >= logging.WARNING]
+    return [r for r in caplog.records if r.name == "bot.runtime.web" and r.levelno >= logging.WARNING]
 
 
 def test_each_refused_signature_logs_one_line_saying_what_to_check(bot: Bot,

@@ -11,11 +11,11 @@ import pytest
 from bot.aws.broker import AwsBroker
 from bot.clock import ManualClock, utcnow
 from bot.config import Settings
-from bot.container import build
-from bot.sandbox.federation import FederationStub
-from bot.sandbox.http import serve_wsgi
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from bot.runtime.container import build
+from sandbox.federation import FederationStub
+from sandbox.http import serve_wsgi
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 from storage.db import create_db_engine
 from tests.conftest import truncate
 from tests.e2e.helpers import wait_dm

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.sandbox.slack_calls import RecordedCall
+from sandbox.slack_calls import RecordedCall
 from tests.e2e.helpers import wait_ephemeral
 from tests.e2e.test_access_flow import ask, click, wait_status
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot

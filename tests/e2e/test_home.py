@@ -7,8 +7,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from bot.sandbox.slack_calls import RecordedCall
-from bot.sandbox.slack_payloads import plain_text_value, static_select
+from sandbox.slack_calls import RecordedCall
+from sandbox.slack_payloads import plain_text_value, static_select
 from storage.models import AccessRequest, AccessSession, Account
 from tests.e2e.helpers import wait_dm, wait_ephemeral
 from tests.e2e.test_admin import mark, wait_after

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.domain.errors import ConfigError
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.slack_driver import SlackDriver
 from tests.e2e.helpers import wait_ephemeral
 from tests.e2e.test_access_flow import ask
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.sandbox.slack_calls import RecordedCall
+from sandbox.slack_calls import RecordedCall
 from storage.models import AccessRequest
 from tests.e2e.helpers import blocks_of, button_urls
 from tests.e2e.lifecycle_helpers import SECOND, approve, ask, at, card_text, dms, grant_session, \

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.scheduler import Scheduler
+from bot.runtime.scheduler import Scheduler
 from bot.services.sweeps import TickReport
 from tests.e2e.lifecycle_helpers import SECOND, ask, at, dms, grant_session, request_row, second_container, \
     session_row, tick

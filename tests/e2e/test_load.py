@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.sandbox.slack_calls import RecordedCall
+from sandbox.slack_calls import RecordedCall
 from tests.fixtures_bot import APPROVER, APPROVER_2, CHANNEL, Bot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800),

@@ -13,7 +13,7 @@ from moto.sts.models import sts_backends
 
 from bot.demo import run_demo
 from bot.logs import configure_logging
-from bot.sandbox.aws_world import trusted_by
+from sandbox.aws_world import trusted_by
 from tests.e2e.helpers import button_urls, wait_dm, wait_ephemeral
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
 from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET

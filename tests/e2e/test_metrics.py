@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
 from bot.domain.audit import AuditEntry
-from bot.metrics import Metrics
-from bot.sandbox.aws_world import trusted_by
+from bot.runtime.metrics import Metrics
+from sandbox.aws_world import trusted_by
 from bot.services.sweeps import TickReport
 from storage.repositories import AuditRepository
 from tests.e2e.helpers import wait_dm, wait_ephemeral

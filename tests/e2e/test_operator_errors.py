@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from tests.e2e.test_deploy import BIN, free_port, output, procfile
 
 

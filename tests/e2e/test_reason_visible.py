@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.sandbox.slack_payloads import plain_text_value, static_select
+from sandbox.slack_payloads import plain_text_value, static_select
 from tests.e2e.helpers import wait_ephemeral
 from tests.fixtures_bot import REQUESTER, Bot
 

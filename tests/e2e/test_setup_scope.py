@@ -10,7 +10,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from bot.cli import main
-from bot.sandbox.aws_world import trusted_by
+from sandbox.aws_world import trusted_by
 from tests.fixtures_aws import client
 from tests.fixtures_bot import APPROVER, EXTERNAL_ID, Bot, bot_env
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver
 from storage.db import create_db_engine, upgrade
 from tests.e2e.helpers import wait_ephemeral
 from tests.e2e.test_deploy import ROOT, free_port, output, wait_healthy

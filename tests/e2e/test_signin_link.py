@@ -9,7 +9,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import urlopen
 
-from bot.sandbox.federation import FederationStub
+from sandbox.federation import FederationStub
 from tests.e2e.helpers import button_urls
 from tests.e2e.test_access_flow import ask, click, wait_status
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot

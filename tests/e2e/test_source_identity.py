@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from bot.aws import policies
-from bot.sandbox.aws_world import target_path_for
+from bot.domain import iam_policies as policies
+from sandbox.aws_world import target_path_for
 from storage.models import Resource
 from tests.e2e.lifecycle_helpers import grant_session
 from tests.e2e.test_cli import cli_env, rows, run  # noqa: F401 - cli_env is a fixture

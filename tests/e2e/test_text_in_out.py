@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.domain.audit import AuditEntry
-from bot.sandbox.slack_payloads import as_slack_sends
+from sandbox.slack_payloads import as_slack_sends
 from storage.repositories import AuditRepository
 from tests.e2e.lifecycle_helpers import ask, card_of, grant_session, wait_for
 from tests.fixtures_bot import ADMIN, GROUP, REQUESTER, Bot

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.aws import policies
-from bot.sandbox.aws import ACCOUNT_ID, AwsSandbox
-from bot.sandbox.aws_world import trusted_by
+from bot.domain import iam_policies as policies
+from sandbox.aws import ACCOUNT_ID, AwsSandbox
+from sandbox.aws_world import trusted_by
 from tests.fixtures_aws import AWS_EXTERNAL_ID, BotIdentity, RoleChain, client, unique
 
 EXTERNAL_ID = AWS_EXTERNAL_ID

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sandbox.aws import AwsSandbox
-from bot.sandbox.aws_world import trusted_by
+from sandbox.aws import AwsSandbox
+from sandbox.aws_world import trusted_by
 from tests.fixtures_aws import AWS_EXTERNAL_ID, BotIdentity, RoleChain, unique
 from tests.sandbox.test_aws_enforcement import bot_sts, refused, session_client
 

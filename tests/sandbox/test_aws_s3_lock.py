@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
-from bot.sandbox.aws import AwsSandbox
+from sandbox.aws import AwsSandbox
 from tests.fixtures_aws import BotIdentity, client, unique
 from tests.sandbox.test_aws_enforcement import refused
 

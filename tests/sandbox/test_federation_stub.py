@@ -11,8 +11,8 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from bot.sandbox.aws import AwsSandbox
-from bot.sandbox.federation import FederationStub
+from sandbox.aws import AwsSandbox
+from sandbox.federation import FederationStub
 from tests.fixtures_aws import BotIdentity, RoleChain, client
 
 

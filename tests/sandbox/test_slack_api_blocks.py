@@ -8,7 +8,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 
 pytest_plugins = ["tests.fixtures_slack"]
 sdk_warns_about_text = pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")

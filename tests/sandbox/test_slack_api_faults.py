@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from tests.fixtures_slack import SLACK_BOT_TOKEN
 
 pytest_plugins = ["tests.fixtures_slack"]

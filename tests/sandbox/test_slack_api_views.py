@@ -9,7 +9,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from tests.fixtures_slack import SLACK_BOT_TOKEN
 
 pytest_plugins = ["tests.fixtures_slack"]

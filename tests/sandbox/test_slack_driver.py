@@ -12,8 +12,8 @@ from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_driver import SlackDriver, plain_text_value, static_select
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_driver import SlackDriver, plain_text_value, static_select
 from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 
 pytest_plugins = ["tests.fixtures_slack"]

@@ -12,9 +12,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_payloads import as_slack_sends
-from bot.sandbox.slack_driver import SlackDriver, checkboxes, conversations_select, users_select
+from sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_payloads import as_slack_sends
+from sandbox.slack_driver import SlackDriver, checkboxes, conversations_select, users_select
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
 pytest_plugins = ["tests.fixtures_slack"]

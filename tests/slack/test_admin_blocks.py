@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.domain.errors import AwsError, InvalidInput, PamError
-from bot.sandbox.slack_blocks import check_view
-from bot.sandbox.slack_payloads import checkboxes, conversations_select, plain_text_value, static_select, \
+from sandbox.slack_blocks import check_view
+from sandbox.slack_payloads import checkboxes, conversations_select, plain_text_value, static_select, \
     users_select
 from bot.services.admin import AccountSpec
 from bot.slack.admin_blocks import admin_home, admins_modal, confirm_remove, notice_view, working_view

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.domain.errors import NotAllowed
-from bot.sandbox.slack_api import SlackApiStandIn
+from sandbox.slack_api import SlackApiStandIn
 from bot.slack.errors import handle_error
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.sandbox.slack_blocks import check_view
+from sandbox.slack_blocks import check_view
 from bot.services.home import ConfigSummary, HomeData, RequestItem, SessionItem
 from bot.slack.home_blocks import home_view
 

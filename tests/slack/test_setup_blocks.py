@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.aws import policies
-from bot.sandbox.slack_blocks import check_view
+from bot.domain import iam_policies as policies
+from sandbox.slack_blocks import check_view
 from bot.services.setup import Check, DoctorReport, PolicyDocument, SetupInfo
 from bot.slack.setup_blocks import code_sections, doctor_view, setup_view
 

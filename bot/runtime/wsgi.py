@@ -1,0 +1,45 @@
+"""The WSGI factory gunicorn loads in each process, and the hook that stops what it started."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from bot.config import Settings
+from bot.domain.errors import PamError
+from bot.runtime.errors import explain
+
+log = logging.getLogger(__name__)
+WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that cannot boot: the master stops instead of retrying
+
+
+def create_wsgi_app(worker: bool = True) -> Any:
+    """Gunicorn factory (`gunicorn 'bot.runtime.wsgi:create_wsgi_app()'`): one process's web path, its scheduler and,
+    unless `worker=False` (separate `pam-bot work` processes), a worker."""
+    from bot.runtime.container import build
+    from bot.logs import configure_logging
+
+    configure_logging(os.environ)
+    settings = Settings.from_env(os.environ)
+    try:  # the master migrated already (gunicorn_conf.on_starting, or the release phase): not again per worker
+        container = build(settings, migrate=False)
+    except Exception as error:  # noqa: BLE001 - auth.test failed, the database went away: one line, no traceback
+        known = error if isinstance(error, PamError) else explain(error, settings.database_url)
+        if known is None:
+            raise
+        log.error("not serving: %s", known.user_message)
+        raise SystemExit(WORKER_BOOT_ERROR) from None
+    container.start_background(worker=worker)
+    _CONTAINERS.append(container)
+    return container.web
+
+
+_CONTAINERS: list[Any] = []
+
+
+def shutdown_workers() -> None:
+    """Stop schedulers and drain in-flight grants of this process (gunicorn worker_exit hook)."""
+    while _CONTAINERS:
+        _CONTAINERS.pop().close()
+
