@@ -94,7 +94,7 @@ def ask_removal(body: dict[str, Any], client: WebClient, services: Services, *, 
     rows = [a for _, a in services.admin.accounts(resource) if kind == "resource" or a.name == name]
     ids = {a.id for a in rows}
     active = sum(1 for s in services.sessions.active(actor=actor, all_users=True, limit=10_000)
-                 if s.account_id in ids) if services.sessions is not None else 0
+                 if s.account_id in ids)
     view = confirm_remove(kind, target, accounts=[a.name for a in rows] if kind == "resource" else (),
                           active_sessions=active, parent=str(metadata(body.get("view") or {}).get("parent") or ""))
     update(client, _view_id(body) or "", view)

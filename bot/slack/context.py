@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
+from bot.services.audit import AuditService
+from bot.services.break_glass import BreakGlassService
 from bot.services.grants import GrantService
+from bot.services.home import HomeService
+from bot.services.sessions import SessionService
+from bot.services.setup import SetupService
+from bot.services.sweeps import SweepService
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """Everything the Slack layer may call; built once by the composition root."""
+    """Everything the Slack layer may call; built once by the composition root (bot/runtime/container.py)."""
 
     access: AccessService
     grants: GrantService
     admin: AdminService
-    sweeps: Any = None  # SweepService (the scheduler's work)
-    sessions: Any = None  # SessionService (lifecycle)
-    audit: Any = None  # AuditService
-    setup: Any = None  # SetupService
-    home: Any = None  # HomeService
-    break_glass: Any = None  # BreakGlassService
+    sweeps: SweepService  # the scheduler's work
+    sessions: SessionService  # lifecycle: list, revoke, extend
+    audit: AuditService
+    setup: SetupService
+    home: HomeService
+    break_glass: BreakGlassService

@@ -77,7 +77,7 @@ def register_front(app: App, services: Services) -> None:
 
 def refresh_home(services: Services, body: dict[str, Any]) -> None:
     """A click on the Home tab re-renders it, so what was just decided or cancelled leaves the list."""
-    if services.home is not None and (body.get("view") or {}).get("type") == "home":
+    if (body.get("view") or {}).get("type") == "home":
         services.home.publish(user_id(body))
 
 

@@ -12,5 +12,5 @@ from bot.slack.context import Services
 def register(app: App, services: Services) -> None:
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab") == "home" and services.home is not None and event.get("user"):
+        if event.get("tab") == "home" and event.get("user"):
             services.home.publish(str(event["user"]))

@@ -32,8 +32,7 @@ def register(app: App, services: Services) -> None:
                                         duration=duration, reason=reason, start=start)
         message = submitted_message(result) if result.request.status == "pending" else granted_ephemeral(result)
         tell_user(client, {"user": body.get("user")}, message["text"])
-        if services.home is not None:
-            services.home.publish(user_id(body))
+        services.home.publish(user_id(body))
 
     @app.view(View.DENY.value)
     def deny_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -41,8 +40,7 @@ def register(app: App, services: Services) -> None:
         ack()
         services.access.decide(user_id=user_id(body), ref=ref, approve=False,
                                reason=str(view_values(view).get(Block.REASON.value, "")))
-        if services.home is not None:
-            services.home.publish(user_id(body))
+        services.home.publish(user_id(body))
 
 
 def register_fallback(app: App, services: Services) -> None:
