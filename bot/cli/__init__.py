@@ -22,8 +22,6 @@ from bot.config import DEFAULT_DATABASE_URL
 from bot.logs import configure_logging
 from bot.runtime.errors import explain, shown_url
 
-EXTRA_COMMANDS: list = []  # functions adding sub-commands (lifecycle, demo, setup...)
-
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pam-bot", description="Just-in-time AWS console access through Slack.")
@@ -58,8 +56,6 @@ def parser() -> argparse.ArgumentParser:
     add_health_command(commands)
     demo = commands.add_parser("demo", help="play the whole story locally: no Slack workspace, no AWS account")
     demo.set_defaults(run=_demo, creates_database=True)
-    for add in EXTRA_COMMANDS:
-        add(commands)
     return root
 
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
@@ -16,10 +16,8 @@ from bot.services.inbox import Inbox, Job
 from bot.slack import front
 from bot.slack.context import Services
 from bot.slack.errors import handle_error
-from bot.slack.listeners import actions, admin, audit, commands, home, lifecycle, views
+from bot.slack import listeners
 from bot.slack.payload import REPLAYED
-
-EXTENSIONS: list[Any] = []  # modules with register(app, services), added by optional features
 
 
 def create_app(*, signing_secret: str, client: WebClient, services: Services, verify_token: bool = True) -> App:
@@ -29,17 +27,8 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ve
     app = App(signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               request_verification_enabled=False,  # verified at the edge before the row was written
               process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
-    commands.register(app, services)
-    actions.register(app, services)
-    views.register(app, services)
-    lifecycle.register(app, services)
-    audit.register(app, services)
-    admin.register(app, services)
-    home.register(app, services)
-    for extension in EXTENSIONS:
-        extension.register(app, services)
-    actions.register_fallback(app, services)
-    views.register_fallback(app, services)
+    app.use(provide(services=services))
+    listeners.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -56,7 +45,8 @@ def create_front_app(*, signing_secret: str, client: WebClient, services: Servic
               logger=logging.getLogger("bot.slack.bolt"))
     if guard is not None:
         app.use(guard)
-    front.register(app, services, inbox)
+    app.use(provide(services=services, inbox=inbox))
+    front.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
@@ -65,6 +55,14 @@ def create_front_app(*, signing_secret: str, client: WebClient, services: Servic
             response.status, response.body = 200, ""
 
     return app
+
+
+def provide(**values: Any) -> Callable[..., Any]:
+    """Middleware putting `values` in each request's context, where Bolt hands them to listeners by name."""
+    def middleware(context: BoltContext, next_: Callable[[], Any]) -> Any:
+        context.update(values)
+        return next_()
+    return middleware
 
 
 def run_job(app: App, job: Job) -> None:

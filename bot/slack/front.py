@@ -25,8 +25,7 @@ from bot.slack.admin_blocks import working_view
 from bot.slack.context import Services
 from bot.slack.errors import handle_error, user_text
 from bot.slack.ids import Action, Block, View
-from bot.slack.listeners import admin
-from bot.slack.listeners.actions import register_front as register_front_actions
+from bot.slack.listeners import actions, admin
 from bot.slack.modals import request_modal
 from bot.slack.payload import user_id, view_values
 
@@ -34,91 +33,101 @@ log = logging.getLogger(__name__)
 ANY = re.compile(".*")
 
 
-def register(app: App, services: Services, inbox: Inbox) -> None:
-    """Front listeners first (modals, form errors), then one that records everything else."""
-    def record(ack: Ack, body: dict[str, Any], client: WebClient, **ack_args: Any) -> None:
-        """Insert the row, then ack: what Slack shows as accepted is in the database."""
-        try:
-            inbox.record(kind_of(body), body)
-        except SQLAlchemyError as error:
-            if "command" in body:
-                ack(text=user_text(error))
-                return
-            ack()
-            handle_error(error, body, client)
-            return
-        ack(**ack_args)
-
-    @app.command("/pam")
-    def pam(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        parsed = cmd.parse_command(body.get("text") or "")
-        if isinstance(parsed, cmd.Admin):
-            _in_ack(ack, body, client, lambda: flows.open_home(body, client, services))
-        elif isinstance(parsed, cmd.Setup):
-            opened = _in_ack(ack, body, client, lambda: _open_working(body, client, services))
-            if opened:
-                inbox.record(kind_of(body), {**body, flows.OPENED: opened})
-        elif isinstance(parsed, cmd.Access) and _wants_reason(parsed, services):
-            ack()
-            client.views_open(trigger_id=body["trigger_id"], view=request_modal(
-                services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
-                duration=parsed.duration or "", note=f"{parsed.resource}/{parsed.account} needs a reason. "
-                                                     "Tell the approvers why you need it."))
-        else:
-            record(ack, body, client)
-
-    @app.action(re.compile(f"^({Action.ADMIN_SETUP.value}|{Action.ADMIN_CHECK.value})$"))
-    def working_first(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        title = "Asking AWS who pam-bot is…" if _action_id(body) == Action.ADMIN_SETUP.value else flows.CHECKING
-        opened = _in_ack(ack, body, client, lambda: _push_working(body, client, services, title))
-        if opened:
-            inbox.record(kind_of(body), {**body, flows.OPENED: opened})
-
-    register_front_actions(app, services)
-    admin.register_front(app, services)
-
-    @app.view(View.REQUEST.value)
-    def request_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        values = view_values(view)
-        resource, _, account = str(values.get(Block.ACCOUNT.value, "")).partition("/")
-        if "break_glass" in (values.get(Block.URGENCY.value) or ()):  # the worker says what else is refused
-            if has_visible_text(values.get(Block.REASON.value, "")):
-                record(ack, body, client)
-            else:
-                ack(response_action="errors", errors={Block.REASON.value: "Break-glass needs a reason: say what is "
-                                                                          "on fire."})
-            return
-        try:
-            services.access.check(user_id=user_id(body), resource=resource, account=account,
-                                  duration=values.get(Block.DURATION.value) or None,
-                                  reason=values.get(Block.REASON.value, ""),
-                                  start=values.get(Block.START.value) or None)
-        except PamError as error:
-            ack(response_action="errors", errors={error.field or Block.ACCOUNT.value: error.user_message})
-            return
-        record(ack, body, client)
-
-    for callback, answer in ((View.RESOURCE, admin.answer_resource_form), (View.ACCOUNT, admin.answer_account_form)):
-        app.view(callback.value)(_checked_form(answer, services, inbox))
-
+def register(app: App) -> None:
+    """Front listeners first (modals, form errors), then one that records everything else. Each listener is
+    given `services` and `inbox` by name (bot/slack/app.py puts them in Bolt's context)."""
+    app.command("/pam")(pam)
+    app.action(re.compile(f"^({Action.ADMIN_SETUP.value}|{Action.ADMIN_CHECK.value})$"))(working_first)
+    actions.register_front(app)
+    admin.register_front(app)
+    app.view(View.REQUEST.value)(request_form)
+    app.view(View.RESOURCE.value)(resource_form)
+    app.view(View.ACCOUNT.value)(account_form)
     app.command(ANY)(record)
     app.action(ANY)(record)
     app.view(ANY)(record)
+    app.event(ANY)(event)
 
-    @app.event(ANY)
-    def event(body: dict[str, Any]) -> None:
+
+def record(ack: Ack, body: dict[str, Any], client: WebClient, inbox: Inbox) -> None:
+    """Insert the row, then ack: what Slack shows as accepted is in the database."""
+    try:
+        inbox.record(kind_of(body), body)
+    except SQLAlchemyError as error:
+        if "command" in body:
+            ack(text=user_text(error))
+            return
+        ack()
+        handle_error(error, body, client)
+        return
+    ack()
+
+
+def event(body: dict[str, Any], inbox: Inbox) -> None:
+    inbox.record(kind_of(body), body)
+
+
+def pam(ack: Ack, body: dict[str, Any], client: WebClient, services: Services, inbox: Inbox) -> None:
+    parsed = cmd.parse_command(body.get("text") or "")
+    if isinstance(parsed, cmd.Admin):
+        _in_ack(ack, body, client, lambda: flows.open_home(body, client, services))
+    elif isinstance(parsed, cmd.Setup):
+        opened = _in_ack(ack, body, client, lambda: _open_working(body, client, services))
+        if opened:
+            inbox.record(kind_of(body), {**body, flows.OPENED: opened})
+    elif isinstance(parsed, cmd.Access) and _wants_reason(parsed, services):
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=request_modal(
+            services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
+            duration=parsed.duration or "", note=f"{parsed.resource}/{parsed.account} needs a reason. "
+                                                 "Tell the approvers why you need it."))
+    else:
+        record(ack, body, client, inbox)
+
+
+def working_first(ack: Ack, body: dict[str, Any], client: WebClient, services: Services, inbox: Inbox) -> None:
+    title = "Asking AWS who pam-bot is…" if _action_id(body) == Action.ADMIN_SETUP.value else flows.CHECKING
+    opened = _in_ack(ack, body, client, lambda: _push_working(body, client, services, title))
+    if opened:
+        inbox.record(kind_of(body), {**body, flows.OPENED: opened})
+
+
+def request_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services,
+                 inbox: Inbox) -> None:
+    values = view_values(view)
+    resource, _, account = str(values.get(Block.ACCOUNT.value, "")).partition("/")
+    if "break_glass" in (values.get(Block.URGENCY.value) or ()):  # the worker says what else is refused
+        if has_visible_text(values.get(Block.REASON.value, "")):
+            record(ack, body, client, inbox)
+        else:
+            ack(response_action="errors", errors={Block.REASON.value: "Break-glass needs a reason: say what is "
+                                                                      "on fire."})
+        return
+    try:
+        services.access.check(user_id=user_id(body), resource=resource, account=account,
+                              duration=values.get(Block.DURATION.value) or None,
+                              reason=values.get(Block.REASON.value, ""),
+                              start=values.get(Block.START.value) or None)
+    except PamError as error:
+        ack(response_action="errors", errors={error.field or Block.ACCOUNT.value: error.user_message})
+        return
+    record(ack, body, client, inbox)
+
+
+def resource_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, inbox: Inbox) -> None:
+    """Field errors, or "checking with AWS" and the row the worker saves from."""
+    if admin.answer_resource_form(ack, body, view, services) is not None:
+        inbox.record(kind_of(body), body)
+
+
+def account_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, inbox: Inbox) -> None:
+    """Field errors, or "checking with AWS" and the row the worker saves from."""
+    if admin.answer_account_form(ack, body, view, services) is not None:
         inbox.record(kind_of(body), body)
 
 
 def kind_of(body: dict[str, Any]) -> str:
     return str(body.get("type") or ("slash_command" if "command" in body else "unknown"))[:32]
-
-
-def _checked_form(answer: Callable[..., Any], services: Services, inbox: Inbox) -> Callable[..., None]:
-    def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        if answer(ack, body, view, services) is not None:
-            inbox.record(kind_of(body), body)
-    return listener
 
 
 def _in_ack(ack: Ack, body: dict[str, Any], client: WebClient, run: Callable[[], Any]) -> Any:

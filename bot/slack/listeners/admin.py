@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -19,20 +18,38 @@ from bot.slack.admin_input import check_account, check_resource, field_errors, f
 from bot.slack.blocks import Message
 from bot.slack.context import Services
 from bot.slack.ids import Action, Block, View
-from bot.slack.listeners.commands import handles
 from bot.slack.payload import metadata, user_id, view_values
 
-Click = Callable[[dict[str, Any], WebClient], None]
+
+def register(app: App) -> None:
+    """Worker: the admin work that talks to AWS (the web path already opened its "working…" modal)."""
+    app.action(Action.ADMIN_CHECK.value)(run_check)
+    app.action(Action.ADMIN_SETUP.value)(setup_clicked)
+    app.view(View.RESOURCE.value)(resource_submitted)
+    app.view(View.ACCOUNT.value)(account_submitted)
 
 
-@handles(cmd.Admin)
-def _admin(parsed: cmd.Admin, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
+def register_front(app: App) -> None:
+    """Web path: clicks that open or push a modal while the trigger lives, and the confirmations whose
+    result is the ack itself (read and write the database only; no AWS)."""
+    app.action(Action.OPEN_ADMIN.value)(open_admin)
+    app.action(Action.ADMIN_ADD_RESOURCE.value)(add_resource)
+    app.action(Action.ADMIN_EDIT_RESOURCE.value)(edit_resource)
+    app.action(Action.ADMIN_ADD_ACCOUNT.value)(add_account)
+    app.action(Action.ADMIN_EDIT_ACCOUNT.value)(edit_account)
+    app.action(Action.ADMIN_REMOVE_RESOURCE.value)(remove_resource)
+    app.action(Action.ADMIN_REMOVE_ACCOUNT.value)(remove_account)
+    app.action(Action.ADMIN_MANAGE_ADMINS.value)(manage_admins)
+    app.view(View.CONFIRM_REMOVE.value)(removal_confirmed)
+    app.view(View.ADMINS.value)(admins_submitted)
+
+
+def admin_command(parsed: cmd.Admin, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
     flows.open_home(body, client, services)
     return None
 
 
-@handles(cmd.Setup)
-def _setup(parsed: cmd.Setup, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
+def setup_command(parsed: cmd.Setup, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
     services.admin.ensure_admin(body["user_id"], "setup.info")
     view_id = body.get(flows.OPENED) or client.views_open(
         trigger_id=body["trigger_id"], view=working_view("Asking AWS who pam-bot is…"))["view"]["id"]
@@ -40,91 +57,120 @@ def _setup(parsed: cmd.Setup, body: dict[str, Any], client: WebClient, services:
     return None
 
 
-def register(app: App, services: Services) -> None:
-    """Worker: the admin work that talks to AWS (the web path already opened its "working…" modal)."""
-    clicks: dict[Action, Click] = {
-        Action.ADMIN_CHECK: lambda b, c: flows.run_check(b, c, services),
-        Action.ADMIN_SETUP: lambda b, c: _setup_click(b, c, services),
-    }
-    for action, run in clicks.items():
-        app.action(action.value)(_clicked(run))
-
-    @app.view(View.RESOURCE.value)
-    def resource_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        actor = user_id(body)
-        form = answer_resource_form(ack, body, view, services)
-        if form is None:
-            return
-        try:
-            row = services.admin.save_resource(actor=actor, name=form.name, role_arn=form.role_arn,
-                                               description=form.description, replace=form.editing)
-        except PamError as error:
-            flows.update(client, view["id"], resource_form(
-                name=form.name, role_arn=form.role_arn, description=form.description, editing=form.editing,
-                parent=form.parent, error=error, field=form_field(View.RESOURCE.value, error)))
-            return
-        done = f"✅ Resource *{row.name}* is saved: pam-bot assumed its Resource Role `{row.role_arn}`."
-        flows.update(client, view["id"], notice_view("Resource saved", done))
-        flows.refresh_home(client, services, form.parent, done)
-
-    @app.view(View.ACCOUNT.value)
-    def account_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        actor = user_id(body)
-        form = answer_account_form(ack, body, view, services)
-        if form is None:
-            return
-        spec = form.spec
-        names = [r.name for r in services.admin.resources()]
-        try:
-            notes: list[str] = []
-            row = services.admin.save_account(actor=actor, spec=spec, replace=form.editing, notes=notes)
-        except PamError as error:
-            flows.update(client, view["id"], account_form(names, spec, editing=form.editing, parent=form.parent,
-                                                          error=error, field=form_field(View.ACCOUNT.value, error)))
-            return
-        done = f"✅ Account *{spec.resource}/{row.name}* is saved: the role chain to `{row.role_arn}` works." + "".join(
-            f"\n⚠️ {escape_mrkdwn(note)}" for note in notes)
-        flows.update(client, view["id"], notice_view("Account saved", done))
-        flows.refresh_home(client, services, form.parent, done)
+def run_check(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.run_check(body, client, services)
 
 
-def register_front(app: App, services: Services) -> None:
-    """Web path: clicks that open or push a modal while the trigger lives, and the confirmations whose
-    result is the ack itself (read and write the database only; no AWS)."""
-    clicks: dict[Action, Click] = {
-        Action.OPEN_ADMIN: lambda b, c: flows.open_home(b, c, services),
-        Action.ADMIN_ADD_RESOURCE: lambda b, c: flows.push_resource_form(b, c, services, editing=False),
-        Action.ADMIN_EDIT_RESOURCE: lambda b, c: flows.push_resource_form(b, c, services, editing=True),
-        Action.ADMIN_ADD_ACCOUNT: lambda b, c: flows.push_account_form(b, c, services, editing=False),
-        Action.ADMIN_EDIT_ACCOUNT: lambda b, c: flows.push_account_form(b, c, services, editing=True),
-        Action.ADMIN_REMOVE_RESOURCE: lambda b, c: flows.ask_removal(b, c, services, kind="resource"),
-        Action.ADMIN_REMOVE_ACCOUNT: lambda b, c: flows.ask_removal(b, c, services, kind="account"),
-        Action.ADMIN_MANAGE_ADMINS: lambda b, c: flows.push_admins(b, c, services),
-    }
-    for action, run in clicks.items():
-        app.action(action.value)(_clicked(run))
+def setup_clicked(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    services.admin.ensure_admin(user_id(body), "setup.info")
+    view_id = body.get(flows.OPENED) or flows.push(body, client, working_view("Asking AWS who pam-bot is…"))
+    flows.show_setup(client, services, user_id(body), view_id)
 
-    @app.view(View.CONFIRM_REMOVE.value)
-    def removal_confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        try:
-            done = flows.remove(user_id(body), view, services)
-        except PamError as error:
-            ack(response_action="update", view=notice_view("Not removed", f"⚠️ {error.user_message}"))
-            return
-        ack(response_action="update", view=notice_view("Removed", done))
-        flows.refresh_home(client, services, str(metadata(view).get("parent") or ""), done)
 
-    @app.view(View.ADMINS.value)
-    def admins_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        actor = user_id(body)
-        chosen = set(view_values(view).get(Block.ADMINS.value) or ())
-        try:
-            done = _save_admins(services, actor, chosen)
-        except PamError as error:
-            _refuse(ack, view, error)
-            return
-        ack(response_action="update", view=notice_view("Admins saved", done))
-        flows.refresh_home(client, services, str(metadata(view).get("parent") or ""), done)
+def resource_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                       services: Services) -> None:
+    actor = user_id(body)
+    form = answer_resource_form(ack, body, view, services)
+    if form is None:
+        return
+    try:
+        row = services.admin.save_resource(actor=actor, name=form.name, role_arn=form.role_arn,
+                                           description=form.description, replace=form.editing)
+    except PamError as error:
+        flows.update(client, view["id"], resource_form(
+            name=form.name, role_arn=form.role_arn, description=form.description, editing=form.editing,
+            parent=form.parent, error=error, field=form_field(View.RESOURCE.value, error)))
+        return
+    done = f"✅ Resource *{row.name}* is saved: pam-bot assumed its Resource Role `{row.role_arn}`."
+    flows.update(client, view["id"], notice_view("Resource saved", done))
+    flows.refresh_home(client, services, form.parent, done)
+
+
+def account_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                      services: Services) -> None:
+    actor = user_id(body)
+    form = answer_account_form(ack, body, view, services)
+    if form is None:
+        return
+    spec = form.spec
+    names = [r.name for r in services.admin.resources()]
+    try:
+        notes: list[str] = []
+        row = services.admin.save_account(actor=actor, spec=spec, replace=form.editing, notes=notes)
+    except PamError as error:
+        flows.update(client, view["id"], account_form(names, spec, editing=form.editing, parent=form.parent,
+                                                      error=error, field=form_field(View.ACCOUNT.value, error)))
+        return
+    done = f"✅ Account *{spec.resource}/{row.name}* is saved: the role chain to `{row.role_arn}` works." + "".join(
+        f"\n⚠️ {escape_mrkdwn(note)}" for note in notes)
+    flows.update(client, view["id"], notice_view("Account saved", done))
+    flows.refresh_home(client, services, form.parent, done)
+
+
+def open_admin(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.open_home(body, client, services)
+
+
+def add_resource(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.push_resource_form(body, client, services, editing=False)
+
+
+def edit_resource(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.push_resource_form(body, client, services, editing=True)
+
+
+def add_account(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.push_account_form(body, client, services, editing=False)
+
+
+def edit_account(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.push_account_form(body, client, services, editing=True)
+
+
+def remove_resource(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.ask_removal(body, client, services, kind="resource")
+
+
+def remove_account(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.ask_removal(body, client, services, kind="account")
+
+
+def manage_admins(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    flows.push_admins(body, client, services)
+
+
+def removal_confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                      services: Services) -> None:
+    try:
+        done = flows.remove(user_id(body), view, services)
+    except PamError as error:
+        ack(response_action="update", view=notice_view("Not removed", f"⚠️ {error.user_message}"))
+        return
+    ack(response_action="update", view=notice_view("Removed", done))
+    flows.refresh_home(client, services, str(metadata(view).get("parent") or ""), done)
+
+
+def admins_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                     services: Services) -> None:
+    actor = user_id(body)
+    chosen = set(view_values(view).get(Block.ADMINS.value) or ())
+    try:
+        done = _save_admins(services, actor, chosen)
+    except PamError as error:
+        _refuse(ack, view, error)
+        return
+    ack(response_action="update", view=notice_view("Admins saved", done))
+    flows.refresh_home(client, services, str(metadata(view).get("parent") or ""), done)
 
 
 def answer_resource_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> Any:
@@ -155,20 +201,6 @@ def answer_account_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], se
     ack(response_action="update", view=working_view(f"Checking with AWS that pam-bot can reach `{spec.role_arn}` "
                                                     f"through {spec.resource}…"))
     return form
-
-
-def _clicked(run: Click) -> Callable[[Ack, dict[str, Any], WebClient], None]:
-    """A button listener: ack at once, then do the click's work (Bolt passes arguments by name)."""
-    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        run(body, client)
-    return listener
-
-
-def _setup_click(body: dict[str, Any], client: WebClient, services: Services) -> None:
-    services.admin.ensure_admin(user_id(body), "setup.info")
-    view_id = body.get(flows.OPENED) or flows.push(body, client, working_view("Asking AWS who pam-bot is…"))
-    flows.show_setup(client, services, user_id(body), view_id)
 
 
 def _refuse(ack: Ack, view: dict[str, Any], error: PamError) -> None:

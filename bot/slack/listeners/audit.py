@@ -12,19 +12,19 @@ from bot.slack.audit_blocks import audit_message, read_more_value
 from bot.slack.blocks import Message
 from bot.slack.context import Services
 from bot.slack.ids import Action
-from bot.slack.listeners.commands import handles
 from bot.slack.payload import action_value, user_id
 
 
-@handles(cmd.Audit)
-def _audit(parsed: cmd.Audit, body: dict[str, Any], client: WebClient, services: Services) -> Message:
+def register(app: App) -> None:
+    app.action(Action.AUDIT_MORE.value)(more)
+
+
+def audit_command(parsed: cmd.Audit, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     return audit_message(services.audit.page(actor=body["user_id"], filters=parsed.filters, page=parsed.page))
 
 
-def register(app: App, services: Services) -> None:
-    @app.action(Action.AUDIT_MORE.value)
-    def more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        filters, before_id, page = read_more_value(action_value(body))
-        result = services.audit.page(actor=user_id(body), filters=filters, page=page, before_id=before_id)
-        respond(response_type="ephemeral", replace_original=False, **audit_message(result))
+def more(ack: Ack, body: dict[str, Any], respond: Respond, services: Services) -> None:
+    ack()
+    filters, before_id, page = read_more_value(action_value(body))
+    result = services.audit.page(actor=user_id(body), filters=filters, page=page, before_id=before_id)
+    respond(response_type="ephemeral", replace_original=False, **audit_message(result))

@@ -12,43 +12,34 @@ from bot.domain import command as cmd
 from bot.services.asking import ReasonRequired
 from bot.slack.blocks import Message, catalog_message, help_message, text_message
 from bot.slack.context import Services
+from bot.slack.listeners import admin, audit, lifecycle
 from bot.slack.messages import granted_ephemeral, submitted_message
 from bot.slack.modals import request_modal
 
 Handler = Callable[[Any, dict[str, Any], WebClient, Services], Message | None]
-HANDLERS: dict[type, Handler] = {}
 
 
-def handles(kind: type) -> Callable[[Handler], Handler]:
-    """Register the handler of one parsed command type (lifecycle and admin modules add theirs)."""
-    def register(handler: Handler) -> Handler:
-        HANDLERS[kind] = handler
-        return handler
-    return register
+def register(app: App) -> None:
+    app.command("/pam")(pam)
 
 
-def register(app: App, services: Services) -> None:
-    @app.command("/pam")
-    def pam(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        parsed = cmd.parse_command(command.get("text") or "")
-        handler = HANDLERS.get(type(parsed))
-        answer = handler(parsed, command, client, services) if handler else help_message()
-        if answer is not None:
-            respond(response_type="ephemeral", **answer)
+def pam(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    ack()
+    parsed = cmd.parse_command(command.get("text") or "")
+    handler = HANDLERS.get(type(parsed))
+    answer = handler(parsed, command, client, services) if handler else help_message()
+    if answer is not None:
+        respond(response_type="ephemeral", **answer)
 
 
-@handles(cmd.Help)
 def _help(parsed: cmd.Help, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     return help_message()
 
 
-@handles(cmd.ListAccounts)
 def _list(parsed: cmd.ListAccounts, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     return catalog_message(services.access.catalog(body["user_id"]))
 
 
-@handles(cmd.Access)
 def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
     try:
         view = services.access.submit(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
@@ -63,7 +54,6 @@ def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, service
     return granted_ephemeral(view)
 
 
-@handles(cmd.BreakGlass)
 def _break_glass(parsed: cmd.BreakGlass, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     view = services.access.break_glass(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
                                        duration=parsed.duration, reason=parsed.reason)
@@ -73,7 +63,21 @@ def _break_glass(parsed: cmd.BreakGlass, body: dict[str, Any], client: WebClient
     return granted_ephemeral(view)
 
 
-@handles(cmd.Cancel)
 def _cancel(parsed: cmd.Cancel, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     view = services.access.cancel(user_id=body["user_id"], ref=parsed.request_ref)
     return text_message(f"Request {view.request.ref} is cancelled.")
+
+
+# The one dispatch table of `/pam`: each parsed command type (bot/domain/command.py) and its handler.
+HANDLERS: dict[type[cmd.Command], Handler] = {
+    cmd.Help: _help,
+    cmd.ListAccounts: _list,
+    cmd.Access: _access,
+    cmd.BreakGlass: _break_glass,
+    cmd.Cancel: _cancel,
+    cmd.Sessions: lifecycle.sessions_command,
+    cmd.Revoke: lifecycle.revoke_command,
+    cmd.Admin: admin.admin_command,
+    cmd.Setup: admin.setup_command,
+    cmd.Audit: audit.audit_command,
+}
