@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,9 +22,17 @@ from bot.services.ports import AccessBroker, SlackIds
 from bot.services.slack_checks import check_slack_ids
 from storage.models import Account, Resource
 
-__all__ = ["AccountSpec", "AdminService", "same_partition", "spec_of"]
+__all__ = ["AccountSpec", "AdminChange", "AdminService", "same_partition", "spec_of"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdminChange:
+    """What `set_admins` changed: the stored admins it added and removed."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 class AdminService(UseCase):
@@ -185,6 +194,22 @@ class AdminService(UseCase):
             if not admin and user_id in self.env_admins:
                 raise InvalidInput(f"<@{user_id}> is an admin through PAM_ADMINS; change it there.")
             config_rows.set_admin(tx, actor=actor, user_id=user_id, admin=admin)
+
+    def set_admins(self, *, actor: str, chosen: Collection[str]) -> AdminChange:
+        """Make the stored admins exactly `chosen` (PAM_ADMINS stay whatever they are); an admin may not remove
+        themselves, so the last stored admin cannot lock everyone out by accident."""
+        self.ensure_admin(actor, "admin.add")
+        wanted = set(chosen)
+        stored = self.admin_ids() - self.env_admins
+        change = AdminChange(added=tuple(sorted(wanted - stored - self.env_admins)),
+                             removed=tuple(sorted(stored - wanted)))
+        if actor in change.removed:
+            raise InvalidInput("You cannot remove yourself; ask another admin to do it.", field="admins")
+        for user in change.added:
+            self.set_admin(actor=actor, user_id=user, admin=True)
+        for user in change.removed:
+            self.set_admin(actor=actor, user_id=user, admin=False)
+        return change
 
     @staticmethod
     def _check_aws(check: Callable[..., T], *args: str) -> T:

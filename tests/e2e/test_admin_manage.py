@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.services.admin import AdminChange
 from sandbox.slack_payloads import checkboxes, plain_text_value, users_select
 from tests.e2e.helpers import wait_dm, wait_ephemeral
 from tests.e2e.test_admin import mark, open_admin, push_from, submit, wait_after
@@ -110,3 +114,19 @@ def _trust(principal: str, external_id: str) -> dict:
     return {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}]}
+
+
+def test_setting_the_admins_adds_and_removes_stored_ones_but_never_the_actor_or_pam_admins(bot: Bot) -> None:
+    admin = bot.container.services.admin
+    assert ADMIN in admin.env_admins
+    change = admin.set_admins(actor=ADMIN, chosen={ADMIN, GROUP_MEMBER, REQUESTER})
+    assert (change.added, change.removed) == (tuple(sorted([GROUP_MEMBER, REQUESTER])), ())  # PAM_ADMINS not stored
+    with pytest.raises(InvalidInput, match="yourself") as refused:
+        admin.set_admins(actor=GROUP_MEMBER, chosen={REQUESTER})
+    assert refused.value.field == "admins" and GROUP_MEMBER in admin.admin_ids()  # nothing changed
+    with pytest.raises(NotAllowed):
+        admin.set_admins(actor=OUTSIDER, chosen=set())
+    change = admin.set_admins(actor=ADMIN, chosen=set())  # PAM_ADMINS stay: only the stored ones go
+    assert (change.added, change.removed) == ((), tuple(sorted([GROUP_MEMBER, REQUESTER])))
+    assert admin.admin_ids() == admin.env_admins
+    assert admin.set_admins(actor=ADMIN, chosen=set()) == AdminChange()

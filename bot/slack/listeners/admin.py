@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.domain import command as cmd
-from bot.domain.errors import InvalidInput, NotAllowed, PamError
+from bot.domain.errors import NotAllowed, PamError
 from bot.domain.text import escape_mrkdwn
 from bot.slack import admin_flows as flows
 from bot.slack.admin_blocks import notice_view, working_view
@@ -212,17 +212,8 @@ def _refuse(ack: Ack, view: dict[str, Any], error: PamError) -> None:
 
 
 def _save_admins(services: Services, actor: str, chosen: set[str]) -> str:
-    """Apply the difference between the chosen admins and the stored ones; say what changed."""
-    admin = services.admin
-    admin.ensure_admin(actor, "admin.add")
-    stored = admin.admin_ids() - admin.env_admins
-    added, removed = sorted(chosen - stored - admin.env_admins), sorted(stored - chosen)
-    if actor in removed:
-        raise InvalidInput("You cannot remove yourself; ask another admin to do it.", field=Block.ADMINS.value)
-    for user in added:
-        admin.set_admin(actor=actor, user_id=user, admin=True)
-    for user in removed:
-        admin.set_admin(actor=actor, user_id=user, admin=False)
-    changes = [f"added {', '.join(f'<@{u}>' for u in added)}" if added else "",
-               f"removed {', '.join(f'<@{u}>' for u in removed)}" if removed else ""]
-    return "✅ Admins saved: " + "; ".join(c for c in changes if c) + "." if added or removed else "No change."
+    """Apply the chosen admins; say what changed."""
+    change = services.admin.set_admins(actor=actor, chosen=chosen)
+    changes = [f"added {', '.join(f'<@{u}>' for u in change.added)}" if change.added else "",
+               f"removed {', '.join(f'<@{u}>' for u in change.removed)}" if change.removed else ""]
+    return "✅ Admins saved: " + "; ".join(c for c in changes if c) + "." if any(changes) else "No change."
