@@ -19,7 +19,7 @@ from bot.services.deciding import record_decision
 from bot.services.extensions import extendable
 from bot.services.grants import GrantService
 from bot.services.lookups import GroupCache, actor_of, unknown_account
-from bot.services.ports import Directory, Notifier, RequestView
+from bot.services.ports import Directory, Notifier, Person, RequestView
 from bot.services.views import load_view
 from storage.models import Account, Resource
 
@@ -41,12 +41,14 @@ class AccessService(UseCase):
         self.admin_ids = admin_ids
 
     def submit(self, *, user_id: str, resource: str, account: str, duration: str | None,
-               reason: str, start: str | None = None) -> RequestView:
+               reason: str, start: str | None = None, person: Person | None = None) -> RequestView:
         """Create a request; post its card, or grant at once when the account auto-approves. With `start`
-        (`22:00`, in the person's Slack time zone) the grant waits for that moment once approved."""
+        (`22:00`, in the person's Slack time zone) the grant waits for that moment once approved. `person`: the
+        requester as `check` found them moments before (else the directory is asked)."""
         target = f"{resource}/{account}"
         with self.audited(user_id, "request.create", target):
-            person = self.directory.person(user_id)
+            if person is None or person.user_id != user_id:
+                person = self.directory.person(user_id)
             ensure_can_request(actor_of(person))
             starts_at = start_at(start, now=self.clock(), utc_offset_seconds=person.tz_offset) if start else None
             decision = self._ensure_eligible(user_id, resource, account)
@@ -103,8 +105,9 @@ class AccessService(UseCase):
         return self._post_cards(view)
 
     def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str,
-              start: str | None = None) -> None:
-        """Everything `submit` would refuse, without writing (a modal shows it as a field error)."""
+              start: str | None = None) -> Person:
+        """Everything `submit` would refuse, without writing (a modal shows it as a field error); returns the
+        requester as the directory described them, for `submit` to use instead of asking again."""
         person = self.directory.person(user_id)
         ensure_can_request(actor_of(person))
         if start:
@@ -112,6 +115,7 @@ class AccessService(UseCase):
         self._ensure_eligible(user_id, resource, account)
         with self.transaction() as tx:
             validate(tx, person, resource, account, duration, reason)
+        return person
 
     def decide(self, *, user_id: str, ref: str, approve: bool, reason: str = "", replay: bool = False) -> RequestView:
         """Record one approver's verdict; the request changes state only for the caller whose update lands.

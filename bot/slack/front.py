@@ -27,7 +27,7 @@ from bot.slack.errors import handle_error, user_text
 from bot.slack.ids import Action, Block, View
 from bot.slack.listeners import actions, admin
 from bot.slack.modals import request_modal
-from bot.slack.payload import user_id, view_values
+from bot.slack.payload import user_id, view_values, with_asker
 
 log = logging.getLogger(__name__)
 ANY = re.compile(".*")
@@ -51,8 +51,12 @@ def register(app: App) -> None:
 
 def record(ack: Ack, body: dict[str, Any], client: WebClient, inbox: Inbox) -> None:
     """Insert the row, then ack: what Slack shows as accepted is in the database."""
+    _record(ack, body, client, inbox, body)
+
+
+def _record(ack: Ack, body: dict[str, Any], client: WebClient, inbox: Inbox, row: dict[str, Any]) -> None:
     try:
-        inbox.record(kind_of(body), body)
+        inbox.record(kind_of(body), row)
     except SQLAlchemyError as error:
         if "command" in body:
             ack(text=user_text(error))
@@ -104,14 +108,14 @@ def request_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
                                                                       "on fire."})
         return
     try:
-        services.access.check(user_id=user_id(body), resource=resource, account=account,
-                              duration=values.get(Block.DURATION.value) or None,
-                              reason=values.get(Block.REASON.value, ""),
-                              start=values.get(Block.START.value) or None)
+        asker = services.access.check(user_id=user_id(body), resource=resource, account=account,
+                                      duration=values.get(Block.DURATION.value) or None,
+                                      reason=values.get(Block.REASON.value, ""),
+                                      start=values.get(Block.START.value) or None)
     except PamError as error:
         ack(response_action="errors", errors={error.field or Block.ACCOUNT.value: error.user_message})
         return
-    record(ack, body, client, inbox)
+    _record(ack, body, client, inbox, with_asker(body, asker))  # the worker's submit asks Slack no more
 
 
 def resource_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, inbox: Inbox) -> None:

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, fields
 from typing import Any
 
 from bot.domain.errors import InvalidInput
 from bot.domain.text import storable
+from bot.services.ports import Person
 from bot.slack.ids import VALUE
 
 REPLAYED = "pam_replayed"  # added to a recorded body handled again because its first worker died
+CHECKED_ASKER = "pam_checked_asker"  # added to a recorded request form: the requester the web path's check found
+
+
+def with_asker(body: dict[str, Any], person: Person) -> dict[str, Any]:
+    """The body to record, carrying the requester the web path looked up, so the worker need not ask Slack again."""
+    return {**body, CHECKED_ASKER: asdict(person)}
+
+
+def checked_asker(body: dict[str, Any]) -> Person | None:
+    """The requester the web path recorded with the form; None when it recorded none (or in another shape)."""
+    found = body.get(CHECKED_ASKER)
+    if not isinstance(found, dict) or set(found) != {f.name for f in fields(Person)}:
+        return None
+    return Person(**found)
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import threading
 import time
 
 from sandbox.aws_world import trusted_by
-from sandbox.slack_payloads import plain_text_value
+from sandbox.slack_payloads import plain_text_value, static_select
 from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, OUTSIDER, REQUESTER, Bot
 
@@ -280,3 +280,22 @@ def test_list_shows_accounts_and_who_approves(bot: Bot) -> None:
     bot.driver.command(REQUESTER, "list")
     text = wait_ephemeral(bot.slack, "prod-aws")
     assert "Read-only for on-call" in text and f"<@{APPROVER}>" in text and "1h" in text
+
+
+def test_the_request_form_asks_slack_about_the_requester_once(bot: Bot) -> None:
+    """The web path checks the form (field errors need the person: guest? time zone?) and the worker creates the
+    request from that same answer: one users.info for one submission, not one per step."""
+    bot.add_account()
+    bot.driver.command(REQUESTER, "help")  # the installation guard looks the person up once, then remembers
+    wait_ephemeral(bot.slack, "/pam access")
+    seen = len(bot.slack.calls)
+    response = bot.driver.submit_view(REQUESTER, "pam_request_modal", {
+        "account": {"value": static_select("prod-aws/readonly")}, "duration": {"value": plain_text_value("30m")},
+        "reason": {"value": plain_text_value("INC-42")}})
+    assert response.status == 200 and not response.body.strip()
+    bot.slack.wait_for("chat.postMessage", lambda c: "is waiting for approval" in json.dumps(c.args))
+    bot.settle()
+    asked = [c for c in bot.slack.calls[seen:] if c.method == "users.info" and c.args.get("user") == REQUESTER]
+    assert len(asked) == 1, [c.describe() for c in asked]
+    request = bot.requests()[-1]
+    assert request.status == "pending" and request.reason == "INC-42"

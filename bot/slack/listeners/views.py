@@ -13,7 +13,7 @@ from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Block, View, other_than
 from bot.slack.messages import granted_ephemeral, submitted_message
-from bot.slack.payload import metadata, user_id, view_values
+from bot.slack.payload import checked_asker, metadata, user_id, view_values
 
 
 def register(app: App) -> None:
@@ -39,7 +39,7 @@ def request_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         glass_submitted(services, body, client, resource, account, duration, reason)
         return
     result = services.access.submit(user_id=user_id(body), resource=resource, account=account,
-                                    duration=duration, reason=reason, start=start)
+                                    duration=duration, reason=reason, start=start, person=checked_asker(body))
     message = submitted_message(result) if result.request.status == "pending" else granted_ephemeral(result)
     tell_user(client, {"user": body.get("user")}, message["text"])
     services.home.publish(user_id(body))
