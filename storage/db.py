@@ -117,8 +117,3 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:  # noqa: BLE001 - any failure means "not healthy"; the caller reports 503
         return False
-
-
-def is_postgres(engine: Engine) -> bool:
-    """Whether row locks with SKIP LOCKED are available."""
-    return engine.dialect.name == "postgresql"

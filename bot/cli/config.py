@@ -7,12 +7,12 @@ import json
 import sys
 from typing import Any
 
+from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_REFUSED
 from bot.config_file import FileError, dump, load
 from bot.config_schema import SCHEMA
 from bot.services.apply import ApplyService, Outcome, Problem
 from bot.services.config_plan import Plan, current_config
 
-EXIT_INVALID, EXIT_UNCHECKED = 2, 1
 # Codes of checks that could not be made (AWS or Slack unreachable, pam-bot's own credentials): not the file's fault.
 UNCHECKED = {"AwsUnreachable", "AwsFailed", "NoCredentials", "ExpiredToken", "ExpiredTokenException",
              "InvalidClientTokenId", "SignatureDoesNotMatch", "RequestExpired", "Throttling", "ThrottlingException",
@@ -52,7 +52,7 @@ def _apply(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"Nothing was changed: {source} is not a valid pam-bot configuration (see `pam-bot schema`).",
               file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_REFUSED
     outcome = apply_service().apply(desired, actor=args.actor, prune=args.prune, dry_run=args.dry_run)
     print(plan_text(outcome.plan))
     return _report(outcome, dry_run=args.dry_run)
@@ -78,12 +78,12 @@ def _report(outcome: Outcome, *, dry_run: bool) -> int:
         print(f"Applied: {plan.count('add')} added, {plan.count('change')} changed, {plan.count('remove')} removed.")
     elif dry_run and plan.changes:
         print("Dry run: nothing was changed.")
-    return 0
+    return EXIT_OK
 
 
 def exit_code(problems: tuple[Problem, ...]) -> int:
-    """2 when the file is wrong somewhere; 1 when every problem is a check that could not be made."""
-    return EXIT_UNCHECKED if all(p.code in UNCHECKED for p in problems) else EXIT_INVALID
+    """2 (refused) when the file is wrong somewhere; 1 when every problem is a check that could not be made."""
+    return EXIT_CHECK_FAILED if all(p.code in UNCHECKED for p in problems) else EXIT_REFUSED
 
 
 def plan_text(plan: Plan) -> str:

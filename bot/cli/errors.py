@@ -1,7 +1,7 @@
 """Exit codes of the `pam-bot` command (README lists them)."""
 
 EXIT_OK = 0
-EXIT_CHECK_FAILED = 1  # doctor, audit verify, health: the command ran and found a problem
+EXIT_CHECK_FAILED = 1  # doctor, audit verify, health found a problem; apply could not make a check
 EXIT_REFUSED = 2  # bad input or configuration, or a service pam-bot needs cannot be reached (the message says which)
-EXIT_WORKER_BOOT = 3  # gunicorn: a web worker could not start (the line before says why)
+# 3 is gunicorn's own exit when a web worker could not start (the line before says why); pam-bot never returns it.
 EXIT_INTERRUPTED = 130

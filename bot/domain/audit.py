@@ -95,14 +95,3 @@ class Link:
     at: datetime
     scheme: str
     entry: AuditEntry
-
-
-def first_broken(events: list[tuple[int, str, str, datetime, AuditEntry]], start_hash: str = GENESIS,
-                 key: AuditKey | None = None) -> int | None:
-    """Id of the first event whose (id, prev_hash, hash, at, entry) does not follow the chain, else None."""
-    expected_prev = start_hash
-    for event_id, prev_hash, stored_hash, at, entry in events:
-        if prev_hash != expected_prev or chain_hash(prev_hash, at, entry, key) != stored_hash:
-            return event_id
-        expected_prev = stored_hash
-    return None

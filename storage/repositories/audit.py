@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -88,19 +88,6 @@ class AuditRepository:
         if since is not None:
             query = query.where(AuditEvent.at >= since)
         return self.session.scalars(query.order_by(AuditEvent.id).limit(limit)).all()
-
-    def stream(self, since: datetime | None = None, batch: int = 1000) -> Iterator[AuditEvent]:
-        """Every event in id order, read in batches."""
-        last_id = 0
-        while True:
-            query = select(AuditEvent).where(AuditEvent.id > last_id)
-            if since is not None:
-                query = query.where(AuditEvent.at >= since)
-            rows = self.session.scalars(query.order_by(AuditEvent.id).limit(batch)).all()
-            if not rows:
-                return
-            yield from rows
-            last_id = rows[-1].id
 
 
 def fit(entry: AuditEntry) -> AuditEntry:

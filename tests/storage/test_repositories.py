@@ -9,12 +9,19 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.audit import GENESIS, AuditEntry, first_broken
+from bot.domain.audit import GENESIS, AuditEntry
+from bot.domain.audit_chain import ChainCheck
 from storage.models import AccessRequest, AccessSession, AuditEvent
 from storage.repositories import AuditRepository, RequestRepository, SessionRepository
-from storage.repositories.audit import entry_of
+from storage.repositories.audit import link_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def first_broken(events: list[AuditEvent]) -> int | None:
+    """The id of the first stored event the chain check refuses (unkeyed chains, as these tests write)."""
+    check = ChainCheck(None)
+    return None if all(check.add(link_of(event)) for event in events) else check.broken_at
 
 
 def make_request(ref: str = "R-AAAAAA", status: str = "pending", created: datetime = NOW) -> AccessRequest:
@@ -104,16 +111,14 @@ def test_audit_chain_links_events_and_reveals_tampering(db: sessionmaker[Session
             audit.append(AuditEntry("U1", "request.create", f"R-{index}", details={"n": index}),
                          NOW + timedelta(seconds=index))
     with db.begin() as session:
-        events = list(AuditRepository(session).stream())
+        events = list(AuditRepository(session).after(0))
         assert events[0].prev_hash == GENESIS
         assert events[1].prev_hash == events[0].hash
-        rows = [(e.id, e.prev_hash, e.hash, e.at, entry_of(e)) for e in events]
-        assert first_broken(rows) is None
+        assert first_broken(events) is None
         session.execute(update(AuditEvent).where(AuditEvent.id == events[1].id).values(actor="U2"))
     with db.begin() as session:
-        events = list(AuditRepository(session).stream())
-        rows = [(e.id, e.prev_hash, e.hash, e.at, entry_of(e)) for e in events]
-        assert first_broken(rows) == events[1].id
+        events = list(AuditRepository(session).after(0))
+        assert first_broken(events) == events[1].id
 
 
 def test_concurrent_audit_appends_keep_one_chain(db: sessionmaker[Session]) -> None:
@@ -127,6 +132,6 @@ def test_concurrent_audit_appends_keep_one_chain(db: sessionmaker[Session]) -> N
     for thread in threads:
         thread.join()
     with db.begin() as session:
-        events = list(AuditRepository(session).stream())
+        events = list(AuditRepository(session).after(0))
     assert len(events) == 10
-    assert first_broken([(e.id, e.prev_hash, e.hash, e.at, entry_of(e)) for e in events]) is None
+    assert first_broken(events) is None
