@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from sandbox.slack_driver import SlackDriver
 from bot.services.admin import AccountSpec
 from storage.db import create_db_engine
 from storage.models import AccessRequest, AccessSession, AuditEvent
+from tests.e2e.helpers import wait_for
 from tests.conftest import truncate
 from tests.fixtures_slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 
@@ -126,10 +126,7 @@ class Bot:
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until the worker has handled every acknowledged request."""
-        deadline = time.monotonic() + timeout
-        while self.container.inbox.depth()[0]:
-            assert time.monotonic() < deadline, "the worker did not drain its inbox"
-            time.sleep(0.02)
+        wait_for(lambda: self.container.inbox.depth()[0] == 0, "the worker to drain its inbox", timeout)
 
     def everything_slack_saw(self) -> str:
         return json.dumps([call.args for call in self.slack.calls], default=str)

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sandbox.slack_api import SlackApiStandIn
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], what: str | Callable[[], str], timeout: float = 10.0,
+             interval: float = 0.02) -> T:
+    """Poll `check` until it returns something truthy and return that; fail naming `what` (a callable is
+    asked only then, so it can say what was seen instead) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
+        time.sleep(interval)
 
 
 def ephemeral_texts(slack: SlackApiStandIn) -> list[str]:

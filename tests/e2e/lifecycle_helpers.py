@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from bot.runtime.container import Container, build
 from sandbox.slack_calls import RecordedCall
 from bot.services.sweeps import TickReport
 from storage.models import AccessRequest, AccessSession
-from tests.e2e.helpers import wait_ephemeral
+from tests.e2e.helpers import wait_ephemeral, wait_for
 from tests.fixtures_bot import ADMIN, APPROVER, CHANNEL, EXTERNAL_ID, REQUESTER, Bot, bot_env
 
 SECOND = timedelta(seconds=1)
@@ -42,15 +41,6 @@ def card_of(bot: Bot, ref: str) -> dict[str, Any]:
 def approve(bot: Bot, ref: str, user: str = APPROVER) -> None:
     card = card_of(bot, ref)
     assert bot.driver.click(user, "pam_approve", ref, channel_id=CHANNEL, message_ts=card["ts"]).status == 200
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def grant_session(bot: Bot, text: str = "access prod-aws readonly 30m checking INC-42",

@@ -8,7 +8,7 @@ import time
 
 from sandbox.aws_world import trusted_by
 from sandbox.slack_payloads import plain_text_value, static_select
-from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
+from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral, wait_for
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, OUTSIDER, REQUESTER, Bot
 
 
@@ -27,12 +27,8 @@ def click(bot: Bot, user: str, action: str, ref: str) -> None:
 
 
 def wait_status(bot: Bot, ref: str, status: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(r.ref == ref and r.status == status for r in bot.requests()):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{ref} never became {status}: {[(r.ref, r.status) for r in bot.requests()]}")
+    wait_for(lambda: any(r.ref == ref and r.status == status for r in bot.requests()),
+             lambda: f"{ref} to become {status}: {[(r.ref, r.status) for r in bot.requests()]}", timeout)
 
 
 def test_happy_path_end_to_end(bot: Bot) -> None:

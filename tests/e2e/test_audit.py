@@ -6,8 +6,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from tests.e2e.helpers import blocks_of
-from tests.e2e.lifecycle_helpers import command, grant_session, wait_for
+from tests.e2e.helpers import blocks_of, wait_for
+from tests.e2e.lifecycle_helpers import command, grant_session
 from tests.fixtures_bot import ADMIN, OUTSIDER, REQUESTER, Bot
 
 

@@ -20,7 +20,8 @@ from bot.runtime.container import build
 from bot.domain.audit import AuditEntry, AuditKey, Checkpoint, Link
 from bot.domain.audit_chain import ChainCheck
 from sandbox.webhook import Delivery, WebhookReceiver
-from tests.e2e.lifecycle_helpers import command, wait_for
+from tests.e2e.helpers import wait_for
+from tests.e2e.lifecycle_helpers import command
 from tests.e2e.test_audit_cli import some_history
 from storage.models import AuditSinkCursor
 from tests.fixtures_aws import client, unique

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from bot.domain.names import is_valid_session_name
 from sandbox.slack_payloads import plain_text_value, static_select
 from sandbox.slack_signed import Response
+from tests.e2e.helpers import wait_for
 from tests.e2e.test_access_flow import click, wait_status
 from storage.models import Account, Resource
 from tests.fixtures_bot import APPROVER, CHANNEL, Bot
@@ -47,16 +47,11 @@ def answer(bot: Bot, response: Response, timeout: float = 10.0) -> str:
     """The private answer to one command (its response_url post), or the modal it opened."""
     assert response.status == 200, response.body
     assert not response.body.strip() or response.json is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        posts = bot.slack.responses_to(str(response.response_url))
-        opened = [c for c in bot.slack.calls_to("views.open") if c.args.get("trigger_id") == response.trigger_id]
-        if posts or opened:
-            call = (posts or opened)[0]
-            assert call.ok, call.describe()
-            return json.dumps(call.args, ensure_ascii=False)
-        time.sleep(0.02)
-    raise AssertionError("the bot never answered")
+    calls = wait_for(lambda: bot.slack.responses_to(str(response.response_url)) or [
+        c for c in bot.slack.calls_to("views.open") if c.args.get("trigger_id") == response.trigger_id],
+        "the bot's answer", timeout)
+    assert calls[0].ok, calls[0].describe()
+    return json.dumps(calls[0].args, ensure_ascii=False)
 
 
 def assert_helpful(text: str) -> None:

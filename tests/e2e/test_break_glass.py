@@ -7,8 +7,8 @@ import json
 from datetime import timedelta
 
 from sandbox.slack_payloads import checkboxes, plain_text_value, static_select
-from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral
-from tests.e2e.lifecycle_helpers import tick, wait_for
+from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral, wait_for
+from tests.e2e.lifecycle_helpers import tick
 from tests.e2e.test_admin import mark, wait_after
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, OUTSIDER, REQUESTER, Bot
 

@@ -6,7 +6,6 @@ import json
 import re
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import pytest
 
 from sandbox.slack_api import SlackApiStandIn
 from sandbox.slack_driver import SlackDriver
+from tests.e2e.helpers import wait_for
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
 from tests.e2e.deploy_fixtures import BIN, ROOT, free_port  # noqa: F401 - free_port is imported from here too
@@ -54,17 +54,15 @@ def get(url: str) -> tuple[int, str]:
 
 
 def wait_healthy(process: subprocess.Popen[bytes], port: int, timeout: float = 45.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> str | None:
         assert process.poll() is None, output(process)
         try:
             status, body = get(f"http://127.0.0.1:{port}/healthz")
-            if status == 200:
-                return body
         except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"/healthz never answered 200:\n{output(process)}")
+            return None
+        return body if status == 200 else None
+
+    return wait_for(healthy, lambda: f"/healthz to answer 200:\n{output(process)}", timeout, interval=0.2)
 
 
 def stop_cleanly(process: subprocess.Popen[bytes]) -> str:

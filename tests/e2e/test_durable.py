@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.runtime.container import build
 from storage.models import AccessRequest, Decision, Interaction
-from tests.e2e.helpers import wait_dm, wait_ephemeral
+from tests.e2e.helpers import wait_dm, wait_ephemeral, wait_for
 from tests.e2e.test_access_flow import ask, click, wait_status
 from tests.fixtures_bot import APPROVER, REQUESTER, Bot, bot_env
 
@@ -39,10 +39,7 @@ def test_an_acknowledged_request_survives_the_process_that_acknowledged_it(bot: 
     try:
         other.worker.start()  # another process's worker picks it up from the database
         wait_ephemeral(bot.slack, "is waiting for approval")
-        deadline = time.monotonic() + 5
-        while other.inbox.depth()[0] and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert other.inbox.depth()[0] == 0
+        wait_for(lambda: other.inbox.depth()[0] == 0, "the other worker to drain the inbox", 5)
     finally:
         other.close()
     assert [r.status for r in bot.requests()] == ["pending"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.e2e.helpers import button_urls, wait_dm
-from tests.e2e.lifecycle_helpers import approve, dms, grant_session, tick, wait_for
+from tests.e2e.helpers import button_urls, wait_dm, wait_for
+from tests.e2e.lifecycle_helpers import approve, dms, grant_session, tick
 from tests.e2e.test_admin import mark, wait_after
 from tests.fixtures_bot import REQUESTER, Bot
 

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.services.sweeps import STUCK_AFTER
-from tests.e2e.helpers import wait_ephemeral
+from tests.e2e.helpers import wait_ephemeral, wait_for
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_access_flow import click, wait_status
 from tests.fixtures_bot import APPROVER, CHANNEL, Bot
@@ -41,10 +41,13 @@ def health(bot: Bot) -> int:
 
 
 def wait_health(bot: Bot, status: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (seen := health(bot)) != status:
-        assert time.monotonic() < deadline, f"/healthz stayed {seen}, expected {status}"
-        time.sleep(0.1)
+    seen: list[int] = []
+
+    def answers() -> bool:
+        seen.append(health(bot))
+        return seen[-1] == status
+
+    wait_for(answers, lambda: f"/healthz to answer {status}; it stayed {seen[-1]}", timeout, interval=0.1)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 from sandbox.slack_calls import RecordedCall
 from sandbox.slack_payloads import plain_text_value, static_select
 from storage.models import AccessRequest, AccessSession, Account
-from tests.e2e.helpers import wait_dm, wait_ephemeral
+from tests.e2e.helpers import wait_dm, wait_ephemeral, wait_for
 from tests.e2e.test_admin import mark, wait_after
 from tests.fixtures_bot import ADMIN, APPROVER, CHANNEL, GROUP_MEMBER, REQUESTER, Bot
 
@@ -86,10 +86,8 @@ def test_a_view_read_before_a_cancel_never_lands_after_it(bot: Bot) -> None:
     assert bot.driver.app_home_opened(REQUESTER).status == 200  # ...which is read now, with the request
     time.sleep(0.3)
     bot.driver.click(REQUESTER, "pam_cancel", ref, view=mine.response["view"])  # and cancelled meanwhile
-    deadline = time.monotonic() + 10
-    while len([c for c in bot.slack.calls_to("views.publish") if id(c) not in seen]) < 2:  # both have landed
-        assert time.monotonic() < deadline, "the two Home publishes never both reached Slack"
-        time.sleep(0.05)
+    wait_for(lambda: len([c for c in bot.slack.calls_to("views.publish") if id(c) not in seen]) >= 2,
+             "the two Home publishes to reach Slack")  # both have landed
     assert ref not in json.dumps(bot.slack.published_views[REQUESTER])  # what the person sees now
 
 

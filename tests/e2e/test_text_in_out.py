@@ -10,7 +10,8 @@ import pytest
 from bot.domain.audit import AuditEntry
 from sandbox.slack_payloads import as_slack_sends
 from storage.repositories import AuditRepository
-from tests.e2e.lifecycle_helpers import ask, card_of, grant_session, wait_for
+from tests.e2e.helpers import wait_for
+from tests.e2e.lifecycle_helpers import ask, card_of, grant_session
 from tests.fixtures_bot import ADMIN, GROUP, REQUESTER, Bot
 
 PEOPLE = {"alice": REQUESTER, "dana": ADMIN}

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.locks import held
+from tests.e2e.helpers import wait_for
 
 
 def hold_in_thread(db: sessionmaker[Session], name: str, log: list[str], label: str) -> threading.Thread:
@@ -31,8 +32,7 @@ def test_the_same_name_waits_for_its_holder_and_another_name_does_not(db: sessio
         return
     log: list[str] = []
     first = hold_in_thread(db, "role-a", log, "first")
-    while "first in" not in log:
-        time.sleep(0.01)
+    wait_for(lambda: "first in" in log, "the first holder to take the lock", interval=0.01)
     other = hold_in_thread(db, "role-b", log, "other")
     second = hold_in_thread(db, "role-a", log, "second")
     for thread in (first, other, second):
