@@ -115,7 +115,7 @@ def _export(args: argparse.Namespace) -> int:
 def _output(path: str) -> TextIO:
     """The export file, opened before anything is read: a path that cannot be written is one line, not a trace."""
     try:
-        return open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - the caller's `with` closes it
+        return open(path, "w", encoding="utf-8", newline="")  # the caller's `with` closes it
     except OSError as error:
         raise InvalidInput(f"--output {path}: cannot write there ({error.strerror or type(error).__name__}). "
                            "Choose a file in a folder that exists and this user may write, or `-` for standard "

@@ -57,10 +57,10 @@ class AuditRunner:
             if self._checkpointed_at is None or now - self._checkpointed_at >= self.checkpoint_seconds:
                 self.audit.checkpoint()
                 self._checkpointed_at = now
-        except Exception:  # noqa: BLE001 - the thread must live on; the next round tries again
+        except Exception:  # the thread must live on; the next round tries again
             log.exception("audit checkpoint failed")
         try:
             return self.shipper.ship()
-        except Exception:  # noqa: BLE001 - likewise (a database outage, say)
+        except Exception:  # likewise (a database outage, say)
             log.exception("audit shipping failed")
             return {}

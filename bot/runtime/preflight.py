@@ -28,7 +28,7 @@ def migrate_before_fork(env: Mapping[str, str], *, socket_mode: bool = False) ->
             engine.dispose()
     except PamError:
         raise
-    except Exception as error:  # noqa: BLE001 - database failures become one line naming DATABASE_URL
+    except Exception as error:  # database failures become one line naming DATABASE_URL
         known = explain(error, settings.database_url)
         if known is None:
             raise

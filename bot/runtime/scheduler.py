@@ -53,7 +53,7 @@ class Scheduler:
         started = time.perf_counter()
         try:
             report = self.sweeps.tick()
-        except Exception:  # noqa: BLE001 - a tick must never kill the scheduler; the next one retries
+        except Exception:  # a tick must never kill the scheduler; the next one retries
             log.exception("scheduler tick failed")
             return TickReport()
         elapsed = time.perf_counter() - started
@@ -69,5 +69,5 @@ class Scheduler:
             return
         try:
             self.heartbeat()
-        except Exception:  # noqa: BLE001 - a missed beat shows in the health check; the next tick writes again
+        except Exception:  # a missed beat shows in the health check; the next tick writes again
             log.warning("scheduler heartbeat not written", exc_info=True)

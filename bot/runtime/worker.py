@@ -78,7 +78,7 @@ class Worker:
         try:
             self.handle(job)
             self.inbox.finish(job.id)
-        except Exception:  # noqa: BLE001 - a job that fails unexpectedly is retried after its lease, never lost
+        except Exception:  # a job that fails unexpectedly is retried after its lease, never lost
             log.exception("job %s (%s) failed; it will be retried after its lease", job.id, job.kind)
         finally:
             with self._lock:

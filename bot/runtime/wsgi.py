@@ -24,7 +24,7 @@ def create_wsgi_app(worker: bool = True) -> Any:
     settings = Settings.from_env(os.environ)
     try:  # the master migrated already (gunicorn_conf.on_starting, or the release phase): not again per worker
         container = build(settings, migrate=False)
-    except Exception as error:  # noqa: BLE001 - auth.test failed, the database went away: one line, no traceback
+    except Exception as error:  # auth.test failed, the database went away: one line, no traceback
         known = error if isinstance(error, PamError) else explain(error, settings.database_url)
         if known is None:
             raise

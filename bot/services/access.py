@@ -159,7 +159,7 @@ class AccessService(UseCase):
 
     def cancel(self, *, user_id: str, ref: str) -> RequestView:
         """Withdraw one's own pending request, or an approved one whose scheduled start has not come."""
-        with self.audited(user_id, "request.cancel", ref):
+        with self.audited(user_id, "request.cancel", ref):  # noqa: SIM117 - the audit wraps the transaction
             with self.transaction() as tx:
                 request = tx.requests.by_ref(ref)
                 if request is None or request.requester_id != user_id:

@@ -71,7 +71,7 @@ def _one(tx: Tx, row: Row, notice: Notice) -> tuple[bool, AuditEntry | None]:
         notice.send(load_view(tx, request))
     except NotifyFailed as error:
         code = error.code
-    except Exception:  # noqa: BLE001 - one bad row must not roll back (and so repeat) the notices already sent
+    except Exception:  # one bad row must not roll back (and so repeat) the notices already sent
         log.exception("%s for %s failed unexpectedly", notice.action, row.ref)
         code = "unexpected_error"
     else:

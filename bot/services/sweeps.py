@@ -191,6 +191,6 @@ def _best_effort(send: Callable[[RequestView], None], view: RequestView) -> None
 def _guarded(name: str, sweep: Callable[[], int]) -> int:
     try:
         return sweep()
-    except Exception:  # noqa: BLE001 - one broken sweep must not starve the others; the next tick retries
+    except Exception:  # one broken sweep must not starve the others; the next tick retries
         log.exception("sweep %s failed", name)
         return 0

@@ -25,7 +25,7 @@ def chain(cli_env: dict[str, str], aws_world: AwsWorld) -> str:  # noqa: F811
     return aws_world.target_role(resource_arn)
 
 
-def add(env: dict[str, str], target: str, *flags: str):  # noqa: ANN201
+def add(env: dict[str, str], target: str, *flags: str):
     return run(env, "account", "add", "prod-aws", "readonly", "--role-arn", target, *TARGET_FLAGS, *flags)
 
 

@@ -18,7 +18,7 @@ from sandbox.slack_driver import SlackDriver
 from tests.e2e.helpers import wait_for
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
-from tests.e2e.deploy_fixtures import BIN, ROOT, free_port  # noqa: F401 - free_port is imported from here too
+from tests.e2e.deploy_fixtures import BIN, ROOT, free_port
 
 
 def procfile() -> dict[str, str]:
@@ -47,7 +47,7 @@ def start(launch: Callable[..., subprocess.Popen[bytes]]) -> Callable[..., subpr
 
 def get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local test server
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()

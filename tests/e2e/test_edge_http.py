@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -27,10 +28,8 @@ def raw_post(bot: Bot, head: dict[str, str], body: bytes, timeout: float = 5.0) 
     started = time.monotonic()
     with socket.create_connection((where.hostname, where.port), timeout=timeout) as conn:
         conn.sendall("\r\n".join(lines).encode())
-        try:
+        with contextlib.suppress(OSError):  # the server answered and closed without reading it all: what a cap does
             conn.sendall(body)
-        except OSError:  # the server answered and closed without reading it all: what a cap should do
-            pass
         answer = conn.recv(4096).decode(errors="replace")
     return int(answer.split()[1]), time.monotonic() - started
 

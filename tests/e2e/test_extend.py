@@ -77,7 +77,7 @@ def test_the_warning_offers_extend_only_where_the_account_allows_it(bot: Bot) ->
     assert "pam_extend" not in json.dumps(warning_of(bot, session.ref))
 
 
-def test_the_daily_cap_holds_extensions_back(make_bot) -> None:  # noqa: ANN001 - fixture
+def test_the_daily_cap_holds_extensions_back(make_bot) -> None:
     bot: Bot = make_bot(PAM_DAILY_CAP="45m")
     bot.add_account(max_extensions=3, extend_without_approval=True, duration="30m")
     first = grant_session(bot)

@@ -119,7 +119,8 @@ def crowd(bot: Bot, count: int) -> None:
         requester_id=REQUESTER, team_id="T0PAM", account_id=account.id, resource_name=resource.name,
         account_name=account.name, resource_role_arn=resource.role_arn, target_role_arn=account.role_arn,
         duration_seconds=1800, approvals_required=2, created_at=now, updated_at=now, cards=[])
-    copied = {column: getattr(account, column) for column in Account.__table__.columns.keys() if column != "id"}
+    names = Account.__table__.columns.keys()  # the names, not the Column objects
+    copied = {column: getattr(account, column) for column in names if column != "id"}
     with bot.db.begin() as session:
         for i in range(count):
             granted = AccessRequest(ref=f"R-G{i:05d}", status="granted", reason="x", **common)

@@ -99,7 +99,7 @@ def test_members_of_this_workspace_still_get_through(bot: Bot) -> None:
     assert json.dumps(bot.card()).count(f"<@{REQUESTER}>") >= 1
 
 
-def test_without_auth_test_at_start_the_bot_does_not_start(make_bot: Callable[..., Bot], slack_api) -> None:  # noqa: ANN001
+def test_without_auth_test_at_start_the_bot_does_not_start(make_bot: Callable[..., Bot], slack_api) -> None:
     slack_api.fail_next("auth.test", error="invalid_auth")
     with pytest.raises(ConfigError) as caught:
         make_bot()

@@ -25,7 +25,7 @@ def thread_notes(bot: Bot, ts: str) -> list[str]:
     return [json.dumps(c.args) for c in bot.slack.calls_to("chat.postMessage") if c.ok and c.args.get("thread_ts") == ts]
 
 
-def test_reminders_follow_the_schedule_then_escalate_then_expire(make_bot) -> None:  # noqa: ANN001 - fixture
+def test_reminders_follow_the_schedule_then_escalate_then_expire(make_bot) -> None:
     bot: Bot = make_bot(PAM_REMINDERS="15m,30m,45m", PAM_REQUEST_TIMEOUT="1h")
     bot.slack.add_channel(ESCALATION)
     bot.add_account(escalate_to=ESCALATION)
@@ -53,7 +53,7 @@ def test_reminders_follow_the_schedule_then_escalate_then_expire(make_bot) -> No
     assert tick(bot).expired == 1 and bot.requests()[-1].status == "expired"
 
 
-def test_a_group_to_escalate_to_is_mentioned_in_the_thread(make_bot) -> None:  # noqa: ANN001 - fixture
+def test_a_group_to_escalate_to_is_mentioned_in_the_thread(make_bot) -> None:
     bot: Bot = make_bot(PAM_REMINDERS="10m")
     bot.add_account(escalate_to="SLEADS")
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m INC-8")

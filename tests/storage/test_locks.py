@@ -26,9 +26,9 @@ def hold_in_thread(db: sessionmaker[Session], name: str, log: list[str], label: 
 
 def test_the_same_name_waits_for_its_holder_and_another_name_does_not(db: sessionmaker[Session]) -> None:
     if db.kw["bind"].dialect.name != "postgresql":
-        with held(db, "role-a"), held(db, "role-a"):  # SQLite: one process, nothing held, nothing to wait for
-            with db.begin() as session:
-                assert session.execute(text("SELECT 1")).scalar() == 1
+        # SQLite: one process, nothing held, nothing to wait for
+        with held(db, "role-a"), held(db, "role-a"), db.begin() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
         return
     log: list[str] = []
     first = hold_in_thread(db, "role-a", log, "first")

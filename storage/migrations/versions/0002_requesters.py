@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.execute("UPDATE accounts SET requesters_everyone = true")
     # Duplicates that slipped in before the index existed: keep the oldest open request, cancel the others.
     op.execute(
-        "UPDATE access_requests SET status = 'cancelled', failure_code = 'duplicate', "
+        "UPDATE access_requests SET status = 'cancelled', failure_code = 'duplicate', "  # noqa: S608 - constants
         "failure_message = 'a duplicate of an earlier open request' "
         f"WHERE {OPEN_REQUEST} AND account_id IS NOT NULL AND id NOT IN ("
         f"SELECT MIN(id) FROM access_requests WHERE {OPEN_REQUEST} AND account_id IS NOT NULL "
