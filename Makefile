@@ -22,6 +22,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check bot storage sandbox tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 serve: install
@@ -31,4 +32,4 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache

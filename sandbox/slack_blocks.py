@@ -77,7 +77,7 @@ def _check_block(block: Any, pointer: str) -> None:
     if not isinstance(block, dict):
         raise InvalidBlocks(pointer, "must be a block object")
     check_id(block, "block_id", pointer)
-    kind = block.get("type")
+    kind: Any = block.get("type")
     checker = _CHECKERS.get(kind)
     if checker is None and kind not in _FREE_FORM:
         raise InvalidBlocks(f"{pointer}/type", f"unknown block type {kind!r}")

@@ -49,7 +49,11 @@ class Dispatcher:
             method = path[len(API_PREFIX):]
         else:
             return HttpAnswer(404, b'{"ok": false, "error": "not_found"}')
-        args, token, status, extra_headers, answer = {}, None, 200, {}, None
+        args: dict[str, Any] = {}
+        token: str | None = None
+        extra_headers: dict[str, str] = {}
+        answer: dict[str, Any] | None = None
+        status = 200
         try:
             args, token = decode_args(query, headers, body)
         except SlackError as exc:

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote
 
 import boto3.session
@@ -22,6 +22,11 @@ from bot.domain.errors import AwsError
 from bot.domain.external_id import validate_external_id
 from bot.services.ports import Credentials, Grant
 
+if TYPE_CHECKING:  # boto3-stubs: installed with the dev extra, for mypy only
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
+    from mypy_boto3_sts.type_defs import AssumeRoleResponseTypeDef
+
 log = logging.getLogger(__name__)
 VALIDATION_SESSION_NAME = "pam-bot-validation"
 REVOCATION_SESSION_NAME = "pam-bot-revocation"
@@ -33,9 +38,9 @@ REVOKE_HINT = ("Revoking in AWS needs the Resource Role to be allowed iam:GetRol
 class AwsBroker:
     """Role chaining over STS; clients are shared across threads, hop-2 clients are built per call."""
 
-    def __init__(self, *, external_id: str, sts_client: Any, session: boto3.session.Session | None = None,
+    def __init__(self, *, external_id: str, sts_client: STSClient, session: boto3.session.Session | None = None,
                  endpoint_url: str | None = None, signin_url: str | None = None, http_timeout: float = 10,
-                 issuer: str = federation.DEFAULT_ISSUER, iam_client: Any = None) -> None:
+                 issuer: str = federation.DEFAULT_ISSUER, iam_client: IAMClient | None = None) -> None:
         """`sts_client` is the bot's own; `session` and `endpoint_url` build clients for role credentials
         in the same region with the same retry settings (`endpoint_url` None: boto3's own resolution)."""
         self.external_id = validate_external_id(external_id)
@@ -57,12 +62,11 @@ class AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
         session, endpoint_url = session_from(env)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
-        options = {"endpoint_url": endpoint_url} if endpoint_url else {}
-        sts = session.client("sts", config=config, **options)
+        sts = session.client("sts", config=config, endpoint_url=endpoint_url)
         log.info("AWS STS endpoint %s (region %s)", sts.meta.endpoint_url, sts.meta.region_name)
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
                    signin_url=signin_url, http_timeout=http_timeout, issuer=issuer,
-                   iam_client=session.client("iam", config=config, **options))
+                   iam_client=session.client("iam", config=config, endpoint_url=endpoint_url))
 
     @property
     def sts_endpoint(self) -> str:
@@ -130,7 +134,8 @@ class AwsBroker:
             return revocation.prune(iam, target.name, now)
 
     def _chain(self, resource_role_arn: str, target_role_arn: str, session_name: str,
-               duration_seconds: int, source_identity: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+               duration_seconds: int, source_identity: str | None = None,
+               ) -> tuple[AssumeRoleResponseTypeDef, AssumeRoleResponseTypeDef]:
         """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`
         (and `source_identity` when given). Returns both AssumeRole answers."""
         resource = parse_role_arn(resource_role_arn).arn
@@ -139,7 +144,7 @@ class AwsBroker:
         with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource, source_identity),
                         region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])):
             sts = self._roles.client("sts", _credentials(hop1))
-            hop2: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
+            hop2 = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
                                                    ExternalId=self.external_id, DurationSeconds=duration_seconds,
                                                    **_source(source_identity))
         return hop1, hop2
@@ -148,17 +153,21 @@ class AwsBroker:
         return _credentials(self._assume_resource_role(resource_role_arn, session_name, source_identity))
 
     def _assume_resource_role(self, resource_role_arn: str, session_name: str,
-                              source_identity: str | None = None) -> dict[str, Any]:
+                              source_identity: str | None = None) -> AssumeRoleResponseTypeDef:
         resource = parse_role_arn(resource_role_arn).arn
         with translated(f"assume the Resource Role {resource}", region_hint=region_hint(self._region, resource),
                         denied_hint=TRUST_HINT + (SOURCE_IDENTITY_HINT if source_identity else "")):
-            answer: dict[str, Any] = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
+            answer = self._sts.assume_role(RoleArn=resource, RoleSessionName=session_name,
                                                            ExternalId=self.external_id, DurationSeconds=MIN_SECONDS,
                                                            **_source(source_identity))
         return answer
 
 
-def _source(source_identity: str | None) -> dict[str, str]:
+class _SourceIdentity(TypedDict, total=False):
+    SourceIdentity: str
+
+
+def _source(source_identity: str | None) -> _SourceIdentity:
     return {"SourceIdentity": source_identity} if source_identity else {}
 
 

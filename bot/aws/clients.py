@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3.session
 from botocore.config import Config
 
 from bot.services.ports import Credentials
+
+if TYPE_CHECKING:  # boto3-stubs: installed with the dev extra, for mypy only
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
 
 DEFAULT_REGION = "us-east-1"  # STS is called on this Region's endpoint when AWS_REGION names none
 DEFAULT_MAX_ATTEMPTS = 3  # botocore's "standard" retries: throttling and transient errors, with backoff
@@ -56,10 +60,14 @@ class RoleClients:
         self._config = config
         self._lock = threading.Lock()
 
-    def client(self, service: str, credentials: Credentials) -> Any:
-        options: dict[str, Any] = {"endpoint_url": self._endpoint_url} if self._endpoint_url else {}
+    @overload
+    def client(self, service: Literal["sts"], credentials: Credentials) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["iam"], credentials: Credentials) -> IAMClient: ...
+
+    def client(self, service: Literal["sts", "iam"], credentials: Credentials) -> STSClient | IAMClient:
         with self._lock:
             return self._session.client(
-                service, region_name=self._region, config=self._config,
+                service, region_name=self._region, config=self._config, endpoint_url=self._endpoint_url,
                 aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key,
-                aws_session_token=credentials.session_token, **options)
+                aws_session_token=credentials.session_token)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from bot.domain.errors import AwsError
+
+if TYPE_CHECKING:  # boto3-stubs: installed with the dev extra, for mypy only
+    from mypy_boto3_iam import IAMClient
 
 POLICY_NAME = "pam-bot-revocations"
 ROLE_POLICY_QUOTA = 10_240  # characters of all inline policies of one role, whitespace not counted
@@ -77,7 +80,7 @@ def policy_size(document: Document) -> int:
     return len(_WHITESPACE.sub("", json.dumps(document)))
 
 
-def apply_revocation(iam: Any, role_name: str, pattern: str, expires_at: datetime, now: datetime) -> int:
+def apply_revocation(iam: IAMClient, role_name: str, pattern: str, expires_at: datetime, now: datetime) -> int:
     """Read, prune, merge and write the inline policy on the role; return how many stale entries went."""
     current, removed = without_expired(read_policy(iam, role_name), now)
     document = with_revocation(current, pattern, expires_at)
@@ -88,7 +91,7 @@ def apply_revocation(iam: Any, role_name: str, pattern: str, expires_at: datetim
     return removed
 
 
-def prune(iam: Any, role_name: str, now: datetime) -> int:
+def prune(iam: IAMClient, role_name: str, now: datetime) -> int:
     """Drop expired buckets (deleting the policy once empty); return how many denied sessions went."""
     current = read_policy(iam, role_name)
     if current is None:
@@ -101,7 +104,7 @@ def prune(iam: Any, role_name: str, now: datetime) -> int:
     return removed
 
 
-def write(iam: Any, role_name: str, document: Document) -> None:
+def write(iam: IAMClient, role_name: str, document: Document) -> None:
     try:
         iam.put_role_policy(RoleName=role_name, PolicyName=POLICY_NAME,
                             PolicyDocument=json.dumps(document, separators=(",", ":")))
@@ -120,7 +123,7 @@ def full(role_name: str, why: str) -> AwsError:
         "managed policies.", code="LimitExceeded", detail=f"role {role_name}: {why}")
 
 
-def read_policy(iam: Any, role_name: str) -> Document | None:
+def read_policy(iam: IAMClient, role_name: str) -> Document | None:
     try:
         document = iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME)["PolicyDocument"]
     except iam.exceptions.NoSuchEntityException:

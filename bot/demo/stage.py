@@ -7,13 +7,15 @@ import io
 import json
 import shlex
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.demo.render import Transcript, aws_lines, slack_lines
 from bot.demo.world import CHANNEL, CHANNEL_NAME, DemoWorld, scoped_environment
 from bot.domain.errors import PamError
 from sandbox.slack_calls import RecordedCall
-from storage.models import AccessSession
+from storage.models import AccessRequest, AccessSession, AuditEvent
+
+_Row = TypeVar("_Row", AccessRequest, AccessSession, AuditEvent)
 
 WAIT = 15.0  # seconds to wait for one step's Slack traffic before calling it missing
 
@@ -92,7 +94,7 @@ class Stage:
         self.check(len(sessions) == 1, f"expected one session row, found {len(sessions)}")
         return sessions[0]
 
-    def rows(self, model: type) -> list[Any]:
+    def rows(self, model: type[_Row]) -> list[_Row]:
         assert self.world.container is not None
         with self.world.container.db.begin() as session:
             return list(session.query(model).order_by(model.id))

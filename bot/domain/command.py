@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.domain import mentions
@@ -105,7 +106,7 @@ def parse_command(text: str) -> Command:
     if word is None:
         return Help()
     name = word.lower()
-    simple = {"help": Help, "list": ListAccounts, "admin": Admin, "setup": Setup}
+    simple: dict[str, Callable[[], Command]] = {"help": Help, "list": ListAccounts, "admin": Admin, "setup": Setup}
     if name in simple:
         return simple[name]()  # extra words are ignored
     parser = _PARSERS.get(name)
@@ -130,6 +131,7 @@ def _usage_error(name: str, problem: str) -> InvalidInput:
 
 
 def _access(rest: str) -> Access:
+    account: str | None
     first, pos = _take(rest, 0)
     if first is not None and "/" in first:  # `prod-aws/readonly`, as lists and suggestions show it
         resource, _, account = first.partition("/")
@@ -232,7 +234,7 @@ def _audit(rest: str) -> Audit:
     return Audit(filters, page)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[str], Command]] = {
     "access": _access,
     "break-glass": _break_glass,
     "sessions": _sessions,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from bot.domain.errors import Conflict
 
@@ -56,7 +57,7 @@ def _status(kind: Kind, value: str) -> RequestStatus | SessionStatus:
 def can_transition(kind: Kind, current: str, target: str) -> bool:
     """Whether `current → target` is one of the allowed moves for this kind."""
     now, then = _status(kind, current), _status(kind, target)
-    table: dict = REQUEST_TRANSITIONS if kind == "request" else SESSION_TRANSITIONS
+    table: Mapping[Any, frozenset[StrEnum]] = REQUEST_TRANSITIONS if kind == "request" else SESSION_TRANSITIONS
     return then in table.get(now, frozenset())
 
 

@@ -19,7 +19,7 @@ from bot.runtime.wsgi import create_wsgi_app
 log = logging.getLogger(__name__)
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     """Gunicorn configured from code, so `pam-bot serve` and the Procfile run the same server."""
 
     def __init__(self, options: dict[str, Any], *, worker: bool = True) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import Conflict, PamError
@@ -78,21 +79,21 @@ class ApplyService(UseCase):
         problems += [Problem(f"resource {n}", "is named twice in the file", "duplicate") for n, c in names.items()
                      if c > 1]
         for user_id in desired.admins:
-            problems += _problems(f"admin {user_id}", lambda u=user_id: self._check_admin(u, slack))
+            problems += _problems(f"admin {user_id}", partial(self._check_admin, user_id, slack))
         for resource in desired.resources:
-            works = not _problems(f"resource {resource.name}", lambda r=resource: self._check_resource(r), problems)
+            works = not _problems(f"resource {resource.name}", partial(self._check_resource, resource), problems)
             counts = Counter(a.name for a in resource.accounts)
             for account in resource.accounts:
                 subject = f"account {resource.name}/{account.name}"
                 if counts[account.name] > 1:
                     problems.append(Problem(subject, "is named twice in the file", "duplicate"))
                     counts[account.name] = 0
-                checked = _problems(subject, lambda a=account: self.admin.check_account(a, admins=admins, slack=slack),
+                checked = _problems(subject, partial(self.admin.check_account, account, admins=admins, slack=slack),
                                     problems)
                 if works and not checked:
-                    _problems(subject, lambda a=account, r=resource: self.admin.check_account_aws(
-                        r.role_arn.strip(), a.role_arn.strip(), source_identity=r.source_identity, resource=r.name),
-                        problems)
+                    _problems(subject, partial(
+                        self.admin.check_account_aws, resource.role_arn.strip(), account.role_arn.strip(),
+                        source_identity=resource.source_identity, resource=resource.name), problems)
         return problems
 
     def _check_admin(self, user_id: str, slack: RememberingSlackIds | None) -> None:

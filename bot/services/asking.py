@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -72,10 +73,11 @@ def new_request(tx: Tx, person: Person, resource: str, account: str, duration: s
     except IntegrityError as error:  # the one-open-request index: another ask got there first
         raise Conflict(f"You already have an open request for {res.name}/{acc.name}. "
                        "Cancel it with `/pam cancel` to ask again.") from error
+    glass: dict[str, Any] = {"break_glass": True, "superseded": superseded} if break_glass else {}
     tx.audit(person.user_id, "request.break_glass" if break_glass else "request.create", request.ref,
              account=f"{res.name}/{acc.name}", duration=format_duration(seconds), reason=reason,
              auto_approved=request.auto_approved, eligible=decision.why.value,
-             **({"break_glass": True, "superseded": superseded} if break_glass else {}),
+             **glass,
              **({"starts_at": starts_at.isoformat()} if starts_at else {}),
              **({"extends": extends} if extends else {}))
     return request

@@ -106,9 +106,9 @@ class SessionService(UseCase):
             done.extend(ids)
         with self.transaction() as tx:
             for session_id in done:
-                row = tx.session.get(AccessSession, session_id)
-                if row is not None:
-                    row.revocation_applied = False
+                pruned = tx.session.get(AccessSession, session_id)
+                if pruned is not None:
+                    pruned.revocation_applied = False
             if done:
                 tx.audit("pam-bot", "session.revocations_pruned", "", sessions=len(done),
                          roles=len(by_target))

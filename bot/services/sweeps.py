@@ -97,14 +97,16 @@ class SweepService(UseCase):
         offsets = self.reminders or (self.request_timeout / 2,)
         handled = 0
         for step, offset in enumerate(offsets):
-            final = step == len(offsets) - 1
-            handled += self._drain(
-                lambda tx, step=step, offset=offset: tx.requests.claim("pending", tx.now - offset, self.batch,
-                                                                       reminders_sent=step),
-                Notice("request.reminded", lambda view, final=final: self.notifier.remind_approvers(view, final=final),
-                       _set(reminded_at=True, reminders_sent=step + 1),
-                       lambda row, request, step=step, final=final: {"reminder": step + 1, "last": final}))
+            handled += self._remind(step, offset, final=step == len(offsets) - 1)
         return handled
+
+    def _remind(self, step: int, offset: timedelta, *, final: bool) -> int:
+        """One reminder of the schedule: to pending requests `offset` old that have had `step` reminders."""
+        return self._drain(
+            lambda tx: tx.requests.claim("pending", tx.now - offset, self.batch, reminders_sent=step),
+            Notice("request.reminded", lambda view: self.notifier.remind_approvers(view, final=final),
+                   _set(reminded_at=True, reminders_sent=step + 1),
+                   lambda row, request: {"reminder": step + 1, "last": final}))
 
     def remind_break_glass(self) -> int:
         """Bring each unreviewed break-glass grant up again in its card's thread, every half hour, until reviewed."""

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
 from bot.audit_config import AuditSettings
 from bot.aws.clients import session_from
 from bot.services.audit_shipping import AuditSink
+
+if TYPE_CHECKING:  # boto3-stubs: installed with the dev extra, for mypy only
+    from mypy_boto3_s3 import S3Client
 
 
 def build_sinks(settings: AuditSettings, *, clock: Callable[[], datetime],
@@ -33,9 +37,9 @@ def build_sinks(settings: AuditSettings, *, clock: Callable[[], datetime],
     return sinks
 
 
-def s3_client(aws_env: Mapping[str, str] | None) -> object:
+def s3_client(aws_env: Mapping[str, str] | None) -> S3Client:
     """The bot's own S3 client (path-style addressing when AWS_ENDPOINT_URL points somewhere local)."""
     session, endpoint = session_from(aws_env)
     config = Config(connect_timeout=10, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3},
                     s3={"addressing_style": "path"} if endpoint else None)
-    return session.client("s3", **({"endpoint_url": endpoint} if endpoint else {}), config=config)
+    return session.client("s3", endpoint_url=endpoint, config=config)

@@ -6,11 +6,14 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.services.audit_shipping import Batch, SinkFailed
+
+if TYPE_CHECKING:  # boto3-stubs: installed with the dev extra, for mypy only
+    from mypy_boto3_s3 import S3Client
 
 NO_LOCK = "ObjectLockConfigurationNotFoundError"
 
@@ -20,7 +23,7 @@ class S3Sink:
 
     name = "s3"
 
-    def __init__(self, client: Any, *, bucket: str, prefix: str, retention: timedelta,
+    def __init__(self, client: S3Client, *, bucket: str, prefix: str, retention: timedelta,
                  clock: Callable[[], datetime]) -> None:
         self._s3 = client
         self.bucket = bucket

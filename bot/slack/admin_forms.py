@@ -144,8 +144,8 @@ def _channel(channel: str | None) -> dict[str, Any]:
 
 
 def _options(spec: AccountSpec) -> dict[str, Any]:
-    options = [{"text": plain(label), "description": plain(truncate(hint, 75)), "value": value}
-               for value, (label, hint) in OPTIONS.items()]
+    options: list[dict[str, Any]] = [{"text": plain(label), "description": plain(truncate(hint, 75)), "value": value}
+                                     for value, (label, hint) in OPTIONS.items()]
     chosen = [o for o in options if getattr(spec, o["value"])]
     element: dict[str, Any] = {"type": "checkboxes", "action_id": VALUE, "options": options}
     if chosen:

@@ -25,7 +25,8 @@ def user_text(error: Exception) -> str:
         return error.user_message
     ref = secrets.token_hex(4)
     if isinstance(error, OperationalError | PoolTimeout):  # the database is restarting, down or overloaded
-        log.error("database unavailable (ref %s): %s", ref, type(error.orig or error).__name__)
+        cause = error.orig if isinstance(error, OperationalError) else None  # a pool timeout has no driver error
+        log.error("database unavailable (ref %s): %s", ref, type(cause or error).__name__)
         return (f"pam-bot lost its database connection, so this did not complete. Try again in a minute "
                 f"(ref {ref}).")
     log.error("unexpected error (ref %s): %s", ref, type(error).__name__, exc_info=error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -105,7 +106,7 @@ class SlackNotifier:
     def update_request_cards(self, view: RequestView) -> None:
         card = card_of(view)
         for ref in view.request.cards or ():
-            slack_call(lambda ref=ref: self.client.chat_update(channel=ref["channel"], ts=ref["ts"], **card))
+            slack_call(partial(self.client.chat_update, channel=ref["channel"], ts=ref["ts"], **card))
         if not view.request.cards and view.request.auto_approved and view.request.status == "granted":
             # Auto-approved grants are announced (without the link) where a card would have gone.
             channel = view.channel or self.default_channel
@@ -149,21 +150,21 @@ class SlackNotifier:
 
     def remind_break_glass(self, view: RequestView) -> None:
         for ref in view.request.cards or ():
-            slack_call(lambda ref=ref: self.client.chat_postMessage(
-                channel=ref["channel"], thread_ts=ref["ts"], **break_glass_reminder(view)))
+            slack_call(partial(self.client.chat_postMessage, channel=ref["channel"], thread_ts=ref["ts"],
+                               **break_glass_reminder(view)))
 
     def remind_approvers(self, view: RequestView, *, final: bool = False) -> None:
         escalate = view.escalate_to if final else None
         for ref in view.request.cards or ():
-            slack_call(lambda ref=ref: self.client.chat_postMessage(
-                channel=ref["channel"], thread_ts=ref["ts"], **messages.reminder_message(view, escalate)))
+            slack_call(partial(self.client.chat_postMessage, channel=ref["channel"], thread_ts=ref["ts"],
+                               **messages.reminder_message(view, escalate)))
         if escalate and escalate[0] in "CG":
             slack_call(lambda: self.client.chat_postMessage(channel=escalate, **messages.escalation_message(view)))
 
     def tell_approvers(self, view: RequestView, event: str) -> None:
         for ref in view.request.cards or ():
-            slack_call(lambda ref=ref: self.client.chat_postMessage(
-                channel=ref["channel"], thread_ts=ref["ts"], **messages.approvers_notice(view, event)))
+            slack_call(partial(self.client.chat_postMessage, channel=ref["channel"], thread_ts=ref["ts"],
+                               **messages.approvers_notice(view, event)))
 
     def warn_expiry(self, view: RequestView) -> None:
         self._dm(view.request.requester_id, messages.expiry_warning_message(view))

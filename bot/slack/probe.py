@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from slack_sdk import WebClient
 
 from bot.domain.errors import NotifyFailed
@@ -38,7 +41,7 @@ class SlackWebProbe:
         found = self._ask(lambda: self.client.usergroups_users_list(usergroup=group_id), "users")
         return SlackFinding(exists=found is not None)
 
-    def _ask(self, call, key: str) -> dict | None:  # type: ignore[no-untyped-def, type-arg]
+    def _ask(self, call: Callable[[], Any], key: str) -> dict[str, Any] | None:
         try:
             answer = slack_call(call)
         except NotifyFailed as error:

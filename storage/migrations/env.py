@@ -13,20 +13,22 @@ target_metadata = Base.metadata
 
 def run() -> None:
     """Run online migrations; the engine comes from storage.db.upgrade or sqlalchemy.url."""
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url", ""))
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        driver = connection.connection.driver_connection
+        assert driver is not None  # None only once the connection is closed
         if sqlite:
             # Batch migrations copy a table and drop the old one; with foreign keys on, that drop would cascade
             # (ON DELETE SET NULL / CASCADE) into the rows that point at it. The pragma only works outside a
             # transaction, so it goes to the driver's connection before SQLAlchemy begins one.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            driver.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 run()

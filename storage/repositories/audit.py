@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -92,8 +93,8 @@ class AuditRepository:
 
 def fit(entry: AuditEntry) -> AuditEntry:
     """`entry` with each text field cut to its column, marked `…[+N]`: typed text never costs the event."""
-    cut = {name: clip(getattr(entry, name), limit) for name, limit in LIMITS.items()
-           if limit is not None and len(getattr(entry, name)) > limit}
+    cut: dict[str, Any] = {name: clip(getattr(entry, name), limit) for name, limit in LIMITS.items()
+                           if limit is not None and len(getattr(entry, name)) > limit}
     return replace(entry, **cut) if cut else entry
 
 

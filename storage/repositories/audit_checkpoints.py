@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import Checkpoint
 from storage.models import AuditCheckpoint, AuditEvent, AuditSinkCursor
+from storage.repositories.results import rowcount
 
 _SHIP_LOCK = 0x706173  # first key of the sinks' advisory locks (the second is the sink's name, hashed)
 
@@ -65,7 +66,7 @@ class CursorRepository:
             update(AuditSinkCursor)
             .where(AuditSinkCursor.sink == sink, AuditSinkCursor.last_event_id == from_event)
             .values(last_event_id=to_event, last_checkpoint_id=checkpoint_id, shipped_at=now))
-        return bool(getattr(result, "rowcount", 0))
+        return bool(rowcount(result))
 
 
 @contextmanager

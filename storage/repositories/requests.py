@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import AccessRequest, Decision
+from storage.repositories.results import rowcount
 
 
 class RequestRepository:
@@ -54,7 +55,7 @@ class RequestRepository:
             .execution_options(synchronize_session=False)
         )
         self.session.expire_all()
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     def cancel_pending_for(self, account_ids: Sequence[int], now: datetime, message: str) -> int:
         """Cancel pending requests of accounts about to be removed, so nobody approves them afterwards."""
@@ -66,7 +67,7 @@ class RequestRepository:
             .values(status="cancelled", updated_at=now, failure_code="account_removed", failure_message=message)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount or 0)
+        return rowcount(result)
 
     def claim_grant(self, request_id: int, attempts: int, now: datetime) -> bool:
         """Take an approved request for granting: bump its attempt counter if nobody else did."""
@@ -78,7 +79,7 @@ class RequestRepository:
             .execution_options(synchronize_session=False)
         )
         self.session.expire_all()
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     def decisions(self, request_id: int) -> Sequence[Decision]:
         return self.session.scalars(
@@ -155,7 +156,7 @@ class RequestRepository:
                    AccessRequest.review.is_(None))
             .values(review=review, reviewed_by=by, reviewed_at=now, updated_at=now)
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     def claim_unreviewed(self, due_before: datetime, limit: int) -> Sequence[AccessRequest]:
         """Break-glass grants still owed a review, last brought up before `due_before`, locked for one replica."""

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import AccessSession
+from storage.repositories.results import rowcount
 
 
 class SessionRepository:
@@ -54,7 +55,7 @@ class SessionRepository:
             .execution_options(synchronize_session=False)
         )
         self.session.expire_all()
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     def claim_due_warning(self, now: datetime, warn_before: datetime, limit: int) -> Sequence[AccessSession]:
         """Active, unwarned sessions ending between now and `warn_before` (uses ix_sessions_due_warning)."""

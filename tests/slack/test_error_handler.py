@@ -8,6 +8,7 @@ import re
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.domain.errors import NotAllowed
 from sandbox.slack_api import SlackApiStandIn
@@ -34,3 +35,18 @@ def test_unexpected_error_gets_a_reference_that_is_also_logged(
     assert ref is not None
     assert "0xdead" not in shown and "Traceback" not in shown
     assert any(ref.group(1) in record.getMessage() for record in caplog.records)
+
+
+def test_pool_timeout_reads_as_a_lost_database(
+        slack_api: SlackApiStandIn, slack_web_client: WebClient, caplog: pytest.LogCaptureFixture) -> None:
+    # The pool's TimeoutError, unlike OperationalError, has no driver error under it (`orig`).
+    slack_api.add_user("U1", name="alice")
+    with caplog.at_level(logging.ERROR):
+        handle_error(PoolTimeout("QueuePool limit of size 5 overflow 10 reached"), {"user": {"id": "U1"}},
+                     slack_web_client)
+    (dm,) = slack_api.dms_to("U1")
+    shown = json.dumps(dm.args)
+    assert "lost its database connection" in shown and "QueuePool" not in shown
+    ref = re.search(r"ref ([0-9a-f]{8})", shown)
+    assert ref is not None
+    assert any(ref.group(1) in r.getMessage() and "TimeoutError" in r.getMessage() for r in caplog.records)
