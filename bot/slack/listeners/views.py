@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import InvalidInput
 from bot.domain.ids import normalise_ref
+from bot.domain.states import RequestStatus
 from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Block, View, other_than
@@ -30,7 +31,8 @@ def register(app: App, services: Services) -> None:
             return
         result = services.access.submit(user_id=user_id(body), resource=resource, account=account,
                                         duration=duration, reason=reason, start=start)
-        message = submitted_message(result) if result.request.status == "pending" else granted_ephemeral(result)
+        pending = result.request.status == RequestStatus.PENDING
+        message = submitted_message(result) if pending else granted_ephemeral(result)
         tell_user(client, {"user": body.get("user")}, message["text"])
         if services.home is not None:
             services.home.publish(user_id(body))
