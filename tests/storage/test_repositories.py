@@ -10,6 +10,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import GENESIS, AuditEntry, first_broken
+from bot.domain.states import RequestStatus
 from storage.models import AccessRequest, AccessSession, AuditEvent
 from storage.repositories import AuditRepository, RequestRepository, SessionRepository
 from storage.repositories.audit import entry_of
@@ -37,10 +38,12 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
         RequestRepository(session).add(make_request())
         request_id = RequestRepository(session).by_ref("R-AAAAAA").id
     with db.begin() as session:
-        assert RequestRepository(session).transition(request_id, "pending", "approved", updated_at=NOW)
+        assert RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
+                                                     updated_at=NOW)
     with db.begin() as session:
-        assert not RequestRepository(session).transition(request_id, "pending", "denied", updated_at=NOW)
-        assert RequestRepository(session).by_id(request_id).status == "approved"
+        assert not RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.DENIED,
+                                                         updated_at=NOW)
+        assert RequestRepository(session).by_id(request_id).status is RequestStatus.APPROVED
 
 
 def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -> None:
@@ -53,7 +56,8 @@ def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -
     def attempt() -> None:
         barrier.wait()
         with db.begin() as session:
-            wins.append(RequestRepository(session).transition(request_id, "pending", "approved"))
+            wins.append(RequestRepository(session).transition(request_id, RequestStatus.PENDING,
+                                                              RequestStatus.APPROVED))
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
