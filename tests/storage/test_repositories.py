@@ -91,10 +91,10 @@ def test_postgres_claims_skip_rows_another_replica_holds(engine: Engine, db: ses
             RequestRepository(session).add(make_request(f"R-BBBBB{index}", created=NOW - timedelta(hours=2)))
     first = db()
     first.begin()
-    held = RequestRepository(first).claim("pending", NOW, limit=2)
+    held = RequestRepository(first).claim(RequestStatus.PENDING, NOW, limit=2)
     assert len(held) == 2
     with db.begin() as session:
-        other = RequestRepository(session).claim("pending", NOW, limit=10)
+        other = RequestRepository(session).claim(RequestStatus.PENDING, NOW, limit=10)
         assert {r.ref for r in other}.isdisjoint({r.ref for r in held})
         assert len(other) == 2
     first.rollback()
