@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, false, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, false, inspect, text
+from sqlalchemy.orm import DeclarativeBase, InstanceState, Mapped, mapped_column, validates
 
-from storage.types import UtcDateTime
+from bot.domain.states import RequestStatus, SessionStatus, StatusT, require_transition
+from storage.types import StatusType, UtcDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -138,7 +139,7 @@ class AccessRequest(Base):
     target_role_arn: Mapped[str] = mapped_column(String(2048))
     duration_seconds: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RequestStatus] = mapped_column(StatusType(RequestStatus))
     approvals_required: Mapped[int] = mapped_column(Integer, default=1)
     auto_approved: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -158,6 +159,10 @@ class AccessRequest(Base):
     review: Mapped[str | None] = mapped_column(String(16))
     reviewed_by: Mapped[str | None] = mapped_column(String(32))
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @validates("status")
+    def _move(self, key: str, value: str) -> RequestStatus:
+        return _checked(self.status if _stored(self) else None, RequestStatus(value))
 
 
 class Decision(Base):
@@ -199,7 +204,7 @@ class AccessSession(Base):
     target_role_arn: Mapped[str] = mapped_column(String(2048))
     role_session_name: Mapped[str] = mapped_column(String(64), index=True)
     assumed_role_arn: Mapped[str] = mapped_column(String(2048))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[SessionStatus] = mapped_column(StatusType(SessionStatus))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -218,6 +223,23 @@ class AccessSession(Base):
     revoke_error: Mapped[str | None] = mapped_column(String(64))  # AWS code of the last failed try
     link_channel: Mapped[str | None] = mapped_column(String(32))  # the DM that carries the sign-in link
     link_ts: Mapped[str | None] = mapped_column(String(32))
+
+    @validates("status")
+    def _move(self, key: str, value: str) -> SessionStatus:
+        return _checked(self.status if _stored(self) else None, SessionStatus(value))
+
+
+def _checked(current: StatusT | None, new: StatusT) -> StatusT:
+    """A status set on a stored row (a sweep's mark on a row it holds) obeys the declared table like the
+    repositories' conditional UPDATEs do; a row not yet stored (`current` None) may start in any status."""
+    if current is not None:
+        require_transition(current, new)
+    return new
+
+
+def _stored(row: Base) -> bool:
+    state: InstanceState[Base] = inspect(row)
+    return state.has_identity
 
 
 class AuditEvent(Base):

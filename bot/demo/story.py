@@ -11,6 +11,7 @@ from bot.clock import utcnow
 from bot.demo.render import Transcript
 from bot.demo.stage import DemoFailed, Stage
 from bot.demo.world import ALICE, BOB, CHANNEL, CHANNEL_NAME, DemoWorld
+from bot.domain.states import RequestStatus, SessionStatus
 from bot.slack.ids import Action
 from storage.models import AccessRequest, AccessSession, AuditEvent
 
@@ -81,7 +82,8 @@ class Story(Stage):
         self.wait("chat.postMessage", "asks for", f"no approval card appeared in #{CHANNEL_NAME}",
                   lambda c: c.args.get("channel") == CHANNEL)
         requests = self.rows(AccessRequest)
-        self.check(len(requests) == 1 and requests[0].status == "pending", "the request was not stored as pending")
+        self.check(len(requests) == 1 and requests[0].status == RequestStatus.PENDING,
+                   "the request was not stored as pending")
         self.ref = requests[0].ref
         self.show(actor="alice")
 
@@ -102,7 +104,7 @@ class Story(Stage):
         self.check(response.status == 200 and "Signed in as" in signed_in, "the console link did not sign in")
         self._seen["federation"] = len(self.world.federation.calls())
         self.out.say(f"  alice  › opens the link: the console opens as {signed_in.removeprefix('Signed in as ')}")
-        self.check(self.rows(AccessRequest)[0].status == "granted", f"{self.ref} is not marked granted")
+        self.check(self.rows(AccessRequest)[0].status == RequestStatus.GRANTED, f"{self.ref} is not marked granted")
 
     def warn(self) -> None:
         session = self.session()
@@ -118,7 +120,7 @@ class Story(Stage):
         self.check(self.tick().ended == 1, "the scheduler's tick ended no session")
         self.wait("chat.postMessage", "has ended", "alice never received the end notice",
                   lambda c: c.response.get("channel") == f"D{ALICE}")
-        self.check(self.session().status == "ended", "the session is not marked ended")
+        self.check(self.session().status == SessionStatus.ENDED, "the session is not marked ended")
         self.show()
 
     def on_call(self) -> None:

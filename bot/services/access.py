@@ -11,6 +11,7 @@ from bot.domain.eligibility import CheckFailed, Eligibility, eligibility, ensure
 from bot.domain.errors import Conflict, NotFound, NotifyFailed
 from bot.domain.policy import Outcome, ensure_can_request
 from bot.domain.schedule import start_at
+from bot.domain.states import RequestStatus
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.asking import new_request, validate
 from bot.services.base import Clock, UseCase
@@ -57,7 +58,7 @@ class AccessService(UseCase):
                                       break_glass_limit=self.break_glass_limit, starts_at=starts_at)
                 view = load_view(tx, request)
         log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
-        if request.status == "approved":
+        if request.status == RequestStatus.APPROVED:
             return self._grant_or_wait(view)
         return self._post_cards(view)
 
@@ -100,7 +101,7 @@ class AccessService(UseCase):
                 request = new_request(tx, person, res.name, acc.name, None, f"extension of {session_ref}",
                                       decision, break_glass_limit=self.break_glass_limit, extends=session_ref)
                 view = load_view(tx, request)
-        if request.status == "approved":
+        if request.status == RequestStatus.APPROVED:
             return self._grant_or_wait(view)
         return self._post_cards(view)
 
@@ -148,7 +149,7 @@ class AccessService(UseCase):
     def _resume(self, user_id: str, ref: str) -> RequestView | None:
         with self.transaction() as tx:
             request = tx.requests.by_ref(ref)
-            if request is None or request.status != "approved" or not any(
+            if request is None or request.status != RequestStatus.APPROVED or not any(
                     d.approver_id == user_id and d.verdict == "approve" for d in tx.requests.decisions(request.id)):
                 return None
             tx.audit("pam-bot", "request.resumed", ref, approver=user_id)
@@ -164,9 +165,10 @@ class AccessService(UseCase):
                 request = tx.requests.by_ref(ref)
                 if request is None or request.requester_id != user_id:
                     raise NotFound(f"You have no request {ref}.")
-                waiting = request.status == "approved" and request.starts_at is not None and request.starts_at > tx.now
-                if not tx.requests.transition(request.id, "approved" if waiting else "pending", "cancelled",
-                                              updated_at=tx.now):
+                waiting = (request.status == RequestStatus.APPROVED and request.starts_at is not None
+                           and request.starts_at > tx.now)
+                was = RequestStatus.APPROVED if waiting else RequestStatus.PENDING
+                if not tx.requests.transition(request.id, was, RequestStatus.CANCELLED, updated_at=tx.now):
                     raise Conflict(f"Request {ref} is already {request.status}; only pending requests, and approved "
                                    "ones whose start has not come, can be cancelled.")
                 tx.audit(user_id, "request.cancel", ref)
@@ -209,7 +211,7 @@ class AccessService(UseCase):
             approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
                                           admin_ids=self.admin_ids)
         except CheckFailed:
-            if view.request.status == "pending":
+            if view.request.status == RequestStatus.PENDING:
                 self._safe(lambda v: self.notifier.tell_approvers(v, "approvers_unreadable"), view)
             raise
         return user_id in approvers
@@ -235,8 +237,8 @@ class AccessService(UseCase):
             cards = self.notifier.post_request_cards(view)
         except NotifyFailed as error:
             with self.transaction() as tx:
-                tx.requests.transition(view.request.id, "pending", "cancelled", updated_at=tx.now,
-                                       failure_code=error.code, failure_message=error.user_message)
+                tx.requests.transition(view.request.id, RequestStatus.PENDING, RequestStatus.CANCELLED,
+                                       updated_at=tx.now, failure_code=error.code, failure_message=error.user_message)
                 tx.audit("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
                          detail=error.detail or "")
             raise NotifyFailed(f"Request {view.request.ref} is cancelled: its approval card could not be posted. "

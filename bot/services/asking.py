@@ -11,6 +11,7 @@ from bot.domain.durations import format_duration, parse_duration
 from bot.domain.eligibility import Eligibility
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed
 from bot.domain.policy import should_auto_approve
+from bot.domain.states import RequestStatus
 from bot.domain.text import has_visible_text
 from bot.services.base import Tx
 from bot.services.break_glass import ensure_break_glass
@@ -62,7 +63,7 @@ def new_request(tx: Tx, person: Person, resource: str, account: str, duration: s
         ref=unused_ref(tx), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
         resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,
         target_role_arn=acc.role_arn, duration_seconds=seconds, reason=reason,
-        status="approved" if auto else "pending", approvals_required=acc.approvals_required,
+        status=RequestStatus.APPROVED if auto else RequestStatus.PENDING, approvals_required=acc.approvals_required,
         auto_approved=auto and not break_glass, created_at=tx.now, updated_at=tx.now,
         decided_at=tx.now if auto else None, cards=[], break_glass=break_glass, starts_at=starts_at,
         extends=extends,

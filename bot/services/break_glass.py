@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import Conflict, NotAllowed, NotFound, NotifyFailed
 from bot.domain.policy import ensure_can_decide
+from bot.domain.states import RequestStatus, SessionStatus
 from bot.domain.text import plural, quote
 from bot.services.approvers import resolve_approvers
 from bot.services.base import Clock, Tx, UseCase
@@ -39,10 +40,10 @@ def ensure_break_glass(tx: Tx, user_id: str, resource: str, account: str, *, lim
                          f"Ask with `/pam access {res.name} {acc.name}` and call an approver.",
                          code="break_glass_limit")
     pending = tx.requests.open_for(user_id, acc.id)
-    if pending is None or pending.status != "pending":
+    if pending is None or pending.status != RequestStatus.PENDING:
         return None
-    tx.requests.transition(pending.id, "pending", "cancelled", updated_at=tx.now, failure_code="superseded",
-                           failure_message="replaced by a break-glass grant")
+    tx.requests.transition(pending.id, RequestStatus.PENDING, RequestStatus.CANCELLED, updated_at=tx.now,
+                           failure_code="superseded", failure_message="replaced by a break-glass grant")
     return pending.ref
 
 
@@ -72,7 +73,7 @@ class BreakGlassService(UseCase):
                     raise Conflict(f"Break-glass {ref} was already reviewed.")
                 session = tx.sessions.by_request(view.request.id)
                 tx.audit(user_id, action, ref, break_glass=True, session=session.ref if session else None)
-        if flag and view.session is not None and view.session.status == "active":
+        if flag and view.session is not None and view.session.status == SessionStatus.ACTIVE:
             self.revoke(user_id, view.session.ref)
         view = self._view(ref)
         self._safe(self.notifier.update_request_cards, view)

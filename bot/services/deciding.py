@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.errors import Conflict
 from bot.domain.policy import Outcome, ensure_can_decide, tally
+from bot.domain.states import RequestStatus
 from bot.services.base import Tx
 from bot.services.lookups import actor_of
 from bot.services.ports import Person
@@ -15,7 +16,7 @@ from storage.models import AccessRequest, Decision
 def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,
                     eligible: bool) -> Outcome:
     """One approver's verdict; the request changes state only for the caller whose conditional update lands."""
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         raise Conflict(f"Request {request.ref} is already {request.status}.")
     decisions = tx.requests.decisions(request.id)
     ensure_can_decide(actor_of(person), requester_id=request.requester_id, eligible=eligible,
@@ -32,8 +33,8 @@ def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: boo
     denials = sum(d.verdict == "deny" for d in decisions) + (not approve)
     outcome = tally(approvals, denials, request.approvals_required).outcome
     if outcome is not Outcome.PENDING:
-        new = "approved" if outcome is Outcome.APPROVED else "denied"
-        if not tx.requests.transition(request.id, "pending", new, decided_at=tx.now, updated_at=tx.now):
+        new = RequestStatus.APPROVED if outcome is Outcome.APPROVED else RequestStatus.DENIED
+        if not tx.requests.transition(request.id, RequestStatus.PENDING, new, decided_at=tx.now, updated_at=tx.now):
             raise Conflict(f"Request {request.ref} was decided by someone else a moment ago.")
     tx.audit(person.user_id, "request.approve" if approve else "request.deny", request.ref,
              reason=reason.strip(), approvals=approvals, required=request.approvals_required,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.domain.durations import format_duration
 from bot.domain.errors import Conflict, NotAllowed, NotFound
+from bot.domain.states import SessionStatus
 from bot.domain.text import plural, quote
 from bot.services.base import Tx
 from storage.models import Account, Resource
@@ -19,7 +20,7 @@ def extendable(tx: Tx, session_ref: str, user_id: str, *, daily_cap_seconds: int
     session = tx.sessions.by_ref(session_ref)
     if session is None or session.requester_id != user_id:
         raise NotFound(f"You have no session {quote(session_ref)}.")
-    if session.status != "active":
+    if session.status != SessionStatus.ACTIVE:
         raise Conflict(f"Session {session.ref} has ended; ask again with "
                        f"`/pam access {session.resource_name} {session.account_name}`.")
     found = tx.config.account_by_id(session.account_id) if session.account_id else None

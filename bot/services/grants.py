@@ -15,6 +15,7 @@ from bot.domain.errors import AwsError, NotAllowed, NotFound, NotifyFailed, PamE
 from bot.domain.ids import new_session_ref
 from bot.domain.names import grant_session_name, role_session_name
 from bot.domain.policy import ensure_can_request
+from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.approvers import requesters_of
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.lookups import actor_of
@@ -69,7 +70,7 @@ class GrantService(UseCase):
         except AwsError as error:
             return self.fail(request_id, code=error.code, message=error.user_message, detail=error.detail)
         with self.transaction() as tx:
-            if not tx.requests.transition(request_id, "approved", "granted", updated_at=tx.now):
+            if not tx.requests.transition(request_id, RequestStatus.APPROVED, RequestStatus.GRANTED, updated_at=tx.now):
                 return None
             request = tx.requests.by_id(request_id)
             assert request is not None
@@ -78,7 +79,7 @@ class GrantService(UseCase):
                 account_id=request.account_id, resource_name=request.resource_name,
                 account_name=request.account_name, resource_role_arn=request.resource_role_arn,
                 target_role_arn=request.target_role_arn, role_session_name=session_name,
-                assumed_role_arn=grant.assumed_role_arn, status="active", started_at=tx.now,
+                assumed_role_arn=grant.assumed_role_arn, status=SessionStatus.ACTIVE, started_at=tx.now,
                 expires_at=grant.expires_at, revocation_enabled=held.revocation_enabled,
                 aws_user_id=grant.aws_user_id or None, source_identity=grant.source_identity,
             )
@@ -103,7 +104,7 @@ class GrantService(UseCase):
              tell_approvers: bool = False) -> RequestView | None:
         """Mark an approved request failed and tell the requester and the card (and the thread) what went wrong."""
         with self.transaction() as tx:
-            if not tx.requests.transition(request_id, "approved", "failed", updated_at=tx.now,
+            if not tx.requests.transition(request_id, RequestStatus.APPROVED, RequestStatus.FAILED, updated_at=tx.now,
                                           failure_code=code, failure_message=message):
                 return None
             request = tx.requests.by_id(request_id)
@@ -122,7 +123,7 @@ class GrantService(UseCase):
     def _claim(self, request_id: int, max_attempts: int) -> _Claimed | None:
         with self.transaction() as tx:
             request = tx.requests.by_id(request_id)
-            if request is None or request.status != "approved" or request.grant_attempts >= max_attempts:
+            if request is None or request.status != RequestStatus.APPROVED or request.grant_attempts >= max_attempts:
                 return None
             if request.starts_at is not None and request.starts_at > tx.now:
                 return None  # scheduled: the start sweep grants it when its time comes

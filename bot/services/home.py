@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotifyFailed
+from bot.domain.states import RequestStatus
 from bot.services.approvers import resolve_approvers
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.lookups import GroupCache
@@ -116,7 +117,7 @@ class HomeService(UseCase):
                                     s.continues)
                         for s in tx.sessions.active(user_id, limit=self.shown)]
             sessions_total = tx.sessions.count_active(user_id)
-            mine = tx.requests.of_requester(user_id, ("pending",), limit=SCAN)
+            mine = tx.requests.of_requester(user_id, (RequestStatus.PENDING,), limit=SCAN)
             pending = [_item(r, tx.requests.decisions(r.id)) for r in mine[:self.shown]]
             others = [(r.id, r.account_id) for r in tx.requests.pending(limit=SCAN) if r.requester_id != user_id]
             approvers = {a.id: (tuple(a.approver_ids or ()), a.approver_group) for _, a in tx.config.accounts()}
@@ -136,7 +137,7 @@ class HomeService(UseCase):
             for request_id in request_ids:
                 request = tx.requests.by_id(request_id)
                 decisions = tx.requests.decisions(request_id)
-                if request is not None and request.status == "pending" \
+                if request is not None and request.status == RequestStatus.PENDING \
                         and not any(d.approver_id == user_id for d in decisions):
                     items.append(_item(request, decisions))
         return items

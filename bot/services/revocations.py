@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import AwsError, NotifyFailed
+from bot.domain.states import SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.ports import AccessBroker, Notifier, RequestView
 from bot.services.views import load_view
@@ -56,8 +57,7 @@ class RevocationService(UseCase):
     def claim(tx: Tx, row: AccessSession) -> Cut | None:
         """Take the next try of a `revoking` session (None when another worker took it first)."""
         attempt = row.revoke_attempts + 1
-        if not tx.sessions.transition(row.id, "revoking", "revoking", revoke_attempts=attempt,
-                                      revoke_due_at=tx.now + LEASE, expected_attempts=row.revoke_attempts):
+        if not tx.sessions.claim_revoke_attempt(row.id, row.revoke_attempts, revoke_due_at=tx.now + LEASE):
             return None
         return Cut(row.id, row.ref, row.resource_role_arn, row.target_role_arn, row.role_session_name,
                    row.aws_user_id, row.expires_at, attempt)
@@ -74,7 +74,7 @@ class RevocationService(UseCase):
     def attempt(self, actor: str, cut: Cut) -> str:
         """`applied`, `retrying:<code>`, `gave_up:<code>` or `expired` (the credentials died first)."""
         if cut.expires_at <= self.clock():
-            return self._settle(actor, cut, "ended", "expired")
+            return self._settle(actor, cut, SessionStatus.ENDED, "expired")
         try:
             with self.exclusive(f"revocation-policy:{cut.target_role_arn}"):  # one read-merge-write per role
                 self.broker.revoke_session(resource_role_arn=cut.resource_role_arn,
@@ -83,12 +83,12 @@ class RevocationService(UseCase):
                                            now=self.clock())
         except AwsError as error:
             return self._failed(actor, cut, error)
-        return self._settle(actor, cut, "revoked", "applied")
+        return self._settle(actor, cut, SessionStatus.REVOKED, "applied")
 
-    def _settle(self, actor: str, cut: Cut, status: str, outcome: str) -> str:
+    def _settle(self, actor: str, cut: Cut, status: SessionStatus, outcome: str) -> str:
         with self.transaction() as tx:
-            if tx.sessions.transition(cut.session_id, "revoking", status, revoke_due_at=None,
-                                      revocation_applied=status == "revoked"):
+            if tx.sessions.transition(cut.session_id, SessionStatus.REVOKING, status, revoke_due_at=None,
+                                      revocation_applied=status == SessionStatus.REVOKED):
                 tx.audit(actor, "session.revoke_in_aws", cut.ref, "ok" if outcome == "applied" else outcome,
                          attempt=cut.attempt, role_session_name=cut.session_name, aws_user_id=cut.aws_user_id,
                          target_role_arn=cut.target_role_arn)
@@ -98,7 +98,7 @@ class RevocationService(UseCase):
         gave_up = cut.attempt >= MAX_ATTEMPTS
         with self.transaction() as tx:
             row = tx.session.get(AccessSession, cut.session_id)
-            if row is None or row.status != "revoking":
+            if row is None or row.status != SessionStatus.REVOKING:
                 return f"failed:{error.code}"
             row.revoke_error = error.code[:64]
             # After the last try the row waits for its expiry, when the sweep marks it ended.

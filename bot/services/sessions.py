@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import AwsError, Conflict, NotAllowed, NotFound, NotifyFailed
+from bot.domain.states import SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.ports import AccessBroker, Notifier, RequestView
 from bot.services.revocations import Cut, RevocationService
@@ -59,7 +60,7 @@ class SessionService(UseCase):
                     raise NotFound(f"There is no session {ref}.")
                 if row.requester_id != actor and not is_admin and not authorized:
                     raise NotAllowed("Only the session's owner or a pam-bot admin can revoke it.")
-                again = row.status == "revoking"
+                again = row.status == SessionStatus.REVOKING
                 cut = self._start(tx, row, actor)
                 name, target, request_id, owner = (row.role_session_name, row.target_role_arn, row.request_id,
                                                    row.requester_id)
@@ -76,16 +77,16 @@ class SessionService(UseCase):
 
     def _start(self, tx: Tx, row: AccessSession, actor: str) -> Cut | None:
         """Move the session out of `active` (or claim another try of a `revoking` one)."""
-        if row.status == "revoking":
+        if row.status == SessionStatus.REVOKING:
             cut = self.revocations.claim(tx, row)
             if cut is None:
                 raise Conflict(f"Session {row.ref} is being cut off in AWS right now; try again in a minute.")
             return cut
-        status = "revoking" if row.revocation_enabled else "revoked"
-        if not tx.sessions.transition(row.id, "active", status, ended_at=tx.now, revoked_by=actor):
+        status = SessionStatus.REVOKING if row.revocation_enabled else SessionStatus.REVOKED
+        if not tx.sessions.transition(row.id, SessionStatus.ACTIVE, status, ended_at=tx.now, revoked_by=actor):
             raise Conflict(f"Session {row.ref} is already {row.status}.")
         tx.session.refresh(row)
-        return self.revocations.claim(tx, row) if status == "revoking" else None
+        return self.revocations.claim(tx, row) if status == SessionStatus.REVOKING else None
 
     def prune_revocations(self) -> int:
         """Remove deny statements whose credentials have expired (pruning also happens before every write)."""

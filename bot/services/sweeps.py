@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import NotifyFailed
+from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import REMIND_EVERY
 from bot.services.grants import GrantService
@@ -82,14 +83,15 @@ class SweepService(UseCase):
     def end_sessions(self) -> int:
         """Mark sessions past their expiry ended; DM the owner and update the approval card."""
         return self._drain(lambda tx: tx.sessions.claim_due_end(tx.now, self.batch),
-                           Notice("session.ended", self.notifier.announce_end, _set(status="ended", ended_at=True),
-                                  _session_details))
+                           Notice("session.ended", self.notifier.announce_end,
+                                  _set(status=SessionStatus.ENDED, ended_at=True), _session_details))
 
     def expire_requests(self) -> int:
         """Pending requests older than the timeout become `expired`; card and requester are told."""
-        return self._drain(lambda tx: tx.requests.claim("pending", tx.now - self.request_timeout, self.batch,
-                                                        started_by=tx.now),
-                           Notice("request.expired", self._tell_expired, _set(status="expired", updated_at=True)))
+        return self._drain(lambda tx: tx.requests.claim(RequestStatus.PENDING, tx.now - self.request_timeout,
+                                                        self.batch, started_by=tx.now),
+                           Notice("request.expired", self._tell_expired,
+                                  _set(status=RequestStatus.EXPIRED, updated_at=True)))
 
     def remind_approvers(self) -> int:
         """Nudge approvers in the card's thread at each offset of the reminder schedule (default: once, half-way
@@ -103,7 +105,7 @@ class SweepService(UseCase):
     def _remind(self, step: int, offset: timedelta, *, final: bool) -> int:
         """One reminder of the schedule: to pending requests `offset` old that have had `step` reminders."""
         return self._drain(
-            lambda tx: tx.requests.claim("pending", tx.now - offset, self.batch, reminders_sent=step),
+            lambda tx: tx.requests.claim(RequestStatus.PENDING, tx.now - offset, self.batch, reminders_sent=step),
             Notice("request.reminded", lambda view: self.notifier.remind_approvers(view, final=final),
                    _set(reminded_at=True, reminders_sent=step + 1),
                    lambda row, request: {"reminder": step + 1, "last": final}))
@@ -127,7 +129,8 @@ class SweepService(UseCase):
             retry = [(row.id, row.ref) for row in rows if row.grant_attempts < GRANT_ATTEMPTS]
             gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS], Notice(
                 "session.grant", self._tell_failed,
-                _set(status="failed", updated_at=True, failure_code="grant_interrupted", failure_message=GAVE_UP),
+                _set(status=RequestStatus.FAILED, updated_at=True, failure_code="grant_interrupted",
+                     failure_message=GAVE_UP),
                 lambda row, request: {"code": "grant_interrupted", "attempts": row.grant_attempts,
                                       "message": GAVE_UP}, outcome="failed"))
         handled = gave_up.handled
@@ -170,7 +173,8 @@ class SweepService(UseCase):
 
 
 def _set(**values: Any) -> Callable[[AccessRequest | AccessSession, datetime], None]:
-    """A mark: set these columns; `True` stands for the transaction's time."""
+    """A mark: set these columns; `True` stands for the transaction's time. A status set here is checked
+    against the declared life cycle by the model (the row is held by the sweep's claim)."""
     def mark(row: AccessRequest | AccessSession, now: datetime) -> None:
         for name, value in values.items():
             setattr(row, name, now if value is True else value)

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain.command import HELP_TEXT
 from bot.domain.durations import format_duration
+from bot.domain.states import RequestStatus, SessionStatus
 from bot.domain.text import escape_mrkdwn, truncate
 from bot.services.ports import RequestView
 from bot.slack.ids import Action
@@ -100,7 +101,7 @@ def request_card(view: RequestView) -> Message:
     if request.extends is not None:
         blocks.append(context(f"🔁 Extension of session {request.extends}: a new session continues it"))
     blocks.extend(_card_status(view))
-    if request.status == "pending":
+    if request.status == RequestStatus.PENDING:
         blocks.append({"type": "actions", "block_id": f"decide:{request.ref}", "elements": [
             button("Approve", Action.APPROVE, request.ref, style="primary"),
             button("Deny", Action.DENY, request.ref, style="danger"),
@@ -117,27 +118,28 @@ def _card_status(view: RequestView) -> list[dict[str, Any]]:
               + (f": {escape_mrkdwn(truncate(d.reason, 500))}" if d.reason else "")
               for d in view.decisions if d.verdict == "deny"]
     status = {
-        "pending": f"⏳ Waiting for approval: {len(approvals)} of {request.approvals_required}",
-        "approved": "🗓️ Approved — waiting for its start" if request.starts_at is not None
+        RequestStatus.PENDING: f"⏳ Waiting for approval: {len(approvals)} of {request.approvals_required}",
+        RequestStatus.APPROVED: "🗓️ Approved — waiting for its start" if request.starts_at is not None
                     and request.grant_attempts == 0 else "🔐 Approved — creating the console session…",
-        "denied": "⛔ Denied",
-        "expired": "⌛ Expired: nobody decided in time",
-        "cancelled": "🚫 Cancelled" + (f" ({escape_mrkdwn(request.failure_message)})"
-                                       if request.failure_message else " by the requester"),
-        "failed": f"⚠️ Failed: {escape_mrkdwn(request.failure_message or 'the session could not be created')}",
+        RequestStatus.DENIED: "⛔ Denied",
+        RequestStatus.EXPIRED: "⌛ Expired: nobody decided in time",
+        RequestStatus.CANCELLED: "🚫 Cancelled" + (f" ({escape_mrkdwn(request.failure_message)})"
+                                                   if request.failure_message else " by the requester"),
+        RequestStatus.FAILED:
+            f"⚠️ Failed: {escape_mrkdwn(request.failure_message or 'the session could not be created')}",
     }.get(request.status, "")
     if request.auto_approved:
         lines.insert(0, "⚡ Auto-approved by the account's policy")
-    if request.status == "granted" and session is not None:
+    if request.status == RequestStatus.GRANTED and session is not None:
         status = session_status(session.status, session.expires_at, session.ended_at)
     return [context("\n".join([status, *lines]).strip() or request.status)]
 
 
 def session_status(status: str, expires_at: datetime, ended_at: datetime | None) -> str:
-    if status == "active":
+    if status == SessionStatus.ACTIVE:
         return f"🟢 Granted · session ends {when(expires_at)}"
-    if status == "revoked":
+    if status == SessionStatus.REVOKED:
         return f"🛑 Session revoked {when(ended_at or expires_at)}"
-    if status == "revoking":
+    if status == SessionStatus.REVOKING:
         return f"🟠 Session ended {when(ended_at or expires_at)} · being cut off in AWS"
     return f"⚪ Session ended {when(ended_at or expires_at)}"

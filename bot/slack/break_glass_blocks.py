@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.durations import format_duration
+from bot.domain.states import RequestStatus
 from bot.domain.text import escape_mrkdwn, truncate
 from bot.services.ports import RequestView
 from bot.slack.blocks import Message, button, context, section, session_status, text_message, when
@@ -25,7 +26,7 @@ def break_glass_card(view: RequestView) -> Message:
         section(f"*Reason*\n{escape_mrkdwn(truncate(request.reason, 2000))}"),
         context("\n".join(line for line in (_state(view), _review(view)) if line)),
     ]
-    if request.review is None and request.status in ("approved", "granted"):
+    if request.review is None and request.status in (RequestStatus.APPROVED, RequestStatus.GRANTED):
         blocks.append({"type": "actions", "block_id": f"review:{request.ref}", "elements": [
             button("Reviewed", Action.BREAK_GLASS_REVIEWED, request.ref, style="primary"),
             button("Flag and revoke", Action.BREAK_GLASS_FLAG, request.ref, style="danger"),
@@ -36,11 +37,11 @@ def break_glass_card(view: RequestView) -> Message:
 
 def _state(view: RequestView) -> str:
     request, session = view.request, view.session
-    if request.status == "granted" and session is not None:
+    if request.status == RequestStatus.GRANTED and session is not None:
         return session_status(session.status, session.expires_at, session.ended_at)
-    if request.status == "failed":
+    if request.status == RequestStatus.FAILED:
         return f"⚠️ Failed: {escape_mrkdwn(request.failure_message or 'the session could not be created')}"
-    return "🔐 Creating the console session…" if request.status == "approved" else request.status
+    return "🔐 Creating the console session…" if request.status == RequestStatus.APPROVED else request.status
 
 
 def _review(view: RequestView) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.durations import format_duration
+from bot.domain.states import RequestStatus
 from bot.domain.text import escape_mrkdwn
 from bot.services.ports import RequestView
 from bot.slack.blocks import Message, button, context, section, text_message, when
@@ -82,9 +83,9 @@ def submitted_message(view: RequestView) -> Message:
 
 def granted_ephemeral(view: RequestView) -> Message:
     request = view.request
-    if request.status == "granted":
+    if request.status == RequestStatus.GRANTED:
         return text_message(f"Request {request.ref} was approved: check your DMs for the console link.")
-    if request.status == "approved" and request.starts_at is not None:
+    if request.status == RequestStatus.APPROVED and request.starts_at is not None:
         return text_message(f"Request {request.ref} is approved; the console link comes by DM {when(request.starts_at)}.")
     return text_message(f"Request {request.ref} is {request.status}"
                         + (f": {request.failure_message}" if request.failure_message else "."))

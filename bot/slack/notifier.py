@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotFound, NotifyFailed
+from bot.domain.states import RequestStatus
 from bot.domain.text import quote
 from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
@@ -107,7 +108,7 @@ class SlackNotifier:
         card = card_of(view)
         for ref in view.request.cards or ():
             slack_call(partial(self.client.chat_update, channel=ref["channel"], ts=ref["ts"], **card))
-        if not view.request.cards and view.request.auto_approved and view.request.status == "granted":
+        if not view.request.cards and view.request.auto_approved and view.request.status == RequestStatus.GRANTED:
             # Auto-approved grants are announced (without the link) where a card would have gone.
             channel = view.channel or self.default_channel
             if channel:

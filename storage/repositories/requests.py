@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.domain.states import OPEN_REQUEST_STATUSES, RequestStatus
 from storage.models import AccessRequest, Decision
 from storage.repositories.results import rowcount
+from storage.repositories import _transition
 
 
 class RequestRepository:
@@ -42,44 +44,28 @@ class RequestRepository:
             select(AccessRequest).where(
                 AccessRequest.requester_id == requester_id,
                 AccessRequest.account_id == account_id,
-                AccessRequest.status.in_(("pending", "approved")),
+                AccessRequest.status.in_(sorted(OPEN_REQUEST_STATUSES)),
             )
         )
 
-    def transition(self, request_id: int, expected: str, new: str, **values: Any) -> bool:
-        """One conditional UPDATE; True only for the caller that changed the row."""
-        result = self.session.execute(
-            update(AccessRequest)
-            .where(AccessRequest.id == request_id, AccessRequest.status == expected)
-            .values(status=new, **values)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return rowcount(result) == 1
+    def transition(self, request_id: int, expected: RequestStatus, new: RequestStatus, **values: Any) -> bool:
+        """One conditional UPDATE; True only for the caller that changed the row (IllegalTransition for a move
+        the life cycle does not declare)."""
+        return _transition.transition(self.session, AccessRequest, request_id, expected, new, **values)
 
     def cancel_pending_for(self, account_ids: Sequence[int], now: datetime, message: str) -> int:
         """Cancel pending requests of accounts about to be removed, so nobody approves them afterwards."""
         if not account_ids:
             return 0
-        result = self.session.execute(
-            update(AccessRequest)
-            .where(AccessRequest.account_id.in_(account_ids), AccessRequest.status == "pending")
-            .values(status="cancelled", updated_at=now, failure_code="account_removed", failure_message=message)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result)
+        return _transition.transition_all(
+            self.session, AccessRequest, RequestStatus.PENDING, RequestStatus.CANCELLED,
+            AccessRequest.account_id.in_(account_ids),
+            updated_at=now, failure_code="account_removed", failure_message=message)
 
     def claim_grant(self, request_id: int, attempts: int, now: datetime) -> bool:
         """Take an approved request for granting: bump its attempt counter if nobody else did."""
-        result = self.session.execute(
-            update(AccessRequest)
-            .where(AccessRequest.id == request_id, AccessRequest.status == "approved",
-                   AccessRequest.grant_attempts == attempts)
-            .values(grant_attempts=attempts + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return rowcount(result) == 1
+        return _transition.claim(self.session, AccessRequest, request_id, RequestStatus.APPROVED,
+                                 AccessRequest.grant_attempts == attempts, grant_attempts=attempts + 1, updated_at=now)
 
     def decisions(self, request_id: int) -> Sequence[Decision]:
         return self.session.scalars(
@@ -96,12 +82,14 @@ class RequestRepository:
                 AccessRequest.requester_id == requester_id,
                 AccessRequest.account_id == account_id,
                 AccessRequest.auto_approved.is_(True),
-                AccessRequest.status.in_(("approved", "granted")),  # approved: being granted right now
+                # approved: being granted right now
+                AccessRequest.status.in_((RequestStatus.APPROVED, RequestStatus.GRANTED)),
                 AccessRequest.created_at >= since,
             )
         ) or 0
 
-    def of_requester(self, requester_id: str, statuses: Sequence[str], limit: int = 100) -> Sequence[AccessRequest]:
+    def of_requester(self, requester_id: str, statuses: Sequence[RequestStatus],
+                     limit: int = 100) -> Sequence[AccessRequest]:
         return self.session.scalars(
             select(AccessRequest)
             .where(AccessRequest.requester_id == requester_id, AccessRequest.status.in_(statuses))
@@ -110,11 +98,11 @@ class RequestRepository:
 
     def pending(self, limit: int = 200) -> Sequence[AccessRequest]:
         return self.session.scalars(
-            select(AccessRequest).where(AccessRequest.status == "pending")
+            select(AccessRequest).where(AccessRequest.status == RequestStatus.PENDING)
             .order_by(AccessRequest.created_at).limit(limit)
         ).all()
 
-    def claim(self, status: str, created_before: datetime, limit: int, *, reminders_sent: int | None = None,
+    def claim(self, status: RequestStatus, created_before: datetime, limit: int, *, reminders_sent: int | None = None,
               started_by: datetime | None = None) -> Sequence[AccessRequest]:
         """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers);
         `reminders_sent`: only those that have had exactly that many reminders."""
@@ -133,7 +121,7 @@ class RequestRepository:
         """Approved requests nobody has worked on lately (a crash between approval and grant; a scheduled one
         only once its start has passed too), locked so other replicas skip them."""
         return self.session.scalars(
-            select(AccessRequest).where(AccessRequest.status == "approved",
+            select(AccessRequest).where(AccessRequest.status == RequestStatus.APPROVED,
                                         AccessRequest.updated_at <= untouched_since,
                                         or_(AccessRequest.starts_at.is_(None),
                                             AccessRequest.starts_at <= untouched_since))
@@ -171,7 +159,8 @@ class RequestRepository:
     def claim_starting(self, now: datetime, limit: int) -> Sequence[int]:
         """Approved scheduled requests whose start has come and that no grant has tried yet, locked for one replica."""
         return self.session.scalars(
-            select(AccessRequest.id).where(AccessRequest.status == "approved", AccessRequest.starts_at.is_not(None),
+            select(AccessRequest.id).where(AccessRequest.status == RequestStatus.APPROVED,
+                                           AccessRequest.starts_at.is_not(None),
                                            AccessRequest.starts_at <= now, AccessRequest.grant_attempts == 0)
             .order_by(AccessRequest.starts_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
@@ -181,5 +170,5 @@ class RequestRepository:
         return self.session.scalar(
             select(func.coalesce(func.sum(AccessRequest.duration_seconds), 0)).where(
                 AccessRequest.requester_id == requester_id, AccessRequest.account_id == account_id,
-                AccessRequest.status == "granted", AccessRequest.created_at >= since)
+                AccessRequest.status == RequestStatus.GRANTED, AccessRequest.created_at >= since)
         ) or 0

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.states import SessionStatus
 from storage.models import AccessSession
-from storage.repositories.results import rowcount
+from storage.repositories import _transition
 
 
 class SessionRepository:
@@ -30,32 +31,28 @@ class SessionRepository:
         return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
 
     def active(self, requester_id: str | None = None, limit: int = 200) -> Sequence[AccessSession]:
-        query = select(AccessSession).where(AccessSession.status == "active")
+        query = select(AccessSession).where(AccessSession.status == SessionStatus.ACTIVE)
         if requester_id is not None:
             query = query.where(AccessSession.requester_id == requester_id)
         return self.session.scalars(query.order_by(AccessSession.expires_at).limit(limit)).all()
 
     def count_active(self, requester_id: str | None = None) -> int:
-        query = select(func.count()).select_from(AccessSession).where(AccessSession.status == "active")
+        query = select(func.count()).select_from(AccessSession).where(
+            AccessSession.status == SessionStatus.ACTIVE)
         if requester_id is not None:
             query = query.where(AccessSession.requester_id == requester_id)
         return self.session.scalar(query) or 0
 
-    def transition(self, session_id: int, expected: str, new: str, *, expected_attempts: int | None = None,
-                   **values: Any) -> bool:
-        """One conditional UPDATE (on the status, and the revoke attempts when given); True only for the
-        caller that changed the row."""
-        conditions = [AccessSession.id == session_id, AccessSession.status == expected]
-        if expected_attempts is not None:
-            conditions.append(AccessSession.revoke_attempts == expected_attempts)
-        result = self.session.execute(
-            update(AccessSession)
-            .where(*conditions)
-            .values(status=new, **values)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return rowcount(result) == 1
+    def transition(self, session_id: int, expected: SessionStatus, new: SessionStatus, **values: Any) -> bool:
+        """One conditional UPDATE; True only for the caller that changed the row (IllegalTransition for a move
+        the life cycle does not declare)."""
+        return _transition.transition(self.session, AccessSession, session_id, expected, new, **values)
+
+    def claim_revoke_attempt(self, session_id: int, attempts: int, **values: Any) -> bool:
+        """Take the next try at cutting a `revoking` session if nobody moved its attempt counter since it read
+        `attempts`; the session stays `revoking`. True only for the caller that took it."""
+        return _transition.claim(self.session, AccessSession, session_id, SessionStatus.REVOKING,
+                                 AccessSession.revoke_attempts == attempts, revoke_attempts=attempts + 1, **values)
 
     def claim_due_warning(self, now: datetime, warn_before: datetime, limit: int) -> Sequence[AccessSession]:
         """Active, unwarned sessions ending between now and `warn_before` (uses ix_sessions_due_warning)."""
@@ -71,7 +68,7 @@ class SessionRepository:
     def _claim(self, *conditions: Any, limit: int) -> Sequence[AccessSession]:
         return self.session.scalars(
             select(AccessSession)
-            .where(AccessSession.status == "active", *conditions)
+            .where(AccessSession.status == SessionStatus.ACTIVE, *conditions)
             .order_by(AccessSession.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -82,7 +79,7 @@ class SessionRepository:
         are skipped."""
         return self.session.scalars(
             select(AccessSession)
-            .where(AccessSession.status == "revoking", AccessSession.revoke_due_at <= now)
+            .where(AccessSession.status == SessionStatus.REVOKING, AccessSession.revoke_due_at <= now)
             .order_by(AccessSession.revoke_due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -92,7 +89,7 @@ class SessionRepository:
         """Revoked sessions whose deny is still flagged as in place although their credentials expired."""
         return self.session.scalars(
             select(AccessSession).where(
-                AccessSession.status == "revoked",
+                AccessSession.status == SessionStatus.REVOKED,
                 AccessSession.revocation_applied.is_(True),
                 AccessSession.expires_at <= before,
             ).limit(limit)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import GENESIS, AuditEntry
 from bot.domain.audit_chain import ChainCheck
+from bot.domain.states import RequestStatus
 from storage.models import AccessRequest, AccessSession, AuditEvent
 from storage.repositories import AuditRepository, RequestRepository, SessionRepository
 from storage.repositories.audit import link_of
@@ -44,10 +45,12 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
         RequestRepository(session).add(make_request())
         request_id = RequestRepository(session).by_ref("R-AAAAAA").id
     with db.begin() as session:
-        assert RequestRepository(session).transition(request_id, "pending", "approved", updated_at=NOW)
+        assert RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
+                                                     updated_at=NOW)
     with db.begin() as session:
-        assert not RequestRepository(session).transition(request_id, "pending", "denied", updated_at=NOW)
-        assert RequestRepository(session).by_id(request_id).status == "approved"
+        assert not RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.DENIED,
+                                                         updated_at=NOW)
+        assert RequestRepository(session).by_id(request_id).status is RequestStatus.APPROVED
 
 
 def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -> None:
@@ -60,7 +63,8 @@ def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -
     def attempt() -> None:
         barrier.wait()
         with db.begin() as session:
-            wins.append(RequestRepository(session).transition(request_id, "pending", "approved"))
+            wins.append(RequestRepository(session).transition(request_id, RequestStatus.PENDING,
+                                                              RequestStatus.APPROVED))
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
@@ -94,10 +98,10 @@ def test_postgres_claims_skip_rows_another_replica_holds(engine: Engine, db: ses
             RequestRepository(session).add(make_request(f"R-BBBBB{index}", created=NOW - timedelta(hours=2)))
     first = db()
     first.begin()
-    held = RequestRepository(first).claim("pending", NOW, limit=2)
+    held = RequestRepository(first).claim(RequestStatus.PENDING, NOW, limit=2)
     assert len(held) == 2
     with db.begin() as session:
-        other = RequestRepository(session).claim("pending", NOW, limit=10)
+        other = RequestRepository(session).claim(RequestStatus.PENDING, NOW, limit=10)
         assert {r.ref for r in other}.isdisjoint({r.ref for r in held})
         assert len(other) == 2
     first.rollback()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.states import RequestStatus
 from storage.models import AccessRequest, AccessSession
 from storage.repositories import RequestRepository, SessionRepository
 
@@ -62,7 +63,7 @@ def test_request_claims_and_stuck_grants(db: sessionmaker[Session]) -> None:
         add_request(session, "R-FRESH1", "approved", NOW - timedelta(seconds=30), attempts=1)
     with db.begin() as session:
         requests = RequestRepository(session)
-        assert [r.ref for r in requests.claim("pending", NOW - timedelta(hours=1), 10)] == ["R-OLD001"]
+        assert [r.ref for r in requests.claim(RequestStatus.PENDING, NOW - timedelta(hours=1), 10)] == ["R-OLD001"]
         assert [r.ref for r in requests.claim_stuck(NOW - timedelta(minutes=2), 10)] == ["R-APPRVD"]
 
 
@@ -133,7 +134,7 @@ CLAIMS = {
     "ix_sessions_active_expiry": lambda s: SessionRepository(s).claim_due_end(NOW, 200),
     # Pending requests are also "open": the one-open-request index serves the claim as well as the status index.
     "ix_access_requests_status_created|uq_access_requests_open":
-        lambda s: RequestRepository(s).claim("pending", NOW, 200),
+        lambda s: RequestRepository(s).claim(RequestStatus.PENDING, NOW, 200),
     "ix_access_requests_scheduled": lambda s: RequestRepository(s).claim_starting(NOW, 200),
     "ix_access_requests_unreviewed": lambda s: RequestRepository(s).claim_unreviewed(NOW, 200),
     "ix_sessions_revoke_due": lambda s: SessionRepository(s).claim_due_revocations(NOW, 200),

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.domain.ids import normalise_ref
+from bot.domain.states import RequestStatus
 from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Action, other_than
@@ -55,10 +56,10 @@ def review_break_glass(ack: Ack, body: dict[str, Any], client: WebClient, servic
 def extend(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
     ack()
     view = services.access.extend(user_id=user_id(body), session_ref=normalise_ref(action_value(body), "S"))
-    if view.request.status == "pending":
+    if view.request.status == RequestStatus.PENDING:
         tell_user(client, body, f"Extension {view.request.ref} of {view.request.extends} is waiting for approval; "
                                 "the new link comes by DM once it is approved.")
-    elif view.request.status == "granted":
+    elif view.request.status == RequestStatus.GRANTED:
         tell_user(client, body, f"Extended: {view.request.extends} continues as a new session; the new link is "
                                 "in your DMs.")
     else:

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain import command as cmd
+from bot.domain.states import RequestStatus
 from bot.services.asking import ReasonRequired
 from bot.slack.blocks import Message, catalog_message, help_message, text_message
 from bot.slack.context import Services
@@ -49,7 +50,7 @@ def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, service
             services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
             duration=parsed.duration or "", note=error.user_message + " Tell the approvers why you need it."))
         return None
-    if view.request.status == "pending":
+    if view.request.status == RequestStatus.PENDING:
         return submitted_message(view)
     return granted_ephemeral(view)
 
@@ -57,7 +58,7 @@ def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, service
 def _break_glass(parsed: cmd.BreakGlass, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     view = services.access.break_glass(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
                                        duration=parsed.duration, reason=parsed.reason)
-    if view.request.status == "granted":
+    if view.request.status == RequestStatus.GRANTED:
         return text_message(f"🚨 Break-glass {view.request.ref}: check your DMs for the console link. The approvers "
                             "and admins have been told, and one of them will review it.")
     return granted_ephemeral(view)

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import InvalidInput
 from bot.domain.ids import normalise_ref
+from bot.domain.states import RequestStatus
 from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Block, View, other_than
@@ -40,7 +41,7 @@ def request_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         return
     result = services.access.submit(user_id=user_id(body), resource=resource, account=account,
                                     duration=duration, reason=reason, start=start, person=checked_asker(body))
-    message = submitted_message(result) if result.request.status == "pending" else granted_ephemeral(result)
+    message = submitted_message(result) if result.request.status == RequestStatus.PENDING else granted_ephemeral(result)
     tell_user(client, {"user": body.get("user")}, message["text"])
     services.home.publish(user_id(body))
 

@@ -1,0 +1,54 @@
+"""The one conditional status change every repository uses, checked against the declared life cycle first.
+
+`transition` moves a row (`UPDATE ... WHERE id = :id AND status = :expected`) and says whether this caller
+moved it; a move `bot.domain.states` does not declare raises `IllegalTransition` before any SQL runs, so it
+cannot be written. `claim` is the bookkeeping kind: a conditional UPDATE that leaves the status as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import ColumnElement, CursorResult, Update, update
+from sqlalchemy.orm import Session
+
+from bot.domain.states import StatusT, require_transition
+from storage.models import AccessRequest, AccessSession
+
+Row = TypeVar("Row", AccessRequest, AccessSession)
+
+
+def transition(session: Session, model: type[Row], row_id: int, expected: StatusT, new: StatusT,
+               *conditions: ColumnElement[bool], **values: Any) -> bool:
+    """Move one row from `expected` to `new` (and set `values`) if it is still `expected` and meets
+    `conditions`; True only for the caller that changed it."""
+    return _run(session, _statement(model, expected, new, model.id == row_id, *conditions, **values)) == 1
+
+
+def transition_all(session: Session, model: type[Row], expected: StatusT, new: StatusT,
+                   *conditions: ColumnElement[bool], **values: Any) -> int:
+    """Move every row in `expected` that meets `conditions`; how many moved."""
+    return _run(session, _statement(model, expected, new, *conditions, **values))
+
+
+def claim(session: Session, model: type[Row], row_id: int, status: StatusT,
+          *conditions: ColumnElement[bool], **values: Any) -> bool:
+    """Set `values` on one row still in `status` and meeting `conditions`, keeping its status; True only for
+    the caller that changed it (a grant's or a revocation's next attempt)."""
+    if "status" in values:
+        raise ValueError("a claim keeps the status; use transition to change it")
+    statement = update(model).where(model.id == row_id, model.status == status, *conditions).values(**values)
+    return _run(session, statement) == 1
+
+
+def _statement(model: type[Row], expected: StatusT, new: StatusT, *conditions: ColumnElement[bool],
+         **values: Any) -> Update:
+    """The checked UPDATE statement itself."""
+    require_transition(expected, new)
+    return update(model).where(model.status == expected, *conditions).values(status=new, **values)
+
+
+def _run(session: Session, statement: Update) -> int:
+    result = cast("CursorResult[Any]", session.execute(statement.execution_options(synchronize_session=False)))
+    session.expire_all()
+    return int(result.rowcount or 0)
