@@ -130,6 +130,19 @@ def test_no_product_module_imports_the_sandbox(name: str) -> None:
     assert not bad and not name.startswith("bot.sandbox"), f"{name} is product code and imports {bad}"
 
 
+@pytest.mark.parametrize("name", sorted(name for name in modules() if name.startswith("bot.slack")))
+def test_no_slack_module_imports_storage(name: str) -> None:
+    """Slack renderers and listeners see read models from the services, never ORM rows or repositories."""
+    bad = [target for target, _ in imports(modules()[name], name) if target.split(".")[0] == "storage"]
+    assert not bad, f"{name} imports {bad}: take read models (bot.services.read_models) from a service instead"
+
+
+def test_the_read_models_load_no_storage() -> None:
+    code = "import sys, bot.services.read_models; print(sorted(m for m in sys.modules if m.startswith('storage')))"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
 def test_the_production_image_gets_no_sandbox() -> None:
     copied = [line for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
               if line.split()[:1] == ["COPY"]]

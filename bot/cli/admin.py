@@ -13,7 +13,7 @@ from bot.domain.eligibility import Requesters
 from bot.domain.errors import InvalidInput, NotFound
 from bot.services.admin import AccountSpec, AdminService
 from bot.services.ports import SlackIds
-from storage.models import Account, Resource
+from bot.services.read_models import AccountRead, ResourceRead
 
 
 def add_admin_commands(commands: Any) -> None:
@@ -234,12 +234,12 @@ def _account_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def resource_dict(row: Resource) -> dict[str, Any]:
+def resource_dict(row: ResourceRead) -> dict[str, Any]:
     return {"name": row.name, "role_arn": row.role_arn, "description": row.description,
             "source_identity": row.source_identity, "created_at": row.created_at.isoformat(), "created_by": row.created_by}
 
 
-def account_dict(resource: Resource, row: Account) -> dict[str, Any]:
+def account_dict(resource: ResourceRead, row: AccountRead) -> dict[str, Any]:
     return {"resource": resource.name, "name": row.name, "role_arn": row.role_arn,
             "description": row.description, "duration": format_duration(row.default_duration_seconds),
             "approvers": list(row.approver_ids or []), "approver_group": row.approver_group,

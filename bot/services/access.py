@@ -21,8 +21,8 @@ from bot.services.extensions import extendable
 from bot.services.grants import GrantService
 from bot.services.lookups import GroupCache, actor_of, unknown_account
 from bot.services.ports import Directory, Notifier, Person, RequestView
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.services.views import load_view
-from storage.models import Account, Resource
 
 log = logging.getLogger(__name__)
 
@@ -176,15 +176,16 @@ class AccessService(UseCase):
         self._safe(self.notifier.update_request_cards, view)
         return view
 
-    def catalog(self, user_id: str) -> list[tuple[Resource, Account]]:
+    def catalog(self, user_id: str) -> list[tuple[ResourceRead, AccountRead]]:
         """The accounts `user_id` may ask for; one whose requester group cannot be read is left out."""
         with self.transaction() as tx:
-            rows = list(tx.config.accounts())
+            rows = [(ResourceRead.of(res), AccountRead.of(acc), requesters_of(acc))
+                    for res, acc in tx.config.accounts()]
         groups = GroupCache(self.directory)
         visible = []
-        for res, acc in rows:
+        for res, acc, requesters in rows:
             try:
-                if eligibility(requesters_of(acc), user_id, group_members=groups.group_members).eligible:
+                if eligibility(requesters, user_id, group_members=groups.group_members).eligible:
                     visible.append((res, acc))
             except CheckFailed:
                 continue

@@ -14,6 +14,7 @@ from bot.domain.names import validate_name
 from bot.domain.policy import ApprovalPolicy
 from bot.domain.slack_ids import optional, user_ids
 from bot.domain.text import quote
+from bot.services.read_models import AccountRead
 from storage.models import Account
 
 
@@ -90,7 +91,7 @@ def check_spec(spec: AccountSpec) -> CheckedAccount:
     return CheckedAccount(name, arn, duration, requesters, policy)
 
 
-def spec_of(resource: str, account: Account) -> AccountSpec:
+def spec_of(resource: str, account: Account | AccountRead) -> AccountSpec:
     """The form's values of a saved account."""
     return AccountSpec(
         resource=resource, name=account.name, role_arn=account.role_arn,

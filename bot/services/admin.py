@@ -19,8 +19,8 @@ from bot.services import config_rows
 from bot.services.account_spec import AccountSpec, CheckedAccount, check_spec, spec_of
 from bot.services.base import Clock, UseCase
 from bot.services.ports import AccessBroker, SlackIds
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.services.slack_checks import check_slack_ids
-from storage.models import Account, Resource
 
 __all__ = ["AccountSpec", "AdminChange", "AdminService", "same_partition", "spec_of"]
 
@@ -59,17 +59,17 @@ class AdminService(UseCase):
             self.record(actor, action, outcome="refused", code=error.code, message=error.user_message)
             raise error
 
-    def resources(self) -> Sequence[Resource]:
+    def resources(self) -> Sequence[ResourceRead]:
         with self.transaction() as tx:
-            return tx.config.resources()
+            return [ResourceRead.of(row) for row in tx.config.resources()]
 
-    def resource(self, name: str) -> Resource:
+    def resource(self, name: str) -> ResourceRead:
         """One resource, or NotFound."""
         with self.transaction() as tx:
             row = tx.config.resource(name)
-        if row is None:
-            raise NotFound(f"There is no resource named {name}.")
-        return row
+            if row is None:
+                raise NotFound(f"There is no resource named {name}.")
+            return ResourceRead.of(row)
 
     def account_spec(self, resource: str, name: str) -> AccountSpec:
         """What an account says today, as a spec to change and save again."""
@@ -79,17 +79,17 @@ class AdminService(UseCase):
             raise NotFound(f"There is no account {resource}/{name}.")
         return spec_of(found[0].name, found[1])
 
-    def accounts(self, resource: str | None = None) -> Sequence[tuple[Resource, Account]]:
+    def accounts(self, resource: str | None = None) -> Sequence[tuple[ResourceRead, AccountRead]]:
         with self.transaction() as tx:
-            return tx.config.accounts(resource)
+            return [(ResourceRead.of(res), AccountRead.of(acc)) for res, acc in tx.config.accounts(resource)]
 
     def authorize(self, actor: str, action: str, trusted: bool) -> None:
         """Slack users must be admins at the moment of every change; the CLI (`trusted`) runs as the operator."""
         if not trusted:
             self.ensure_admin(actor, action)
 
-    def save_resource(self, *, actor: str, name: str, role_arn: str, description: str = "",
-                      replace: bool = False, trusted: bool = False, source_identity: bool | None = None) -> Resource:
+    def save_resource(self, *, actor: str, name: str, role_arn: str, description: str = "", replace: bool = False,
+                      trusted: bool = False, source_identity: bool | None = None) -> ResourceRead:
         """Add (or with `replace`, change) a resource after assuming its role for real (setting SourceIdentity
         when the resource will; `source_identity` None keeps what it was, off for a new one)."""
         self.authorize(actor, "resource.save", trusted)
@@ -106,8 +106,9 @@ class AdminService(UseCase):
                 row = tx.config.resource(name)
                 if row is not None and not replace:
                     raise Conflict(f"A resource named {name} already exists.", field="name")
-                return config_rows.write_resource(tx, actor=actor, row=row, name=name, arn=arn,
-                                                  description=description, source_identity=source_identity)
+                return ResourceRead.of(config_rows.write_resource(
+                    tx, actor=actor, row=row, name=name, arn=arn, description=description,
+                    source_identity=source_identity))
 
     def remove_resource(self, *, actor: str, name: str, trusted: bool = False) -> int:
         """Remove a resource and its accounts; return how many accounts went with it."""
@@ -148,7 +149,7 @@ class AdminService(UseCase):
         return review
 
     def save_account(self, *, actor: str, spec: AccountSpec, replace: bool = False, trusted: bool = False,
-                     notes: list[str] | None = None) -> Account:
+                     notes: list[str] | None = None) -> AccountRead:
         """Add (or change) an account after checking its Target Role's trust policy and chaining to it for real;
         warnings about that trust policy are added to `notes`."""
         self.authorize(actor, "account.save", trusted)
@@ -173,9 +174,9 @@ class AdminService(UseCase):
                 resource = tx.config.resource(spec.resource)
                 if resource is None:
                     raise NotFound(f"There is no resource named {quote(spec.resource)}.", field="resource")
-                return config_rows.write_account(
+                return AccountRead.of(config_rows.write_account(
                     tx, actor=actor, resource=resource, row=found[1] if found else None, spec=spec, checked=checked,
-                    **({"trust_warnings": list(review.warnings)} if review.warnings else {}))
+                    **({"trust_warnings": list(review.warnings)} if review.warnings else {})))
 
     def remove_account(self, *, actor: str, resource: str, name: str, trusted: bool = False) -> int:
         """Remove an account; return how many active sessions it had (they run until they end)."""

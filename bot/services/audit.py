@@ -14,6 +14,7 @@ from bot.domain.audit import GENESIS, Checkpoint
 from bot.domain.audit_chain import ChainCheck
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.services.base import Clock, UseCase
+from bot.services.read_models import AuditRead
 from storage.models import AuditEvent
 from storage.repositories import AuditRepository
 from storage.repositories.audit import link_of
@@ -31,7 +32,7 @@ MAX_PAGE = 10_000
 class AuditPage:
     """One page of events, newest first, and how to ask for the next."""
 
-    events: tuple[AuditEvent, ...]
+    events: tuple[AuditRead, ...]
     filters: dict[str, str] = field(default_factory=dict)
     page: int = 1
     has_more: bool = False
@@ -75,7 +76,8 @@ class AuditService(UseCase):
         with self.transaction() as tx:
             rows = AuditRepository(tx.session).page(**query, before_id=before_id, offset=offset,
                                                     limit=PAGE_SIZE + 1)
-        return AuditPage(tuple(rows[:PAGE_SIZE]), dict(filters), page, has_more=len(rows) > PAGE_SIZE)
+            events = tuple(AuditRead.of(row) for row in rows[:PAGE_SIZE])
+        return AuditPage(events, dict(filters), page, has_more=len(rows) > PAGE_SIZE)
 
     def export(self, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Every event from `since` on, oldest first, as plain records (read in short transactions)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from storage.models import AccessRequest, AccessSession, Decision
+from bot.services.read_models import DecisionRead, RequestRead, SessionRead
 
 
 @dataclass(frozen=True)
@@ -148,11 +148,11 @@ class Notifier(Protocol):
 
 @dataclass(frozen=True)
 class RequestView:
-    """A request with what renderers need: its decisions, session and who may approve."""
+    """A request with what renderers need: its decisions, session and who may approve (read models, not rows)."""
 
-    request: AccessRequest
-    decisions: tuple[Decision, ...] = ()
-    session: AccessSession | None = None
+    request: RequestRead
+    decisions: tuple[DecisionRead, ...] = ()
+    session: SessionRead | None = None
     approver_ids: frozenset[str] = frozenset()
     approver_group: str | None = None
     channel: str | None = None  # the account's approval channel, if it has one

@@ -12,6 +12,7 @@ from bot.domain.errors import AwsError, Conflict, NotAllowed, NotFound, NotifyFa
 from bot.domain.states import SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.ports import AccessBroker, Notifier, RequestView
+from bot.services.read_models import SessionRead
 from bot.services.revocations import Cut, RevocationService
 from bot.services.views import load_view
 from storage.models import AccessSession
@@ -34,7 +35,7 @@ class SessionService(UseCase):
         self.revocations = revocations
 
     def active(self, *, actor: str, all_users: bool = False, user: str | None = None,
-               limit: int = 50) -> Sequence[AccessSession]:
+               limit: int = 50) -> Sequence[SessionRead]:
         """One's own active sessions; admins may see everyone's or one person's."""
         if (all_users or (user and user != actor)) and actor not in self.admin_ids():
             self.record(actor, "session.list", user or "all", "refused", code="not_allowed")
@@ -43,7 +44,7 @@ class SessionService(UseCase):
             owner = None if all_users else (user or actor)
             rows = tx.sessions.active(owner, limit=limit)
             # A session past its end stays `active` until the next tick ends it; it is over all the same.
-            return [row for row in rows if row.expires_at > tx.now]
+            return [SessionRead.of(row) for row in rows if row.expires_at > tx.now]
 
     def revoke(self, *, actor: str, ref: str, authorized: bool = False) -> tuple[RequestView, str]:
         """End a session now (owner or admin); cut it in AWS too where its account had revocation on.

@@ -15,6 +15,7 @@ from bot.services.admin import AdminService
 from bot.services.base import Clock, UseCase
 from bot.services.doctor_checks import Check, DoctorReport, Timed
 from bot.services.ports import AccessBroker
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.services.setup_hints import aws_network_hint
 from bot.services.setup_slack import SlackProbe, slack_checks
 from bot.services.setup_documents import (
@@ -25,7 +26,6 @@ from bot.services.setup_documents import (
     registered,
     resource_documents,
 )
-from storage.models import Account, Resource
 
 __all__ = ["Check", "DoctorReport", "PolicyDocument", "SetupInfo", "SetupService"]
 
@@ -144,7 +144,7 @@ class SetupService(UseCase):
                     problems=[c.subject for c in report.problems][:50])
         return report
 
-    def _check_resource(self, resource: Resource, trust: str, broken: set[int]) -> Check:
+    def _check_resource(self, resource: ResourceRead, trust: str, broken: set[int]) -> Check:
         subject = f"resource {resource.name}"
         try:
             self.broker.validate_resource(resource.role_arn, source_identity=resource.source_identity)
@@ -158,7 +158,7 @@ class SetupService(UseCase):
         return Check(subject, True, f"pam-bot assumed the Resource Role {resource.role_arn}"
                      + (" setting SourceIdentity." if resource.source_identity else "."))
 
-    def _check_account(self, resource: Resource, account: Account, broken: set[int]) -> Check:
+    def _check_account(self, resource: ResourceRead, account: AccountRead, broken: set[int]) -> Check:
         subject = f"account {resource.name}/{account.name}"
         if resource.id in broken:
             return Check(subject, False, f"Not checked: its resource {resource.name} does not work (see above).",

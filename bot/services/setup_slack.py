@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain.errors import NotifyFailed
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.services.setup_hints import slack_network_hint
-from storage.models import Account, Resource
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SlackProbe(Protocol):
 CheckTuple = tuple[str, bool, str, str]  # subject, ok, detail, fix
 
 
-def slack_checks(probe: SlackProbe, accounts: list[tuple[Resource, Account]],
+def slack_checks(probe: SlackProbe, accounts: list[tuple[ResourceRead, AccountRead]],
                  default_channel: str | None) -> Iterator[CheckTuple]:
     """One check for the token, then one per approval channel, approver and group named by any account."""
     try:

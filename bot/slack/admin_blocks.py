@@ -7,16 +7,16 @@ from typing import Any
 
 from bot.domain.durations import format_duration
 from bot.domain.text import escape_mrkdwn, plural, truncate
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.slack.blocks import button, context, section, who_approves
 from bot.slack.ids import VALUE, Action, Block, View
 from bot.slack.modals import modal, plain
-from storage.models import Account, Resource
 
 VIEW_BLOCKS = 100
 DIVIDER: dict[str, Any] = {"type": "divider"}
 
 
-def admin_home(resources: Sequence[Resource], accounts: Sequence[tuple[Resource, Account]], admins: int, *,
+def admin_home(resources: Sequence[ResourceRead], accounts: Sequence[tuple[ResourceRead, AccountRead]], admins: int, *,
                notice: str = "") -> dict[str, Any]:
     """Every resource with its accounts and an Edit button each; cut and counted past Slack's 100 blocks."""
     blocks: list[dict[str, Any]] = [context(notice)] if notice else []
@@ -92,13 +92,13 @@ def admins_modal(env_admins: Sequence[str], stored: Sequence[str], *, parent: st
     ], submit="Save", metadata={"parent": parent or ""})
 
 
-def _resource(resource: Resource) -> dict[str, Any]:
+def _resource(resource: ResourceRead) -> dict[str, Any]:
     description = f" — {escape_mrkdwn(truncate(resource.description, 300))}" if resource.description else ""
     return {**section(f"*{resource.name}*{description}\n`{resource.role_arn}`"),
             "accessory": button("Edit", Action.ADMIN_EDIT_RESOURCE, resource.name)}
 
 
-def _account(resource: Resource, account: Account) -> dict[str, Any]:
+def _account(resource: ResourceRead, account: AccountRead) -> dict[str, Any]:
     description = f" — {escape_mrkdwn(truncate(account.description, 300))}" if account.description else ""
     extras = [f"<#{account.approval_channel}>" if account.approval_channel else "",
               "reason required" if account.require_reason else "",

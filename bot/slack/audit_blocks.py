@@ -9,9 +9,9 @@ from typing import Any
 from bot.domain.errors import InvalidInput
 from bot.domain.text import escape_mrkdwn, quote, truncate
 from bot.services.audit import FILTERS, AuditPage
+from bot.services.read_models import AuditRead
 from bot.slack.blocks import Message, button, context, section, when
 from bot.slack.ids import Action
-from storage.models import AuditEvent
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _OUTCOME = {"ok": "✅", "refused": "⛔", "failed": "⚠️"}
@@ -36,7 +36,7 @@ def audit_message(page: AuditPage) -> Message:
     return {"text": f"Audit trail, page {page.page}: {len(page.events)} events", "blocks": blocks}
 
 
-def event_text(event: AuditEvent) -> str:
+def event_text(event: AuditRead) -> str:
     """Time, actor, action, target and outcome on one line; the details below."""
     actor = f"<@{event.actor}>" if _USER_ID.fullmatch(event.actor) else f"`{escape_mrkdwn(event.actor)}`"
     target = f" · `{escape_mrkdwn(truncate(event.target, 200))}`" if event.target else ""

@@ -11,8 +11,8 @@ from bot.domain.durations import format_duration
 from bot.domain.states import RequestStatus, SessionStatus
 from bot.domain.text import escape_mrkdwn, truncate
 from bot.services.ports import RequestView
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.slack.ids import Action
-from storage.models import Account, Resource
 
 Message = dict[str, Any]
 SECTION_LIMIT = 3000
@@ -54,7 +54,7 @@ def help_message() -> Message:
     return {"text": "How to use /pam", "blocks": [section(f"*How to use /pam*\n```{HELP_TEXT}```")]}
 
 
-def who_approves(account: Account) -> str:
+def who_approves(account: AccountRead) -> str:
     if account.auto_approve:
         limit = account.auto_approve_daily_limit
         return "auto-approved" + (f" (up to {limit} a day)" if limit else "")
@@ -66,7 +66,7 @@ def who_approves(account: Account) -> str:
     return f"{who}" + (f" ({needed} approvals needed)" if needed > 1 else "")
 
 
-def catalog_message(rows: Sequence[tuple[Resource, Account]], limit: int = 45) -> Message:
+def catalog_message(rows: Sequence[tuple[ResourceRead, AccountRead]], limit: int = 45) -> Message:
     """`/pam list`: every account with description, duration and who approves."""
     if not rows:
         return text_message("There is no account you can ask for yet. A pam-bot admin can add you to an "

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.services.ports import RequestView
+from bot.services.read_models import SessionRead
 from bot.slack.blocks import Message, context, section, text_message, when
-from storage.models import AccessSession
 
 LIST_LIMIT = 40
 
 
-def sessions_message(rows: Sequence[AccessSession], *, everyone: bool, whose: str | None = None) -> Message:
+def sessions_message(rows: Sequence[SessionRead], *, everyone: bool, whose: str | None = None) -> Message:
     """`/pam sessions`: one line per active session; `whose` names the person an admin asked about."""
     if whose:
         title, empty = f"Active sessions of <@{whose}>", f"<@{whose}> has no active sessions."

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.domain.durations import format_duration
 from bot.domain.text import truncate
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.slack.blocks import context
 from bot.slack.ids import VALUE, Block, View
-from storage.models import Account, Resource
 
 MAX_OPTIONS = 100
 
@@ -45,12 +45,12 @@ def option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(text), "value": value[:150]}
 
 
-def account_options(rows: Sequence[tuple[Resource, Account]]) -> list[dict[str, Any]]:
+def account_options(rows: Sequence[tuple[ResourceRead, AccountRead]]) -> list[dict[str, Any]]:
     return [option(f"{r.name} / {a.name} (up to {format_duration(a.default_duration_seconds)})",
                    f"{r.name}/{a.name}") for r, a in rows[:MAX_OPTIONS]]
 
 
-def request_modal(rows: Sequence[tuple[Resource, Account]], *, selected: str | None = None,
+def request_modal(rows: Sequence[tuple[ResourceRead, AccountRead]], *, selected: str | None = None,
                   duration: str = "", reason: str = "", note: str = "") -> dict[str, Any]:
     """Ask for access: account, duration, reason (the slash command's twin)."""
     options = account_options(rows)

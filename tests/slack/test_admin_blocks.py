@@ -13,25 +13,28 @@ from sandbox.slack_blocks import check_view
 from sandbox.slack_payloads import checkboxes, conversations_select, plain_text_value, static_select, \
     users_select
 from bot.services.admin import AccountSpec
+from bot.services.read_models import AccountRead, ResourceRead
 from bot.slack.admin_blocks import admin_home, admins_modal, confirm_remove, notice_view, working_view
 from bot.slack.admin_forms import account_form, resource_form
 from bot.slack.admin_input import check_account, check_resource, field_errors, read_account, read_resource
-from storage.models import Account, Resource
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ARN = "arn:aws:iam::123456789012:role/pam-readonly"
 
 
-def resource(i: int) -> Resource:
-    return Resource(id=i, name=f"res-{i}", role_arn=f"arn:aws:iam::123456789012:role/r{i}", description="d" * 400,
-                    created_by="U", created_at=NOW, updated_at=NOW)
+def resource(i: int) -> ResourceRead:
+    return ResourceRead(id=i, name=f"res-{i}", role_arn=f"arn:aws:iam::123456789012:role/r{i}", description="d" * 400,
+                        source_identity=False, created_by="U", created_at=NOW, updated_at=NOW)
 
 
-def account(res: Resource, j: int, **extra: Any) -> Account:
-    return Account(id=res.id * 100 + j, resource_id=res.id, name=f"acct-{j}", role_arn=ARN, description="",
-                   default_duration_seconds=1800, approver_ids=["UAPPROVER1"], approver_group=None,
-                   approvals_required=1, approval_channel="CAPPROVALS", auto_approve=False,
-                   auto_approve_daily_limit=None, require_reason=True, revocation_enabled=False, **extra)
+def account(res: ResourceRead, j: int) -> AccountRead:
+    return AccountRead(id=res.id * 100 + j, resource_id=res.id, name=f"acct-{j}", role_arn=ARN, description="",
+                       default_duration_seconds=1800, approver_ids=("UAPPROVER1",), approver_group=None,
+                       approvals_required=1, approval_channel="CAPPROVALS", auto_approve=False,
+                       auto_approve_daily_limit=None, require_reason=True, revocation_enabled=False,
+                       requesters_everyone=False, requester_ids=(), requester_group=None, break_glass=False,
+                       escalate_to=None, max_extensions=0, extend_without_approval=False, created_by="U",
+                       created_at=NOW, updated_at=NOW)
 
 
 def submitted(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
