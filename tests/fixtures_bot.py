@@ -119,7 +119,8 @@ class Bot:
         return [row for row in rows if action is None or row.action == action]
 
     def card(self) -> dict[str, Any]:
-        """The latest state of the newest message in the approval channel."""
+        """The latest state of the newest message in the approval channel (once the outbox delivered its rows)."""
+        self.settle_outbox()
         messages = self.slack.messages(CHANNEL)
         assert messages, "no approval card was posted"
         return messages[-1]
@@ -129,6 +130,14 @@ class Bot:
         deadline = time.monotonic() + timeout
         while self.container.inbox.depth()[0]:
             assert time.monotonic() < deadline, "the worker did not drain its inbox"
+            time.sleep(0.02)
+        self.settle_outbox(timeout)
+
+    def settle_outbox(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has delivered every row that is due (rows waiting out a backoff do not count)."""
+        deadline = time.monotonic() + timeout
+        while not self.container.outbox.idle():
+            assert time.monotonic() < deadline, "the outbox did not deliver its due rows"
             time.sleep(0.02)
 
     def everything_slack_saw(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ from storage.locks import held, hold_in
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
 
 Clock = Callable[[], datetime]
+# The session of the transaction this thread is in, if any: the outbox queues in it, so a message owed for a
+# change commits (or rolls back) with that change.
+current_session: ContextVar[Session | None] = ContextVar("current_session", default=None)
 
 
 @dataclass
@@ -67,9 +71,13 @@ class UseCase:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self.db.begin() as session:
-            tx = Tx(session, self.clock())
-            yield tx
-            tx.write_audit()
+            token = current_session.set(session)
+            try:
+                tx = Tx(session, self.clock())
+                yield tx
+                tx.write_audit()
+            finally:
+                current_session.reset(token)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

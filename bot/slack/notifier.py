@@ -22,7 +22,7 @@ from bot.slack.lifecycle_blocks import link_closed_message
 
 log = logging.getLogger(__name__)
 
-_HINTS = {
+HINTS = {
     "channel_not_found": "the approval channel does not exist; an admin should pick another one",
     "not_in_channel": "pam-bot is not in the approval channel; invite it with /invite @pam-bot",
     "is_archived": "the approval channel is archived; an admin should pick another one",
@@ -40,7 +40,7 @@ def slack_call(send: Callable[[], Any]) -> Any:
         return send()
     except SlackApiError as error:
         code = str(error.response.get("error", "slack_error"))
-        raise NotifyFailed(f"Slack refused the message: {_HINTS.get(code, code)}.", code=code,
+        raise NotifyFailed(f"Slack refused the message: {HINTS.get(code, code)}.", code=code,
                            detail=code) from error
     except (SlackClientError, OSError) as error:
         raise NotifyFailed("Slack did not answer in time or could not be reached; try again in a minute.",

@@ -77,8 +77,20 @@ def revocable_resource(bot: Bot, resource: str = "prod-aws") -> str:
 
 
 def tick(bot: Bot | Container) -> TickReport:
+    """One scheduler tick, then wait for the outbox to deliver what it queued."""
     container = bot.container if isinstance(bot, Bot) else bot
-    return container.services.sweeps.tick()
+    report = container.services.sweeps.tick()
+    settle_outbox(container)
+    return report
+
+
+def settle_outbox(container: Container, timeout: float = 10.0) -> None:
+    """Deliver every due row of the outbox (in this thread too, should no worker run)."""
+    deadline = time.monotonic() + timeout
+    while not container.outbox.idle():
+        container.deliverer.drain()
+        assert time.monotonic() < deadline, "the outbox did not deliver its due rows"
+        time.sleep(0.02)
 
 
 def at(bot: Bot, moment: datetime) -> None:
