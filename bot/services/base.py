@@ -15,6 +15,7 @@ from bot.domain.audit import AuditEntry
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, PamError
 from storage.locks import held, hold_in
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
+from storage.repositories.deliveries import DeliveryRepository
 
 Clock = Callable[[], datetime]
 # The session of the transaction this thread is in, if any: the outbox queues in it, so a message owed for a
@@ -75,6 +76,7 @@ class UseCase:
             try:
                 tx = Tx(session, self.clock())
                 yield tx
+                DeliveryRepository(session).flush_buffer(tx.now)
                 tx.write_audit()
             finally:
                 current_session.reset(token)

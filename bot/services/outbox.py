@@ -74,8 +74,10 @@ class Outbox(UseCase):
 
     def _add(self, session: Session, kind: str, channel: str, payload: dict[str, Any], ts: str | None,
              dedupe_key: str | None, request_id: int | None, report_to: str | None) -> None:
-        DeliveryRepository(session).add(kind, channel, payload, self.clock(), ts=ts, dedupe_key=dedupe_key,
-                                        request_id=request_id, report_to=report_to)
+        # Written with the transaction's commit (UseCase.transaction flushes the buffer).
+        DeliveryRepository(session).buffer({"kind": kind, "channel": channel, "payload": payload, "ts": ts,
+                                            "dedupe_key": dedupe_key, "request_id": request_id,
+                                            "report_to": report_to})
 
     def claim(self, limit: int = 1) -> list[Job]:
         with self.transaction() as tx:

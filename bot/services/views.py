@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from bot.services.base import Tx
 from bot.services.ports import RequestView
-from storage.models import AccessRequest
+from storage.models import AccessRequest, AccessSession
 
 
 def load_view(tx: Tx, request: AccessRequest) -> RequestView:
@@ -21,3 +23,28 @@ def load_view(tx: Tx, request: AccessRequest) -> RequestView:
         escalate_to=account.escalate_to if account else None,
         max_extensions=account.max_extensions if account else 0,
     )
+
+
+def load_views(tx: Tx, requests: Sequence[AccessRequest],
+               sessions: Mapping[int, AccessSession] | None = None) -> dict[int, RequestView]:
+    """`load_view` for a batch in three queries, not three per request (a sweep renders hundreds at once).
+
+    `sessions` (by request id) are rows the caller holds already; the others are read.
+    """
+    ids = [request.id for request in requests]
+    decisions = tx.requests.decisions_of(ids)
+    found = dict(sessions or {})
+    found.update(tx.sessions.by_requests([i for i in ids if i not in found]))
+    accounts = tx.config.accounts_by_ids({r.account_id for r in requests if r.account_id is not None})
+    views = {}
+    for request in requests:
+        account = accounts.get(request.account_id) if request.account_id is not None else None
+        views[request.id] = RequestView(
+            request=request, decisions=tuple(decisions.get(request.id, ())), session=found.get(request.id),
+            approver_ids=frozenset(account.approver_ids or ()) if account else frozenset(),
+            approver_group=account.approver_group if account else None,
+            channel=account.approval_channel if account else None,
+            escalate_to=account.escalate_to if account else None,
+            max_extensions=account.max_extensions if account else 0,
+        )
+    return views

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
+BUFFER = "pam_outbox"  # Session.info key: rows queued in this transaction, written in one go before it commits
 
 
 class DeliveryRepository:
@@ -38,6 +39,44 @@ class DeliveryRepository:
         self.session.add(row)
         self.session.flush()
         return row.id
+
+    def buffer(self, item: dict[str, Any]) -> None:
+        """Hold a row (the keyword arguments of `add`) until `flush_buffer`: a sweep queues hundreds at once."""
+        self.session.info.setdefault(BUFFER, []).append(item)
+
+    def buffered(self) -> int:
+        return len(self.session.info.get(BUFFER, ()))
+
+    def drop_buffered(self, keep: int) -> None:
+        """Forget the rows buffered after the first `keep` (their change was undone)."""
+        del self.session.info.setdefault(BUFFER, [])[keep:]
+
+    def flush_buffer(self, now: datetime) -> None:
+        """Write the buffered rows: keyed ones replace a waiting row's payload, the rest in one INSERT."""
+        items = self.session.info.pop(BUFFER, [])
+        if not items:
+            return
+        latest = {item["dedupe_key"]: item for item in items if item.get("dedupe_key")}
+        waiting = {}
+        if latest:
+            rows = self.session.scalars(
+                select(Delivery).where(Delivery.dedupe_key.in_(list(latest)), Delivery.state == QUEUED,
+                                       or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
+                .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
+            waiting = {row.dedupe_key: row for row in rows}  # the newest per key wins
+        fresh = []
+        for item in items:
+            key = item.get("dedupe_key")
+            if key and latest[key] is not item:
+                continue  # a later state of the same key was queued in this transaction
+            if key and key in waiting:
+                waiting[key].payload = item["payload"]
+                continue
+            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item,
+                          "state": QUEUED, "created_at": now, "due_at": now, "attempts": 0})
+        if fresh:
+            self.session.execute(insert(Delivery), fresh)
+        self.session.flush()
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Delivery]:
         """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for).
