@@ -115,6 +115,9 @@ class SlackNotifier:
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         return self._dm(view.request.requester_id, messages.console_link_message(view, link))
 
+    def offer_new_link(self, view: RequestView) -> None:
+        self._dm(view.request.requester_id, messages.new_link_offer(view))
+
     def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
         slack_call(lambda: self.client.chat_update(channel=channel, ts=ts, **link_closed_message(view)))
 

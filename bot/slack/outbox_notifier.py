@@ -44,6 +44,9 @@ class OutboxNotifier:
             if channel:
                 self.outbox.queue("post", channel, card)
 
+    def offer_new_link(self, view: RequestView) -> None:
+        self._dm(view.request.requester_id, messages.new_link_offer(view))
+
     def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
         self.outbox.queue("update", channel, dict(link_closed_message(view)), ts=ts, dedupe_key=f"msg:{channel}:{ts}")
 

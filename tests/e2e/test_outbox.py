@@ -15,7 +15,9 @@ from bot.slack.outbox_sender import SlackSender
 from storage.models import Delivery
 from tests.e2e.lifecycle_helpers import SECOND, at, dms, grant_session, tick, wait_for
 from tests.e2e.test_access_flow import ask, click, wait_status
-from tests.fixtures_bot import APPROVER, APPROVER_2, CHANNEL, REQUESTER, Bot
+from tests.e2e.helpers import button_urls
+from tests.e2e.test_signin_link import signs_in
+from tests.fixtures_bot import APPROVER, APPROVER_2, CHANNEL, OUTSIDER, REQUESTER, Bot
 
 
 def deliveries(bot: Bot) -> list[Delivery]:
@@ -139,3 +141,33 @@ def test_the_tick_makes_no_slack_call_and_the_outbox_sends_its_notices(bot: Bot)
     bot.container.deliverer.start()
     wait_for(lambda: bool(dms(bot, REQUESTER, session.ref, "has ended")), "the end notice")
     assert tick(bot).ended == 0
+
+
+def test_a_link_dm_that_cannot_land_offers_a_new_link_that_works_for_the_remaining_time(bot: Bot) -> None:
+    bot.add_account()
+    ref = ask(bot)
+    bot.slack.fail_next("chat.postMessage", status=500, times=3)  # the link DM, with the client's two retries
+    click(bot, APPROVER, "pam_approve", ref)
+    wait_status(bot, ref, "granted")
+    (session,) = bot.sessions()
+    offer = bot.slack.wait_for("chat.postMessage", lambda c: c.ok and "Get a new link" in json.dumps(c.args),
+                               timeout=15)
+    assert offer.response["channel"] == f"D{REQUESTER}" and "federation" not in json.dumps(offer.args)
+    assert not dms(bot, REQUESTER, "Open AWS Console")
+    assert "federation" not in json.dumps([d.payload for d in deliveries(bot)])  # the link is never stored
+    at(bot, bot.clock() + timedelta(minutes=10))
+    assert bot.driver.click(OUTSIDER, "pam_new_link", session.ref, channel_id=offer.response["channel"],
+                            message_ts=offer.response["ts"]).status == 200
+    bot.settle()
+    assert bot.audit("session.relink")[-1].outcome == "refused"
+    hops = len(bot.aws.sandbox.assume_role_calls())
+    assert bot.driver.click(REQUESTER, "pam_new_link", session.ref, channel_id=offer.response["channel"],
+                            message_ts=offer.response["ts"]).status == 200
+    wait_for(lambda: bool(dms(bot, REQUESTER, "Open AWS Console")), "the new link")
+    target_hop = bot.aws.sandbox.assume_role_calls()[hops:][-1].params
+    assert target_hop["RoleSessionName"] == session.role_session_name  # the same session, as CloudTrail sees it
+    remaining = (session.expires_at - bot.clock()).total_seconds()
+    assert int(target_hop["DurationSeconds"]) == int(remaining)
+    (link,) = button_urls(dms(bot, REQUESTER, "Open AWS Console")[0].args)
+    assert signs_in(bot.aws.federation, link)
+    assert len(bot.sessions()) == 1 and bot.audit("session.relinked")[-1].actor == REQUESTER

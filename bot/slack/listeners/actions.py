@@ -46,6 +46,13 @@ def register(app: App, services: Services) -> None:
         else:
             tell_user(client, body, f"Extension {view.request.ref} is {view.request.status}.")
 
+    @app.action(Action.NEW_LINK.value)
+    def new_link(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = services.grants.relink(user_id=user_id(body), session_ref=normalise_ref(action_value(body), "S"))
+        assert view.session is not None
+        tell_user(client, body, f"A new sign-in link for {view.session.ref} is in your DMs.")
+
     @app.action(Action.CANCEL.value)
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
