@@ -31,7 +31,8 @@ def ask(bot: Bot, text: str = "access prod-aws readonly 30m checking INC-42", us
 
 
 def card_of(bot: Bot, ref: str) -> dict[str, Any]:
-    """The approval card of one request as it looks now (thread replies in the channel are not cards)."""
+    """The approval card of one request as it looks once the outbox delivered (thread replies are not cards)."""
+    bot.settle_outbox()
     wait_for(lambda: bool(request_row(bot, ref).cards), f"the card of {ref}")
     (card,) = request_row(bot, ref).cards
     message = bot.slack.message(card["channel"], card["ts"])
