@@ -3,9 +3,10 @@
     .venv/bin/python bench/scheduler_tick.py [--sessions N] [--runs R]
 
 Works in a scratch schema of PostgreSQL ($PAM_BENCH_POSTGRES_URL, else the local test database) that it drops
-at the end. Notices go to a local notifier that only counts, so the figures are the database's share of a tick:
-claiming through the partial indexes, marking, and the audit events. Half the due sessions are due for their
-end notice, half for their warning.
+at the end. Notices go through the real outbox notifier: rendered and queued as `deliveries` rows, as in
+production (the tick makes no Slack call; the outbox's workers deliver afterwards), so the figures are the whole
+tick: claiming through the partial indexes, marking, rendering, queueing and the audit events. Half the due
+sessions are due for their end notice, half for their warning.
 """
 
 from __future__ import annotations
@@ -21,26 +22,14 @@ from sqlalchemy import Engine, text
 
 from bot.clock import ManualClock
 from bot.services.grants import GrantService
-from bot.services.ports import RequestView
+from bot.services.outbox import Outbox
 from bot.services.sweeps import SweepService
+from bot.slack.outbox_notifier import OutboxNotifier
 from storage.db import create_db_engine, make_sessionmaker, upgrade
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/bench"
-
-
-class CountingNotifier:
-    """The notifier port, counting instead of calling Slack."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    def _count(self, view: RequestView, *args: object) -> None:
-        self.sent += 1
-
-    post_request_cards = update_request_cards = send_console_link = tell_requester = _count  # type: ignore[assignment]
-    remind_approvers = tell_approvers = warn_expiry = announce_end = _count
 
 
 def fill(engine: Engine, sessions: int) -> None:
@@ -78,6 +67,7 @@ def make_due(engine: Engine, due: int) -> None:
             UPDATE sessions SET expires_at = :now + interval '2 minutes'
             WHERE id > :ending AND id <= :due"""), {"now": NOW, "ending": due // 2, "due": due})
         connection.execute(text("DELETE FROM audit_events"))
+        connection.execute(text("DELETE FROM deliveries"))
         connection.execute(text("ANALYZE sessions"))
 
 
@@ -110,8 +100,10 @@ def main() -> None:
         fill(engine, args.sessions)
         print(f"PostgreSQL, scratch schema {schema}: {args.sessions:,} sessions written in "
               f"{time.perf_counter() - started:.1f}s; median of {args.runs} ticks per row\n")
-        notifier = CountingNotifier()
         db, clock = make_sessionmaker(engine), ManualClock(NOW)
+        # Warning and end notices only queue: no direct Slack client, no directory.
+        notifier = OutboxNotifier(Outbox(db=db, clock=clock), None, directory=None,  # type: ignore[arg-type]
+                                  default_channel=None, admin_ids=frozenset)
         # Warning and end sweeps never grant: the grant service gets no AWS and no directory.
         grants = GrantService(db=db, clock=clock, broker=None, directory=None,  # type: ignore[arg-type]
                               notifier=notifier)  # type: ignore[arg-type]

@@ -76,6 +76,20 @@ def get_permalink(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "channel": channel, "permalink": link}
 
 
+def history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """conversations.history: top-level messages newest first, at or after `oldest`; metadata only with
+    `include_all_metadata` (as on Slack)."""
+    channel = ws.conversation(required(args, "channel", "channel_not_found"), allow_user_id=False)
+    oldest = float(args.get("oldest") or 0)
+    limit = int(args.get("limit") or 100)
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    found = sorted((m for (cid, ts), m in list(ws.messages.items())
+                    if cid == channel and float(ts) >= oldest and m.get("thread_ts") in (None, ts)),
+                   key=lambda m: float(m["ts"]), reverse=True)[:limit]
+    messages = [{k: v for k, v in public(m).items() if with_metadata or k != "metadata"} for m in found]
+    return {"ok": True, "messages": messages, "has_more": False}
+
+
 def public(message: dict[str, Any]) -> dict[str, Any]:
     """A stored message as Slack returns it (without the conversation id)."""
     return {k: v for k, v in message.items() if k != "channel"}
@@ -86,4 +100,5 @@ METHODS = {
     "chat.update": update,
     "chat.postEphemeral": post_ephemeral,
     "chat.getPermalink": get_permalink,
+    "conversations.history": history,
 }

@@ -280,3 +280,35 @@ class AuditSinkCursor(Base):
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
     last_checkpoint_id: Mapped[int] = mapped_column(Integer, default=0)
     shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Delivery(Base):
+    """One Slack call the outbox owes: a message, an update or a Home publish, rendered when it was queued.
+
+    `state` is `queued` until Slack took it (`done`, with `result` the channel/ts that landed) or refused it
+    for good (`failed`, `error_code`). `sending_since` marks an attempt whose outcome is unknown (a worker died
+    or timed out mid-call): the next attempt looks for the message before posting again. `dedupe_key` names a
+    latest-state row (a card, a Home tab): a newer one replaces the payload of a queued row with that key.
+    Never holds a console link or credentials.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state_due_at", "state", "due_at"),
+                      Index("ix_deliveries_dedupe_key", "dedupe_key"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # post, dm, update, publish
+    channel: Mapped[str] = mapped_column(String(32))  # a conversation; a user id for dm and publish
+    ts: Mapped[str | None] = mapped_column(String(32))  # the message to update, or the thread to post in
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160))
+    request_id: Mapped[int | None] = mapped_column(Integer)  # a card post: its landed ref joins request.cards
+    report_to: Mapped[str | None] = mapped_column(String(32))  # who hears of a permanent failure
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

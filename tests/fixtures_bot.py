@@ -119,7 +119,8 @@ class Bot:
         return [row for row in rows if action is None or row.action == action]
 
     def card(self) -> dict[str, Any]:
-        """The latest state of the newest message in the approval channel."""
+        """The latest state of the newest message in the approval channel (once the outbox delivered its rows)."""
+        self.settle_outbox()
         messages = self.slack.messages(CHANNEL)
         assert messages, "no approval card was posted"
         return messages[-1]
@@ -127,6 +128,11 @@ class Bot:
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until the worker has handled every acknowledged request."""
         wait_for(lambda: self.container.inbox.depth()[0] == 0, "the worker to drain its inbox", timeout)
+        self.settle_outbox(timeout)
+
+    def settle_outbox(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has delivered every row that is due (rows waiting out a backoff do not count)."""
+        wait_for(self.container.outbox.idle, "the outbox to deliver its due rows", timeout)
 
     def everything_slack_saw(self) -> str:
         return json.dumps([call.args for call in self.slack.calls], default=str)

@@ -44,7 +44,11 @@ from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.runtime.web import WebApp
+from bot.runtime.deliverer import Deliverer
 from bot.runtime.worker import POLL_SECONDS, Worker
+from bot.services.outbox import Outbox
+from bot.slack.outbox_notifier import OutboxNotifier
+from bot.slack.outbox_sender import SlackSender
 from storage.db import create_db_engine, make_sessionmaker, ping, upgrade
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ class Container:
     web: WebApp
     inbox: Inbox
     worker: Worker
+    outbox: Outbox
+    deliverer: Deliverer
 
     scheduler: Scheduler
     audit_runner: AuditRunner
@@ -110,6 +116,11 @@ def slack_client(settings: Settings, *, logger: logging.Logger | None = None) ->
     )
 
 
+def outbox_client(settings: Settings) -> WebClient:
+    """The outbox's client: no 429 retries of its own (the outbox waits out Retry-After and tries again)."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+
+
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker: AccessBroker | None = None,
           aws_env: Mapping[str, str] | None = None, migrate: bool | None = None,
           verify_token: bool = True, poll_seconds: float = POLL_SECONDS) -> Container:
@@ -133,8 +144,14 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     admin = AdminService(db=db, clock=clock, broker=broker, env_admins=settings.admins,
                          slack=SlackIdCheck(client))
     directory = SlackDirectory(client)
-    notifier = SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
-                             admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)
+    outbox = Outbox(db=db, clock=clock)
+    notifier = OutboxNotifier(
+        outbox, SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
+                              admin_ids=admin.admin_ids, admin_channel=settings.admin_channel),
+        directory=directory, default_channel=settings.approval_channel, admin_ids=admin.admin_ids,
+        admin_channel=settings.admin_channel)
+    deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), poll_seconds=min(poll_seconds, 0.2),
+                          on_retry=lambda code: metrics.inc("pam_slack_delivery_retries_total", code=code))
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
     access = AccessService(db=db, clock=clock, directory=directory, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids, daily_cap_seconds=settings.daily_cap_seconds)
@@ -156,14 +173,14 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                            target_path=settings.target_path, bot_role_arn=settings.bot_role_arn,
                                            permissions_boundary=settings.permissions_boundary),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
-                                         publisher=SlackHomePublisher(client)))
+                                         publisher=SlackHomePublisher(outbox)))
     inbox = Inbox(db=db, clock=clock)
     guard = installation_guard(installation, Members(client, installation), services.audit.record)
     front = create_front_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                              inbox=inbox, verify_token=verify_token, guard=guard)
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                      verify_token=verify_token)
-    worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds)
+    worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds, outbox=deliverer)
     web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
     shipper = AuditShipper(db=db, clock=clock, sinks=build_sinks(settings.audit, clock=clock, aws_env=aws_env),
                            batch=settings.audit.ship_batch)
@@ -171,6 +188,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                checkpoint_seconds=settings.audit.checkpoint_seconds)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=front, web=web,
-                     inbox=inbox, worker=worker, metrics=metrics, audit_runner=audit_runner,
+                     inbox=inbox, worker=worker, outbox=outbox, deliverer=deliverer, metrics=metrics, audit_runner=audit_runner,
                      scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick,
                                          heartbeat=lambda: installation_settings.beat(socket.gethostname())))

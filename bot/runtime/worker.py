@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.runtime.deliverer import Deliverer
 from bot.services.inbox import Inbox, Job
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,9 @@ class Worker:
     """
 
     def __init__(self, inbox: Inbox, handle: Callable[[Job], None], *, threads: int = THREADS,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 poll_seconds: float = POLL_SECONDS, outbox: Deliverer | None = None) -> None:
         self.inbox, self.handle = inbox, handle
+        self.outbox = outbox  # the Slack outbox's threads run (and stop) with the worker
         self.threads, self.poll_seconds = threads, poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -46,6 +48,8 @@ class Worker:
         self._running.append(threading.Thread(target=self._renew_leases, name="pam-worker-leases", daemon=True))
         for thread in self._running:
             thread.start()
+        if self.outbox is not None:
+            self.outbox.start()
         log.info("worker started: %s threads", self.threads)
         return self
 
@@ -56,6 +60,8 @@ class Worker:
         for thread in self._running:
             thread.join()
         self._running = []
+        if self.outbox is not None:
+            self.outbox.stop()
 
     def run_once(self) -> bool:
         """Claim and handle one job in the calling thread; False when there was none."""

@@ -67,8 +67,8 @@ class AccessService(UseCase):
         starts_at = view.request.starts_at
         if starts_at is None or starts_at <= self.clock():
             return self.grants.grant(view.request.id) or view
-        self._safe(self.notifier.update_request_cards, view)
-        self._safe(lambda v: self.notifier.tell_requester(v, "scheduled"), view)
+        self.notifier.update_request_cards(view)
+        self.notifier.tell_requester(view, "scheduled")
         return view
 
     def break_glass(self, *, user_id: str, resource: str, account: str, duration: str | None,
@@ -139,9 +139,9 @@ class AccessService(UseCase):
                 view = load_view(tx, request)
         log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,
                  extra={"request": ref})
-        self._safe(self.notifier.update_request_cards, view)
+        self.notifier.update_request_cards(view)
         if outcome is Outcome.DENIED:
-            self._safe(lambda v: self.notifier.tell_requester(v, "denied"), view)
+            self.notifier.tell_requester(view, "denied")
         if outcome is Outcome.APPROVED:
             return self._grant_or_wait(view)
         return view
@@ -155,7 +155,7 @@ class AccessService(UseCase):
             tx.audit("pam-bot", "request.resumed", ref, approver=user_id)
             view = load_view(tx, request)
         log.warning("request %s: resuming a grant a stopped worker left", ref, extra={"request": ref})
-        self._safe(lambda v: self.notifier.tell_requester(v, "delayed"), view)
+        self.notifier.tell_requester(view, "delayed")
         return self.grants.grant(request.id) or view
 
     def cancel(self, *, user_id: str, ref: str) -> RequestView:
@@ -173,7 +173,7 @@ class AccessService(UseCase):
                                    "ones whose start has not come, can be cancelled.")
                 tx.audit(user_id, "request.cancel", ref)
                 view = load_view(tx, request)
-        self._safe(self.notifier.update_request_cards, view)
+        self.notifier.update_request_cards(view)
         return view
 
     def catalog(self, user_id: str) -> list[tuple[ResourceRead, AccountRead]]:
@@ -213,7 +213,7 @@ class AccessService(UseCase):
                                           admin_ids=self.admin_ids)
         except CheckFailed:
             if view.request.status == RequestStatus.PENDING:
-                self._safe(lambda v: self.notifier.tell_approvers(v, "approvers_unreadable"), view)
+                self.notifier.tell_approvers(view, "approvers_unreadable")
             raise
         return user_id in approvers
 
@@ -226,7 +226,7 @@ class AccessService(UseCase):
             self.record("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
                         detail=error.detail or "", break_glass=True)
             cards = []
-        self._safe(self.notifier.alert_break_glass, view)
+        self.notifier.alert_break_glass(view)
         with self.transaction() as tx:
             request = tx.requests.by_id(view.request.id)
             assert request is not None
@@ -249,10 +249,4 @@ class AccessService(UseCase):
             assert request is not None
             request.cards = cards
             return load_view(tx, request)
-
-    def _safe(self, send: Callable[[RequestView], None], view: RequestView) -> None:
-        try:
-            send(view)
-        except NotifyFailed as error:
-            log.warning("could not update Slack for %s: %s", view.request.ref, error.detail or error.code)
 

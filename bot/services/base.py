@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,8 +15,12 @@ from bot.domain.audit import AuditEntry
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound, PamError
 from storage.locks import held, hold_in
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
+from storage.repositories.deliveries import DeliveryRepository
 
 Clock = Callable[[], datetime]
+# The session of the transaction this thread is in, if any: the outbox queues in it, so a message owed for a
+# change commits (or rolls back) with that change.
+current_session: ContextVar[Session | None] = ContextVar("current_session", default=None)
 
 
 @dataclass
@@ -67,9 +72,14 @@ class UseCase:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self.db.begin() as session:
-            tx = Tx(session, self.clock())
-            yield tx
-            tx.write_audit()
+            token = current_session.set(session)
+            try:
+                tx = Tx(session, self.clock())
+                yield tx
+                DeliveryRepository(session).flush_buffer(tx.now)
+                tx.write_audit()
+            finally:
+                current_session.reset(token)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

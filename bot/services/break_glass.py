@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.eligibility import CheckFailed
-from bot.domain.errors import Conflict, NotAllowed, NotFound, NotifyFailed
+from bot.domain.errors import Conflict, NotAllowed, NotFound
 from bot.domain.policy import ensure_can_decide
 from bot.domain.states import RequestStatus, SessionStatus
 from bot.domain.text import plural, quote
@@ -76,9 +76,9 @@ class BreakGlassService(UseCase):
         if flag and view.session is not None and view.session.status == SessionStatus.ACTIVE:
             self.revoke(user_id, view.session.ref)
         view = self._view(ref)
-        self._safe(self.notifier.update_request_cards, view)
+        self.notifier.update_request_cards(view)  # queued in the outbox
         if flag:
-            self._safe(lambda v: self.notifier.tell_requester(v, "break_glass_flagged"), view)
+            self.notifier.tell_requester(view, "break_glass_flagged")
         return view
 
     def _view(self, ref: str) -> RequestView:
@@ -96,9 +96,3 @@ class BreakGlassService(UseCase):
                                                 admin_ids=self.admin_ids)
         except CheckFailed:
             return False  # an unreadable group admits nobody; the admins can still review
-
-    def _safe(self, send: Callable[[RequestView], None], view: RequestView) -> None:
-        try:
-            send(view)
-        except NotifyFailed as error:
-            log.warning("could not update Slack for break-glass %s: %s", view.request.ref, error.detail or error.code)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.arns import console_url, parse_role_arn
 from bot.domain.eligibility import CheckFailed, eligibility
-from bot.domain.errors import AwsError, NotAllowed, NotFound, NotifyFailed, PamError
+from bot.domain.errors import AwsError, Conflict, NotAllowed, NotFound, NotifyFailed, PamError
 from bot.domain.ids import new_session_ref
 from bot.domain.names import grant_session_name, role_session_name
 from bot.domain.policy import ensure_can_request
@@ -24,6 +23,7 @@ from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession
 
 log = logging.getLogger(__name__)
+MIN_RELINK_SECONDS = 900  # STS's shortest DurationSeconds: a shorter remainder cannot be granted without outliving it
 
 
 @dataclass(frozen=True)
@@ -114,10 +114,10 @@ class GrantService(UseCase):
             view = load_view(tx, request)
         log.warning("request %s failed: %s (%s)", request.ref, code, detail or message,
                     extra={"request": request.ref, "code": code})
-        self._tell(self.notifier.update_request_cards, view)
-        self._tell(lambda v: self.notifier.tell_requester(v, "failed"), view)
+        self.notifier.update_request_cards(view)  # these queue in the outbox, which retries them
+        self.notifier.tell_requester(view, "failed")
         if tell_approvers:
-            self._tell(lambda v: self.notifier.tell_approvers(v, "failed"), view)
+            self.notifier.tell_approvers(view, "failed")
         return view
 
     def _claim(self, request_id: int, max_attempts: int) -> _Claimed | None:
@@ -172,11 +172,45 @@ class GrantService(UseCase):
             # The link is gone with this frame; the person can ask again. Nothing secret is recorded.
             self.record("pam-bot", "session.link_not_delivered", view.request.ref, "failed", code=error.code,
                         message=error.user_message)
-            self._tell(lambda v: self.notifier.tell_approvers(v, "link_not_delivered"), view)
+            self.notifier.tell_approvers(view, "link_not_delivered")
+            self.notifier.offer_new_link(view)  # queued: a button, never the link
         else:
             if where:
                 self._remember_link_message(view, where)
-        self._tell(self.notifier.update_request_cards, view)
+        self.notifier.update_request_cards(view)
+
+    def relink(self, *, user_id: str, session_ref: str) -> RequestView:
+        """A fresh link for an active session's remaining time (its link DM never landed): the same role session
+        name, so CloudTrail, revocation and the session row stay the same; only its requester may ask."""
+        with self.audited(user_id, "session.relink", session_ref):
+            with self.transaction() as tx:
+                session = tx.sessions.by_ref(session_ref)
+                if session is None or session.requester_id != user_id:
+                    raise NotFound(f"You have no session {session_ref}.")
+                if session.status != "active" or session.expires_at <= tx.now:
+                    raise Conflict(f"Session {session_ref} is {session.status}: there is no link to renew.")
+                remaining = int((session.expires_at - tx.now).total_seconds())
+                if remaining < MIN_RELINK_SECONDS:
+                    raise Conflict(f"Session {session_ref} has less than 15 minutes left, the shortest session AWS "
+                                   "grants; request access again instead.")
+                request = tx.requests.by_id(session.request_id)
+                assert request is not None
+                view = load_view(tx, request)
+            try:
+                grant = self.broker.grant(resource_role_arn=session.resource_role_arn,
+                                          target_role_arn=session.target_role_arn,
+                                          session_name=session.role_session_name, duration_seconds=remaining,
+                                          source_identity=session.source_identity)
+                link = self.broker.console_link(grant)
+            except AwsError as error:
+                raise AwsError(f"pam-bot could not make a new link: {error.user_message}", code=error.code,
+                               detail=error.detail) from error
+            where = self.notifier.send_console_link(view, link)
+        self.record(user_id, "session.relinked", session_ref, request=request.ref, duration_seconds=remaining,
+                    aws_request_ids=list(grant.aws_request_ids))
+        if where:
+            self._remember_link_message(view, where)
+        return view
 
     def _remember_link_message(self, view: RequestView, where: dict[str, str]) -> None:
         """Keep where the link DM is (never the link), so ending the session can replace that message."""
@@ -185,12 +219,6 @@ class GrantService(UseCase):
             row = tx.session.get(AccessSession, view.session.id)
             if row is not None:
                 row.link_channel, row.link_ts = where.get("channel"), where.get("ts")
-
-    def _tell(self, send: Callable[[RequestView], None], view: RequestView) -> None:
-        try:
-            send(view)
-        except NotifyFailed as error:
-            log.warning("could not update Slack for %s: %s", view.request.ref, error.detail or error.code)
 
 
 def _unused_session_ref(tx: Tx) -> str:

@@ -1,10 +1,10 @@
-"""Exactly-once notices for claimed rows: mark in a savepoint, send, keep the mark only if Slack took it."""
+"""Notices for claimed rows: mark each row and queue its notice in the outbox, in the claim's transaction."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +12,10 @@ from bot.domain.audit import AuditEntry
 from bot.domain.errors import NotifyFailed
 from bot.services.base import Tx
 from bot.services.ports import RequestView
-from bot.services.views import load_view
+from bot.services.read_models import RequestRead, SessionRead
+from bot.services.views import load_views
 from storage.models import AccessRequest, AccessSession
+from storage.repositories.deliveries import DeliveryRepository
 
 log = logging.getLogger(__name__)
 MAX_NOTICE_FAILURES = 5  # then the row is marked anyway and the failure audited: one person cannot block a queue
@@ -42,56 +44,61 @@ class BatchResult:
 
 
 def deliver(tx: Tx, rows: Sequence[Row], notice: Notice) -> BatchResult:
-    """Send `notice` for every claimed row in this transaction; its audit events are chained at commit.
+    """Mark every claimed row and queue its notice in this transaction; the outbox sends them after the commit.
 
-    Chaining at commit keeps the audit chain's lock (held until commit) for milliseconds instead of for
-    the whole batch of Slack calls, so replicas working on other rows do not queue behind each other.
+    No Slack call happens here, and the batch costs a few queries, not a few per row: the views are loaded
+    together, the marks flushed together, the outbox rows written in one INSERT and the audit events chained
+    at commit (so the chain's lock is held for one insert).
     """
-    tx.requests.by_ids([row.request_id for row in rows if isinstance(row, AccessSession)])  # one query, not N
+    requests = {r.id: r for r in tx.requests.by_ids(sorted({_request_id(row) for row in rows}))}
+    views = load_views(tx, list(requests.values()),
+                       {row.request_id: row for row in rows if isinstance(row, AccessSession)})
+    outbox = DeliveryRepository(tx.session)
     events: list[AuditEntry] = []
     handled = failed = 0
     for row in rows:
-        sent, event = _one(tx, row, notice)
+        request = requests[_request_id(row)]
+        sent, event = _one(tx, outbox, row, request, views[request.id], notice)
         handled += sent
         failed += not sent
         if event is not None:
             events.append(event)
+    tx.session.flush()
     tx.pending.extend(events)
     return BatchResult(claimed=len(rows), handled=handled, failed=failed)
 
 
-def _one(tx: Tx, row: Row, notice: Notice) -> tuple[bool, AuditEntry | None]:
-    """Mark, send, keep the mark only if the send worked (the savepoint undoes it otherwise)."""
-    request = _request_of(tx, row)
+def _one(tx: Tx, outbox: DeliveryRepository, row: Row, request: AccessRequest, view: RequestView,
+         notice: Notice) -> tuple[bool, AuditEntry | None]:
+    """Mark, queue; should the notice not render, undo the mark (nothing was flushed yet) and count the failure."""
     details = notice.details(row, request)
-    savepoint = tx.session.begin_nested()
+    queued = outbox.buffered()
     notice.mark(row, tx.now)
-    tx.session.flush()
     try:
-        notice.send(load_view(tx, request))
+        notice.send(_marked(view, row, request))
     except NotifyFailed as error:
         code = error.code
     except Exception:  # one bad row must not roll back (and so repeat) the notices already sent
         log.exception("%s for %s failed unexpectedly", notice.action, row.ref)
         code = "unexpected_error"
     else:
-        savepoint.commit()
         return True, AuditEntry("pam-bot", notice.action, row.ref, notice.outcome, details)
-    savepoint.rollback()
+    outbox.drop_buffered(queued)
+    tx.session.expire(row)  # drops the unflushed mark
     row.notice_failures += 1
     if row.notice_failures < MAX_NOTICE_FAILURES:
-        tx.session.flush()
-        log.warning("%s for %s not sent (%s); the next tick tries again", notice.action, row.ref, code)
+        log.warning("%s for %s not queued (%s); the next tick tries again", notice.action, row.ref, code)
         return False, None
     notice.mark(row, tx.now)
-    tx.session.flush()
     return True, AuditEntry("pam-bot", notice.action, row.ref, "failed",
                             {**details, "notify_code": code, "notify_attempts": row.notice_failures})
 
 
-def _request_of(tx: Tx, row: Row) -> AccessRequest:
-    if isinstance(row, AccessRequest):
-        return row
-    request = tx.requests.by_id(row.request_id)
-    assert request is not None  # sessions.request_id is a foreign key
-    return request
+def _marked(view: RequestView, row: Row, request: AccessRequest) -> RequestView:
+    """The view as the mark left it: a read model is a copy, so the marked rows are copied again."""
+    session = SessionRead.of(row) if isinstance(row, AccessSession) else view.session
+    return replace(view, request=RequestRead.of(request), session=session)
+
+
+def _request_id(row: Row) -> int:
+    return row.id if isinstance(row, AccessRequest) else row.request_id

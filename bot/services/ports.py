@@ -118,6 +118,9 @@ class Notifier(Protocol):
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         """DM the requester the sign-in link (the only place a link ever goes); return the DM's {channel, ts}."""
 
+    def offer_new_link(self, view: RequestView) -> None:
+        """DM the requester a "Get a new link" button, when the link itself could not be delivered."""
+
     def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
         """Replace the DM that carried the sign-in link with a note that the session is over."""
 

@@ -9,16 +9,15 @@ up when its lease runs out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.errors import AwsError, NotifyFailed
+from bot.domain.errors import AwsError
 from bot.domain.states import SessionStatus
 from bot.services.base import Clock, Tx, UseCase
-from bot.services.ports import AccessBroker, Notifier, RequestView
+from bot.services.ports import AccessBroker, Notifier
 from bot.services.views import load_view
 from storage.models import AccessSession
 
@@ -113,14 +112,7 @@ class RevocationService(UseCase):
                     extra={"session": cut.ref, "code": error.code})
         if not gave_up or view is None:
             return f"retrying:{error.code}"
-        for send in (lambda v: self.notifier.tell_approvers(v, "revoke_failed"),
-                     lambda v: self.notifier.tell_admins(v, "revoke_failed")):
-            _best_effort(send, view)
+        self.notifier.tell_approvers(view, "revoke_failed")  # queued in the outbox
+        self.notifier.tell_admins(view, "revoke_failed")
         return f"gave_up:{error.code}"
 
-
-def _best_effort(send: Callable[[RequestView], None], view: RequestView) -> None:
-    try:
-        send(view)
-    except NotifyFailed as error:
-        log.warning("alert about %s not delivered: %s", view.request.ref, error.code)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.errors import AwsError, Conflict, NotAllowed, NotFound, NotifyFailed
+from bot.domain.errors import AwsError, Conflict, NotAllowed, NotFound
 from bot.domain.states import SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.ports import AccessBroker, Notifier, RequestView
@@ -117,17 +117,11 @@ class SessionService(UseCase):
         return len(done)
 
     def _tell(self, view: RequestView, actor: str) -> None:
-        for send in (self.notifier.update_request_cards, self._tell_owner(actor), self._close_link):
-            try:
-                send(view)
-            except NotifyFailed as error:
-                log.warning("revocation of %s not announced: %s", view.request.ref, error.code)
-
-    def _tell_owner(self, actor: str) -> Callable[[RequestView], None]:
-        def tell(view: RequestView) -> None:
-            if actor != view.request.requester_id:  # the owner who revoked reads the answer where they acted
-                self.notifier.tell_requester(view, "revoked")
-        return tell
+        """Card, owner and link DM; queued in the outbox, which retries each on its own."""
+        self.notifier.update_request_cards(view)
+        if actor != view.request.requester_id:  # the owner who revoked reads the answer where they acted
+            self.notifier.tell_requester(view, "revoked")
+        self._close_link(view)
 
     def _close_link(self, view: RequestView) -> None:
         session = view.session

@@ -1,8 +1,9 @@
 """Time-driven work: warnings, end notices, timeouts, reminders, crash recovery, revocation retries and clean-up.
 
 Each sweep claims due rows (row locks with SKIP LOCKED on PostgreSQL, serialised writers on SQLite),
-sends its notice and marks the row in the same transaction (see `notices.deliver`). Another replica
-never sees a claimed row; a failed send leaves the row due, so the next tick tries again.
+marks them and queues their notices in the outbox in the same transaction (see `notices.deliver`): no
+Slack call happens in a tick. Another replica never sees a claimed row; the outbox's workers deliver
+the notices after the commit, with retries.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.errors import NotifyFailed
 from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import REMIND_EVERY
@@ -163,13 +163,13 @@ class SweepService(UseCase):
         return handled
 
     def _tell_expired(self, view: RequestView) -> None:
-        _best_effort(self.notifier.update_request_cards, view)
+        self.notifier.update_request_cards(view)
         self.notifier.tell_requester(view, "expired")
 
     def _tell_failed(self, view: RequestView) -> None:
-        _best_effort(self.notifier.update_request_cards, view)
+        self.notifier.update_request_cards(view)
         self.notifier.tell_requester(view, "failed")
-        _best_effort(lambda v: self.notifier.tell_approvers(v, "failed"), view)
+        self.notifier.tell_approvers(view, "failed")
 
 
 def _set(**values: Any) -> Callable[[AccessRequest | AccessSession, datetime], None]:
@@ -184,14 +184,6 @@ def _set(**values: Any) -> Callable[[AccessRequest | AccessSession, datetime], N
 def _session_details(row: AccessSession, request: AccessRequest) -> dict[str, Any]:
     return {"request": request.ref, "owner": row.requester_id, "role_session_name": row.role_session_name,
             "expires_at": row.expires_at.isoformat()}
-
-
-def _best_effort(send: Callable[[RequestView], None], view: RequestView) -> None:
-    """Secondary messages (card updates, thread notes) must not hold back or repeat the main one."""
-    try:
-        send(view)
-    except NotifyFailed as error:
-        log.warning("could not update Slack for %s: %s", view.request.ref, error.code)
 
 
 def _guarded(name: str, sweep: Callable[[], int]) -> int:

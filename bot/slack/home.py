@@ -1,20 +1,17 @@
-"""The HomePublisher port on Slack: render HomeData and publish it with views.publish."""
+"""The HomePublisher port over the outbox: render HomeData now, queue its views.publish as the tab's latest state."""
 
 from __future__ import annotations
 
-from slack_sdk import WebClient
-
 from bot.services.home import HomeData
+from bot.services.outbox import Outbox
 from bot.slack.home_blocks import home_view
-from bot.slack.notifier import slack_call
 
 
 class SlackHomePublisher:
-    """Publishes one person's Home tab; Slack's refusals come out as NotifyFailed."""
+    """Queues one person's Home tab; a newer one replaces a queued one (only the latest state goes out)."""
 
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
 
     def publish(self, data: HomeData) -> None:
-        view = home_view(data)
-        slack_call(lambda: self.client.views_publish(user_id=data.user_id, view=view))
+        self.outbox.queue("publish", data.user_id, {"view": home_view(data)}, dedupe_key=f"home:{data.user_id}")

@@ -13,6 +13,7 @@ class Action(StrEnum):
     DENY = "pam_deny"
     CANCEL = "pam_cancel"
     OPEN_CONSOLE = "pam_open_console"
+    NEW_LINK = "pam_new_link"
     DONE = "pam_done"
     REQUEST_AGAIN = "pam_request_again"
     EXTEND = "pam_extend"

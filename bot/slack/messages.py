@@ -35,6 +35,22 @@ def console_link_message(view: RequestView, link: str) -> Message:
     }
 
 
+def new_link_offer(view: RequestView) -> Message:
+    """When the link DM could not land: a button that makes a fresh link for the session's remaining time."""
+    request, session = view.request, view.session
+    assert session is not None
+    account = f"{request.resource_name}/{request.account_name}"
+    return {
+        "text": f"The sign-in link for session {session.ref} could not be delivered; get a new one here.",
+        "blocks": [
+            section(f"Your access to `{account}` was granted (session {session.ref}, ends "
+                    f"{when(session.expires_at)}), but Slack would not take the message with its sign-in link."),
+            {"type": "actions", "block_id": f"relink:{session.ref}",
+             "elements": [button("Get a new link", Action.NEW_LINK, session.ref, style="primary")]},
+        ],
+    }
+
+
 def _long_link_message(view: RequestView, link: str) -> Message:
     """The grant DM as text only: a message with blocks shows no text, and a block cannot hold this link."""
     request, session = view.request, view.session

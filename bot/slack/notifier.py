@@ -24,7 +24,7 @@ from bot.slack.lifecycle_blocks import link_closed_message
 
 log = logging.getLogger(__name__)
 
-_HINTS = {
+HINTS = {
     "channel_not_found": "the approval channel does not exist; an admin should pick another one",
     "not_in_channel": "pam-bot is not in the approval channel; invite it with /invite @pam-bot",
     "is_archived": "the approval channel is archived; an admin should pick another one",
@@ -42,7 +42,7 @@ def slack_call(send: Callable[[], Any]) -> Any:
         return send()
     except SlackApiError as error:
         code = str(error.response.get("error", "slack_error"))
-        raise NotifyFailed(f"Slack refused the message: {_HINTS.get(code, code)}.", code=code,
+        raise NotifyFailed(f"Slack refused the message: {HINTS.get(code, code)}.", code=code,
                            detail=code) from error
     except (SlackClientError, OSError) as error:
         raise NotifyFailed("Slack did not answer in time or could not be reached; try again in a minute.",
@@ -116,6 +116,9 @@ class SlackNotifier:
 
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         return self._dm(view.request.requester_id, messages.console_link_message(view, link))
+
+    def offer_new_link(self, view: RequestView) -> None:
+        self._dm(view.request.requester_id, messages.new_link_offer(view))
 
     def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
         slack_call(lambda: self.client.chat_update(channel=channel, ts=ts, **link_closed_message(view)))

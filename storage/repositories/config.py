@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -43,6 +43,12 @@ class ConfigRepository:
             .where(Account.id == account_id)
         ).first()
         return (row[0], row[1]) if row else None
+
+    def accounts_by_ids(self, account_ids: Collection[int]) -> dict[int, Account]:
+        """Several accounts in one query, by id."""
+        if not account_ids:
+            return {}
+        return {a.id: a for a in self.session.scalars(select(Account).where(Account.id.in_(list(account_ids))))}
 
     def add(self, row: Resource | Account | Admin) -> None:
         self.session.add(row)

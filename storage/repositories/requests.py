@@ -72,6 +72,15 @@ class RequestRepository:
             select(Decision).where(Decision.request_id == request_id).order_by(Decision.id)
         ).all()
 
+    def decisions_of(self, request_ids: Sequence[int]) -> dict[int, list[Decision]]:
+        """The decisions of several requests in one query, by request id."""
+        found: dict[int, list[Decision]] = {request_id: [] for request_id in request_ids}
+        if request_ids:
+            for decision in self.session.scalars(select(Decision).where(Decision.request_id.in_(request_ids))
+                                                 .order_by(Decision.id)):
+                found[decision.request_id].append(decision)
+        return found
+
     def add_decision(self, decision: Decision) -> None:
         self.session.add(decision)
         self.session.flush()

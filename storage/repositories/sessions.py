@@ -30,6 +30,13 @@ class SessionRepository:
     def by_request(self, request_id: int) -> AccessSession | None:
         return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
 
+    def by_requests(self, request_ids: Sequence[int]) -> dict[int, AccessSession]:
+        """The sessions of several requests in one query, by request id."""
+        if not request_ids:
+            return {}
+        rows = self.session.scalars(select(AccessSession).where(AccessSession.request_id.in_(request_ids)))
+        return {row.request_id: row for row in rows}
+
     def active(self, requester_id: str | None = None, limit: int = 200) -> Sequence[AccessSession]:
         query = select(AccessSession).where(AccessSession.status == SessionStatus.ACTIVE)
         if requester_id is not None:

@@ -30,7 +30,8 @@ def ask(bot: Bot, text: str = "access prod-aws readonly 30m checking INC-42", us
 
 
 def card_of(bot: Bot, ref: str) -> dict[str, Any]:
-    """The approval card of one request as it looks now (thread replies in the channel are not cards)."""
+    """The approval card of one request as it looks once the outbox delivered (thread replies are not cards)."""
+    bot.settle_outbox()
     wait_for(lambda: bool(request_row(bot, ref).cards), f"the card of {ref}")
     (card,) = request_row(bot, ref).cards
     message = bot.slack.message(card["channel"], card["ts"])
@@ -67,8 +68,20 @@ def revocable_resource(bot: Bot, resource: str = "prod-aws") -> str:
 
 
 def tick(bot: Bot | Container) -> TickReport:
+    """One scheduler tick, then wait for the outbox to deliver what it queued."""
     container = bot.container if isinstance(bot, Bot) else bot
-    return container.services.sweeps.tick()
+    report = container.services.sweeps.tick()
+    settle_outbox(container)
+    return report
+
+
+def settle_outbox(container: Container, timeout: float = 10.0) -> None:
+    """Deliver every due row of the outbox (in this thread too, should no worker run)."""
+    deadline = time.monotonic() + timeout
+    while not container.outbox.idle():
+        container.deliverer.drain()
+        assert time.monotonic() < deadline, "the outbox did not deliver its due rows"
+        time.sleep(0.02)
 
 
 def at(bot: Bot, moment: datetime) -> None:

@@ -30,6 +30,7 @@ def test_admin_revocation_puts_a_deny_on_the_target_role_and_it_is_pruned_after_
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"StringLike": {"aws:userid": [row.aws_user_id]}}
 
+    bot.settle_outbox()  # the owner's DM and the card update go out through the outbox
     (told,) = dms(bot, REQUESTER, session.ref, "revoked")
     request = next(r for r in bot.requests() if r.id == session.request_id)
     wait_for(lambda: "Session revoked" in card_text(bot, request.ref), "the card to say revoked")

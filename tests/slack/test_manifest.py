@@ -19,6 +19,8 @@ SCOPES = {
     "chat.postMessage": "chat:write", "chat.postEphemeral": "chat:write", "chat.update": "chat:write",
     "conversations.open": "im:write", "users.info": "users:read", "usergroups.users.list": "usergroups:read",
     "conversations.info": ("channels:read", "groups:read"),  # doctor: is the bot in each (public/private) channel
+    # the outbox: did a post whose answer was lost land after all (channels, private channels, DMs)
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
     "views.open": None, "views.push": None, "views.update": None, "views.publish": None,
 }
 _CALL = re.compile(r"client\.([a-z]+(?:_[A-Za-z]+)+)\(")

@@ -22,6 +22,7 @@ def register(app: App) -> None:
     app.action(Action.BREAK_GLASS_REVIEWED.value)(review_break_glass)
     app.action(Action.BREAK_GLASS_FLAG.value)(review_break_glass)
     app.action(Action.EXTEND.value)(extend)
+    app.action(Action.NEW_LINK.value)(new_link)
     app.action(Action.CANCEL.value)(cancel)
 
 
@@ -64,6 +65,13 @@ def extend(ack: Ack, body: dict[str, Any], client: WebClient, services: Services
                                 "in your DMs.")
     else:
         tell_user(client, body, f"Extension {view.request.ref} is {view.request.status}.")
+
+
+def new_link(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    view = services.grants.relink(user_id=user_id(body), session_ref=normalise_ref(action_value(body), "S"))
+    assert view.session is not None
+    tell_user(client, body, f"A new sign-in link for {view.session.ref} is in your DMs.")
 
 
 def cancel(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:

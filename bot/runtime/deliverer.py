@@ -1,0 +1,114 @@
+"""The outbox's workers: threads that claim due deliveries and make their Slack calls, waiting out 429s."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.services.outbox import DeliveryFailed, Job, Outbox, Sender, backoff
+
+log = logging.getLogger(__name__)
+THREADS = 2
+POLL_SECONDS = 0.2
+WAIT_IN_THREAD = 3.0  # a shorter wait (Retry-After, first backoff) is slept here; a longer one goes back to the queue
+TRIES_IN_THREAD = 3
+
+
+class Deliverer:
+    """At least once per row, and a post at most once: an attempt that may have landed is looked for first.
+
+    `on_retry(code)` counts retries for metrics; `after_send(job)` runs between Slack's answer and the record
+    (tests use it to stand for a crash there).
+    """
+
+    def __init__(self, outbox: Outbox, sender: Sender, *, threads: int = THREADS,
+                 poll_seconds: float = POLL_SECONDS, on_retry: Callable[[str], None] | None = None,
+                 after_send: Callable[[Job], None] | None = None) -> None:
+        self.outbox, self.sender = outbox, sender
+        self.threads, self.poll_seconds = threads, poll_seconds
+        self.on_retry, self.after_send = on_retry, after_send
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._running: list[threading.Thread] = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> Deliverer:
+        if not self._running:
+            self._stopping.clear()
+            self._running = [threading.Thread(target=self._loop, name=f"pam-outbox-{n}", daemon=True)
+                             for n in range(self.threads)]
+            for thread in self._running:
+                thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        for thread in self._running:
+            thread.join()
+        self._running = []
+
+    def drain(self, limit: int = 1000) -> int:
+        """Deliver what is due now in the calling thread (tests, the CLI); how many rows were handled."""
+        handled = 0
+        while handled < limit and self.run_once():
+            handled += 1
+        return handled
+
+    def run_once(self) -> bool:
+        try:
+            jobs = self.outbox.claim(1)
+        except SQLAlchemyError as error:
+            log.warning("outbox could not claim work: %s", type(error).__name__)
+            return False
+        for job in jobs:
+            self.deliver(job)
+        return bool(jobs)
+
+    def deliver(self, job: Job) -> None:
+        if job.superseded:  # a newer state of the same card or Home tab waits: only that one is worth sending
+            self.outbox.landed(job, None)
+            return
+        for attempt in range(TRIES_IN_THREAD):
+            try:
+                found = self.sender.find(job)
+                if found is None:
+                    if job.kind in ("post", "dm"):
+                        job = replace(job, sending_since=self.outbox.begin(job))
+                    found = self.sender.send(job)
+                    if self.after_send is not None:
+                        self.after_send(job)
+                self.outbox.landed(job, found)
+                return
+            except DeliveryFailed as error:
+                if error.permanent:
+                    self.outbox.fail(job, error)
+                    return
+                delay = error.retry_after if error.retry_after is not None else backoff(job.attempts + attempt)
+                if self.on_retry is not None:
+                    self.on_retry(error.code)
+                log.info("delivery %s: %s, retrying in %.0f s", job.id, error.code, delay)
+                if delay > WAIT_IN_THREAD or attempt == TRIES_IN_THREAD - 1 or self._stopping.is_set():
+                    self.outbox.retry(job, error, delay)
+                    return
+                if not error.unknown:  # Slack said no: nothing landed, so no need to look before the next try
+                    job = replace(job, sending_since=None)
+                self._stopping.wait(delay)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("outbox delivery failed unexpectedly")
+                busy = False
+            if not busy:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+

@@ -1,0 +1,156 @@
+"""The Slack outbox: messages queued with the change that owes them, delivered later by workers with retries."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from bot.services.base import UseCase, current_session
+from storage.repositories.deliveries import DONE, FAILED, DeliveryRepository
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)  # longer than one Slack call with its in-thread waits
+BACKOFF = (1, 5, 30, 120, 600)  # seconds before the next try, by attempts made; then every 10 minutes
+GIVE_UP = timedelta(hours=2)  # a row Slack has not taken this long after it was queued fails for good
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed row, detached from its transaction."""
+
+    id: int
+    kind: str
+    channel: str
+    ts: str | None
+    payload: dict[str, Any]
+    request_id: int | None
+    report_to: str | None
+    attempts: int
+    sending_since: datetime | None  # an earlier attempt may have landed: look before posting again
+    superseded: bool = False  # a newer row with the same key waits: this state is stale
+
+
+class DeliveryFailed(Exception):
+    """Slack did not take the call: `permanent` when trying again cannot help; `retry_after` from a 429."""
+
+    def __init__(self, code: str, message: str, *, permanent: bool = False, retry_after: float | None = None,
+                 unknown: bool = False) -> None:
+        super().__init__(code)
+        self.code, self.message = code, message
+        self.permanent, self.retry_after = permanent, retry_after
+        self.unknown = unknown  # the call may have landed (a timeout): keep `sending_since` for the lookup
+
+
+class Sender(Protocol):
+    """The Slack side of delivery."""
+
+    def send(self, job: Job) -> dict[str, str]:
+        """Make the call; return where it landed ({channel, ts}); raise DeliveryFailed."""
+
+    def find(self, job: Job) -> dict[str, str] | None:
+        """The message an earlier attempt of this post landed, if Slack has it; raise DeliveryFailed."""
+
+
+def backoff(attempts: int) -> float:
+    return float(BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1])
+
+
+class Outbox(UseCase):
+    """Queue, claim and settle deliveries; each step is its own short transaction."""
+
+    def queue(self, kind: str, channel: str, payload: dict[str, Any], *, ts: str | None = None,
+              dedupe_key: str | None = None, request_id: int | None = None, report_to: str | None = None) -> None:
+        """Queue in the caller's transaction when there is one (so the row commits with its change), else alone."""
+        session = current_session.get()
+        if session is not None:
+            self._add(session, kind, channel, payload, ts, dedupe_key, request_id, report_to)
+            return
+        with self.transaction() as tx:
+            self._add(tx.session, kind, channel, payload, ts, dedupe_key, request_id, report_to)
+
+    def _add(self, session: Session, kind: str, channel: str, payload: dict[str, Any], ts: str | None,
+             dedupe_key: str | None, request_id: int | None, report_to: str | None) -> None:
+        # Written with the transaction's commit (UseCase.transaction flushes the buffer).
+        DeliveryRepository(session).buffer({"kind": kind, "channel": channel, "payload": payload, "ts": ts,
+                                            "dedupe_key": dedupe_key, "request_id": request_id,
+                                            "report_to": report_to})
+
+    def claim(self, limit: int = 1) -> list[Job]:
+        with self.transaction() as tx:
+            repo = DeliveryRepository(tx.session)
+            return [Job(row.id, row.kind, row.channel, row.ts, dict(row.payload), row.request_id, row.report_to,
+                        row.attempts, row.sending_since, repo.newer_queued(row))
+                    for row in repo.claim(tx.now, tx.now + LEASE, limit)]
+
+    def begin(self, job: Job) -> datetime:
+        """Mark the attempt as started, in its own commit, before Slack is called; return when it started."""
+        with self.transaction() as tx:
+            row = DeliveryRepository(tx.session).get(job.id)
+            if row is None:
+                return tx.now
+            if row.sending_since is None:
+                row.sending_since = tx.now
+            return row.sending_since
+
+    def landed(self, job: Job, result: dict[str, str] | None) -> None:
+        """Record what Slack took (a card's ref joins its request) and close the row."""
+        with self.transaction() as tx:
+            repo = DeliveryRepository(tx.session)
+            row = repo.get(job.id)
+            if row is None:
+                return
+            row.state, row.result, row.done_at, row.lease_until = DONE, result, tx.now, None
+            if result is not None and row.request_id is not None:
+                repo.record_card(row.request_id, {"channel": result["channel"], "ts": result["ts"]})
+
+    def retry(self, job: Job, error: DeliveryFailed, delay: float) -> bool:
+        """Put the row back for `delay` seconds; False (and failed) when it has waited too long already."""
+        with self.transaction() as tx:
+            row = DeliveryRepository(tx.session).get(job.id)
+            if row is None:
+                return False
+            if tx.now - row.created_at > GIVE_UP:
+                self._fail(tx.session, row.id, error, tx.now)
+                tx.audit("pam-bot", "slack.delivery", str(row.id), "failed", code=error.code, kind=row.kind,
+                         channel=row.channel, attempts=row.attempts)
+                return False
+            row.due_at, row.lease_until, row.error_code = tx.now + timedelta(seconds=delay), None, error.code
+            if not error.unknown:
+                row.sending_since = None
+            return True
+
+    def fail(self, job: Job, error: DeliveryFailed) -> None:
+        """Slack refused for good: close the row, audit it, and tell the one person who should hear of it."""
+        with self.transaction() as tx:
+            self._fail(tx.session, job.id, error, tx.now)
+            tx.audit("pam-bot", "slack.delivery", str(job.id), "failed", code=error.code, kind=job.kind,
+                     channel=job.channel, attempts=job.attempts)
+        log.warning("delivery %s (%s to %s) refused: %s", job.id, job.kind, job.channel, error.code)
+
+    def _fail(self, session: Session, delivery_id: int, error: DeliveryFailed, now: datetime) -> None:
+        repo = DeliveryRepository(session)
+        row = repo.get(delivery_id)
+        if row is None:
+            return
+        row.state, row.error_code, row.done_at, row.lease_until = FAILED, error.code, now, None
+        if row.report_to and row.report_to != row.channel:
+            repo.add("dm", row.report_to, {"text": f"pam-bot could not deliver a message to "
+                                                   f"{_where(row.channel)}: {error.message}"}, now)
+
+    def idle(self) -> bool:
+        """Nothing due is waiting or in flight (rows waiting out a backoff do not count)."""
+        with self.transaction() as tx:
+            return DeliveryRepository(tx.session).due(tx.now) == 0
+
+    def depth(self) -> tuple[int, float]:
+        """Rows waiting for Slack and the age in seconds of the oldest (for metrics)."""
+        with self.transaction() as tx:
+            return DeliveryRepository(tx.session).depth(tx.now)
+
+
+def _where(channel: str) -> str:
+    return f"<@{channel}>" if channel[:1] in "UW" else f"<#{channel}>"

@@ -1,0 +1,132 @@
+"""The outbox's rows: queue (replacing a queued latest-state row), claim with a lease (SKIP LOCKED), settle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import AccessRequest, Delivery
+
+QUEUED, DONE, FAILED = "queued", "done", "failed"
+BUFFER = "pam_outbox"  # Session.info key: rows queued in this transaction, written in one go before it commits
+
+
+class DeliveryRepository:
+    """Queries over the `deliveries` table; flushes, never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, kind: str, channel: str, payload: dict[str, Any], now: datetime, *, ts: str | None = None,
+            dedupe_key: str | None = None, request_id: int | None = None, report_to: str | None = None) -> int:
+        """Queue one call; a queued, unclaimed row with the same `dedupe_key` takes the newer payload instead."""
+        if dedupe_key is not None:
+            waiting = self.session.scalars(
+                select(Delivery).where(Delivery.dedupe_key == dedupe_key, Delivery.state == QUEUED,
+                                       or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
+                .order_by(Delivery.id.desc()).limit(1).with_for_update(skip_locked=True)).first()
+            if waiting is not None:
+                waiting.payload = payload
+                self.session.flush()
+                return waiting.id
+        row = Delivery(kind=kind, channel=channel, ts=ts, payload=payload, dedupe_key=dedupe_key,
+                       request_id=request_id, report_to=report_to, state=QUEUED, created_at=now, due_at=now,
+                       attempts=0)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def buffer(self, item: dict[str, Any]) -> None:
+        """Hold a row (the keyword arguments of `add`) until `flush_buffer`: a sweep queues hundreds at once."""
+        self.session.info.setdefault(BUFFER, []).append(item)
+
+    def buffered(self) -> int:
+        return len(self.session.info.get(BUFFER, ()))
+
+    def drop_buffered(self, keep: int) -> None:
+        """Forget the rows buffered after the first `keep` (their change was undone)."""
+        del self.session.info.setdefault(BUFFER, [])[keep:]
+
+    def flush_buffer(self, now: datetime) -> None:
+        """Write the buffered rows: keyed ones replace a waiting row's payload, the rest in one INSERT."""
+        items = self.session.info.pop(BUFFER, [])
+        if not items:
+            return
+        latest = {item["dedupe_key"]: item for item in items if item.get("dedupe_key")}
+        waiting = {}
+        if latest:
+            rows = self.session.scalars(
+                select(Delivery).where(Delivery.dedupe_key.in_(list(latest)), Delivery.state == QUEUED,
+                                       or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
+                .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
+            waiting = {row.dedupe_key: row for row in rows}  # the newest per key wins
+        fresh = []
+        for item in items:
+            key = item.get("dedupe_key")
+            if key and latest[key] is not item:
+                continue  # a later state of the same key was queued in this transaction
+            if key and key in waiting:
+                waiting[key].payload = item["payload"]
+                continue
+            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item,
+                          "state": QUEUED, "created_at": now, "due_at": now, "attempts": 0})
+        if fresh:
+            self.session.execute(insert(Delivery), fresh)
+        self.session.flush()
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Delivery]:
+        """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for).
+
+        A row waits while an older row with its key is unsettled: the older one goes first, then finds it is stale.
+        """
+        earlier = aliased(Delivery)
+        rows = self.session.scalars(
+            select(Delivery).where(Delivery.state == QUEUED, Delivery.due_at <= now,
+                                   or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
+                                   # one row per key at a time, in order: an older state never lands after a newer
+                                   ~exists().where(earlier.dedupe_key == Delivery.dedupe_key,
+                                                   earlier.state == QUEUED, earlier.id < Delivery.id))
+            .order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            row.lease_until = lease_until
+            row.attempts += 1
+        self.session.flush()
+        return rows
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        return self.session.get(Delivery, delivery_id)
+
+    def newer_queued(self, row: Delivery) -> bool:
+        """Whether a later row with the same key waits (then this one's state is already stale)."""
+        if row.dedupe_key is None:
+            return False
+        return self.session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.dedupe_key == row.dedupe_key, Delivery.state == QUEUED, Delivery.id > row.id)) != 0
+
+    def pending_cards(self, request_id: int) -> int:
+        """Card posts of a request still queued (an update of its cards waits for them)."""
+        return int(self.session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.request_id == request_id, Delivery.state == QUEUED)) or 0)
+
+    def record_card(self, request_id: int, ref: dict[str, str]) -> None:
+        """Add a landed card to its request's `cards` (later updates and thread replies need its ts)."""
+        request = self.session.scalars(select(AccessRequest).where(AccessRequest.id == request_id)
+                                       .with_for_update()).first()
+        if request is not None and ref not in (request.cards or []):
+            request.cards = [*(request.cards or []), ref]
+            self.session.flush()
+
+    def due(self, now: datetime) -> int:
+        """Rows due by `now` and not yet settled (claimed ones included)."""
+        return int(self.session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.state == QUEUED, Delivery.due_at <= now)) or 0)
+
+    def depth(self, now: datetime) -> tuple[int, float]:
+        """How many rows wait for Slack, and the age in seconds of the oldest (0 when none)."""
+        count, oldest = self.session.execute(
+            select(func.count(), func.min(Delivery.created_at)).where(Delivery.state == QUEUED)).one()
+        return int(count or 0), (now - oldest).total_seconds() if oldest is not None else 0.0
