@@ -133,9 +133,9 @@ class AwsBroker:
                duration_seconds: int, source_identity: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`
         (and `source_identity` when given). Returns both AssumeRole answers."""
-        resource = parse_role_arn(resource_role_arn).arn
         target = parse_role_arn(target_role_arn).arn
-        hop1 = self._assume_resource_role(resource, session_name, source_identity)
+        hop1 = self._assume_resource_role(resource_role_arn, session_name, source_identity)
+        resource = parse_role_arn(resource_role_arn).arn
         with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource, source_identity),
                         region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])):
             sts = self._roles.client("sts", _credentials(hop1))
