@@ -28,6 +28,11 @@ class SessionRepository:
     def by_request(self, request_id: int) -> AccessSession | None:
         return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
 
+    def set_link_message(self, session_id: int, channel: str | None, ts: str | None) -> None:
+        """Where the link DM is (never the link): one UPDATE, without loading the row."""
+        self.session.execute(update(AccessSession).where(AccessSession.id == session_id)
+                             .values(link_channel=channel, link_ts=ts).execution_options(synchronize_session=False))
+
     def active(self, requester_id: str | None = None, limit: int = 200) -> Sequence[AccessSession]:
         query = select(AccessSession).where(AccessSession.status == "active")
         if requester_id is not None:
