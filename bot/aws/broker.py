@@ -14,7 +14,7 @@ import boto3.session
 
 from bot.aws import federation, revocation
 from bot.domain import iam_policies as policies
-from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
+from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, RoleStsClients, client_config, session_from
 from bot.aws.errors import SOURCE_IDENTITY_HINT, TRUST_HINT, TRUST_READ_HINT, hop2_hint, region_hint, request_id, \
     translated
 from bot.domain.arns import parse_role_arn
@@ -31,7 +31,7 @@ REVOKE_HINT = ("Revoking in AWS needs the Resource Role to be allowed iam:GetRol
 
 
 class AwsBroker:
-    """Role chaining over STS; clients are shared across threads, hop-2 clients are built per call."""
+    """Role chaining over STS; clients are shared across threads, hop-2 clients are pooled (RoleStsClients)."""
 
     def __init__(self, *, external_id: str, sts_client: Any, session: boto3.session.Session | None = None,
                  endpoint_url: str | None = None, signin_url: str | None = None, http_timeout: float = 10,
@@ -44,6 +44,8 @@ class AwsBroker:
         self._region = str(sts_client.meta.region_name)
         self._roles = RoleClients(session or boto3.session.Session(), region=sts_client.meta.region_name,
                                   endpoint_url=endpoint_url, config=sts_client.meta.config)
+        self._hop2 = RoleStsClients(region=sts_client.meta.region_name, endpoint_url=endpoint_url,
+                                    config=sts_client.meta.config)
         self._signin_url = signin_url
         self._http_timeout = http_timeout
         self._issuer = issuer
@@ -63,6 +65,11 @@ class AwsBroker:
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
                    signin_url=signin_url, http_timeout=http_timeout, issuer=issuer,
                    iam_client=session.client("iam", config=config, **options))
+
+    @property
+    def hop2_clients_built(self) -> int:
+        """STS clients built for hop 2 so far: as many as grants ever ran at once, not one per grant."""
+        return self._hop2.built
 
     @property
     def sts_endpoint(self) -> str:
@@ -138,10 +145,10 @@ class AwsBroker:
         resource = parse_role_arn(resource_role_arn).arn
         with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource, source_identity),
                         region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])):
-            sts = self._roles.client("sts", _credentials(hop1))
-            hop2: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
-                                                   ExternalId=self.external_id, DurationSeconds=duration_seconds,
-                                                   **_source(source_identity))
+            with self._hop2.client(_credentials(hop1)) as sts:
+                hop2: dict[str, Any] = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
+                                                       ExternalId=self.external_id, DurationSeconds=duration_seconds,
+                                                       **_source(source_identity))
         return hop1, hop2
 
     def _hop1(self, resource_role_arn: str, session_name: str, source_identity: str | None = None) -> Credentials:

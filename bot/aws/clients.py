@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import boto3.session
+import botocore.credentials
+import botocore.session
 from botocore.config import Config
 
 from bot.services.ports import Credentials
@@ -63,3 +66,52 @@ class RoleClients:
                 service, region_name=self._region, config=self._config,
                 aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key,
                 aws_session_token=credentials.session_token, **options)
+
+
+class RoleStsClients:
+    """STS clients for hop 2, built once and lent out one caller at a time, each signing with the credentials of
+    the hop 1 it is lent for.
+
+    Building a botocore client costs about 10 ms of CPU (its event handlers are copied, its configuration looked
+    up), more than the rest of a grant; hop-1 credentials are new on every grant, so a client per credentials
+    would be built on every grant. Instead each pooled client signs with a `botocore.credentials.Credentials` of
+    its own (its session's, `get_credentials()`), whose public fields are set to hop 1's while the client is
+    lent and cleared when it comes back; the signer reads them on every request. A client is lent to one
+    caller at a time, so no call is ever signed with another grant's credentials. (botocore has no public
+    per-call credentials; that is the gap this fills.)
+    """
+
+    def __init__(self, *, region: str | None, endpoint_url: str | None, config: Config | None) -> None:
+        self._region, self._endpoint_url, self._config = region, endpoint_url, config
+        self._free: list[tuple[Any, botocore.credentials.Credentials]] = []
+        self._lock = threading.Lock()
+        self.built = 0  # clients built so far: at most as many as grants ever ran at once
+
+    @contextmanager
+    def client(self, credentials: Credentials) -> Iterator[Any]:
+        with self._lock:
+            lent = self._free.pop() if self._free else None
+        if lent is None:
+            lent = self._build()
+        sts, signing = lent
+        signing.access_key, signing.secret_key = credentials.access_key_id, credentials.secret_access_key
+        signing.token = credentials.session_token
+        try:
+            yield sts
+        finally:
+            signing.access_key = signing.secret_key = _UNSET
+            signing.token = None
+            with self._lock:
+                self._free.append(lent)
+
+    def _build(self) -> tuple[Any, botocore.credentials.Credentials]:
+        session = botocore.session.Session()  # its own: botocore sessions are not shared across threads
+        session.set_credentials(_UNSET, _UNSET)
+        options: dict[str, Any] = {"endpoint_url": self._endpoint_url} if self._endpoint_url else {}
+        sts = session.create_client("sts", region_name=self._region, config=self._config, **options)
+        with self._lock:
+            self.built += 1
+        return sts, session.get_credentials()
+
+
+_UNSET = "unset"  # what a pooled client signs with while nobody holds it (AWS refuses it)
