@@ -85,6 +85,7 @@ class RoleStsClients:
         self._region, self._endpoint_url, self._config = region, endpoint_url, config
         self._free: list[tuple[Any, botocore.credentials.Credentials]] = []
         self._lock = threading.Lock()
+        self._loader: Any = None  # the service data, read once and shared (a loader per client would be ~8 MB)
         self.built = 0  # clients built so far: at most as many as grants ever ran at once
 
     @contextmanager
@@ -105,11 +106,14 @@ class RoleStsClients:
                 self._free.append(lent)
 
     def _build(self) -> tuple[Any, botocore.credentials.Credentials]:
-        session = botocore.session.Session()  # its own: botocore sessions are not shared across threads
-        session.set_credentials(_UNSET, _UNSET)
-        options: dict[str, Any] = {"endpoint_url": self._endpoint_url} if self._endpoint_url else {}
-        sts = session.create_client("sts", region_name=self._region, config=self._config, **options)
-        with self._lock:
+        with self._lock:  # one at a time: the shared loader fills its cache on the first
+            session = botocore.session.Session()  # its own credentials; the service data is shared
+            if self._loader is None:
+                self._loader = session.get_component("data_loader")
+            session.register_component("data_loader", self._loader)
+            session.set_credentials(_UNSET, _UNSET)
+            options: dict[str, Any] = {"endpoint_url": self._endpoint_url} if self._endpoint_url else {}
+            sts = session.create_client("sts", region_name=self._region, config=self._config, **options)
             self.built += 1
         return sts, session.get_credentials()
 
