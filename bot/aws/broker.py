@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3.session
+import botocore.session
 
 from bot.aws import federation, revocation
 from bot.domain import iam_policies as policies
@@ -35,7 +36,7 @@ class AwsBroker:
 
     def __init__(self, *, external_id: str, sts_client: Any, session: boto3.session.Session | None = None,
                  endpoint_url: str | None = None, signin_url: str | None = None, http_timeout: float = 10,
-                 issuer: str = federation.DEFAULT_ISSUER, iam_client: Any = None) -> None:
+                 issuer: str = federation.DEFAULT_ISSUER, iam_client: Any = None, loader: Any = None) -> None:
         """`sts_client` is the bot's own; `session` and `endpoint_url` build clients for role credentials
         in the same region with the same retry settings (`endpoint_url` None: boto3's own resolution)."""
         self.external_id = validate_external_id(external_id)
@@ -45,7 +46,7 @@ class AwsBroker:
         self._roles = RoleClients(session or boto3.session.Session(), region=sts_client.meta.region_name,
                                   endpoint_url=endpoint_url, config=sts_client.meta.config)
         self._hop2 = RoleStsClients(region=sts_client.meta.region_name, endpoint_url=endpoint_url,
-                                    config=sts_client.meta.config)
+                                    config=sts_client.meta.config, loader=loader)
         self._signin_url = signin_url
         self._http_timeout = http_timeout
         self._issuer = issuer
@@ -57,14 +58,16 @@ class AwsBroker:
                          max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                          issuer: str = federation.DEFAULT_ISSUER) -> AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
-        session, endpoint_url = session_from(env)
+        core = botocore.session.Session()
+        session, endpoint_url = session_from(env, core=core)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
         options = {"endpoint_url": endpoint_url} if endpoint_url else {}
         sts = session.client("sts", config=config, **options)
         log.info("AWS STS endpoint %s (region %s)", sts.meta.endpoint_url, sts.meta.region_name)
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
                    signin_url=signin_url, http_timeout=http_timeout, issuer=issuer,
-                   iam_client=session.client("iam", config=config, **options))
+                   iam_client=session.client("iam", config=config, **options),
+                   loader=core.get_component("data_loader"))
 
     @property
     def hop2_clients_built(self) -> int:

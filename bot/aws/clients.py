@@ -23,15 +23,18 @@ def client_config(*, http_timeout: float, max_attempts: int = DEFAULT_MAX_ATTEMP
                   retries={"mode": "standard", "total_max_attempts": max_attempts})
 
 
-def session_from(env: Mapping[str, str] | None) -> tuple[boto3.session.Session, str | None]:
+def session_from(env: Mapping[str, str] | None, *, core: botocore.session.Session | None = None,
+                 ) -> tuple[boto3.session.Session, str | None]:
     """A boto3 session and endpoint override from `env`; with None, boto3 reads os.environ and its files itself.
 
     boto3 honours AWS_ENDPOINT_URL on its own; it is read here only when the variables come as a mapping.
+    `core`: the botocore session under it (so its service data can be shared with RoleStsClients).
     """
     if env is None:
-        session = boto3.session.Session()
+        session = boto3.session.Session(botocore_session=core)
         # Without a region botocore calls STS's global endpoint, whose tokens opt-in Regions refuse.
-        return (session if session.region_name else boto3.session.Session(region_name=DEFAULT_REGION)), None
+        return (session if session.region_name else
+                boto3.session.Session(region_name=DEFAULT_REGION, botocore_session=core)), None
     options: dict[str, Any] = {
         "aws_access_key_id": env.get("AWS_ACCESS_KEY_ID") or None,
         "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY") or None,
@@ -39,9 +42,9 @@ def session_from(env: Mapping[str, str] | None) -> tuple[boto3.session.Session, 
         "profile_name": env.get("AWS_PROFILE") or None,
     }
     session = boto3.session.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-                                    **options)
+                                    botocore_session=core, **options)
     if not session.region_name:  # neither the variables nor the profile name one
-        session = boto3.session.Session(region_name=DEFAULT_REGION, **options)
+        session = boto3.session.Session(region_name=DEFAULT_REGION, botocore_session=core, **options)
     return session, env.get("AWS_ENDPOINT_URL") or None
 
 
@@ -81,11 +84,13 @@ class RoleStsClients:
     per-call credentials; that is the gap this fills.)
     """
 
-    def __init__(self, *, region: str | None, endpoint_url: str | None, config: Config | None) -> None:
+    def __init__(self, *, region: str | None, endpoint_url: str | None, config: Config | None,
+                 loader: Any = None) -> None:
         self._region, self._endpoint_url, self._config = region, endpoint_url, config
         self._free: list[tuple[Any, botocore.credentials.Credentials]] = []
         self._lock = threading.Lock()
-        self._loader: Any = None  # the service data, read once and shared (a loader per client would be ~8 MB)
+        # The service data, read once and shared (a loader per client would be ~8 MB): the bot's own session's.
+        self._loader: Any = loader
         self.built = 0  # clients built so far: at most as many as grants ever ran at once
 
     @contextmanager
