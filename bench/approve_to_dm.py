@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/approve_to_dm.py [--db sqlite|postgresql] [--quick]
 
+The bot runs as `pam-bot serve` does (gunicorn, the worker in the web process), so the figure is the work of one
+flow, without the wait of a separate `pam-bot work` process for its next poll of the database (up to 0.5 s).
+bench/profile_grant.py counts what the worker's part costs (SQL statements, Slack and AWS calls, clients built).
 Flows run one at a time, so every call the stand-ins record between a click and its DM belongs to that flow.
 The stand-ins time themselves (RecordedCall.duration, ApiCall.duration, FederationCall.duration).
 """

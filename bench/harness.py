@@ -8,7 +8,7 @@ import platform
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +43,13 @@ class Sandbox:
     bot_arn: str
 
 
-def arguments(description: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
+def arguments(description: str, extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """--db and --quick for every script (run_all.py passes them on), plus the script's own (`extra`)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="database of the bot")
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run, not for figures)")
+    if extra is not None:
+        extra(parser)
     return parser.parse_args()
 
 

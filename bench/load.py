@@ -92,12 +92,25 @@ class Result:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
 
+class Sender:
+    """A client process kept for many sends (starting one takes seconds: it imports the bench's modules)."""
+
+    def __enter__(self) -> Sender:
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown()
+
+    def send(self, url: str, items: list[Prepared], concurrency: int) -> Result:
+        latencies, statuses, wall = self._pool.submit(_send_all, url, items, concurrency).result()
+        return Result(latencies, statuses, wall)
+
+
 def send(url: str, items: list[Prepared], concurrency: int) -> Result:
     """POST every item with `concurrency` clients, from a fresh process so the stand-ins here do not skew timing."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        latencies, statuses, wall = pool.submit(_send_all, url, items, concurrency).result()
-    return Result(latencies, statuses, wall)
+    with Sender() as sender:
+        return sender.send(url, items, concurrency)
 
 
 def _send_all(url: str, items: list[Prepared], concurrency: int) -> tuple[list[float], list[int], float]:

@@ -1,6 +1,10 @@
 """Run every bench script one after the other (`make bench`); extra arguments (--db, --quick) go to each.
 
     .venv/bin/python bench/run_all.py [--db sqlite|postgresql] [--quick]
+
+--quick: small samples, to check that every script works (minutes); without it, the figures for RESULTS.md
+(ack latency with 300 requests of each kind per level, the 10,000-request burst, 100,000 sessions for the
+tick): run it on a quiet machine, ideally with --db postgresql.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("ack_latency.py", "approve_to_dm.py", "memory.py", "scheduler_tick.py")
+SCRIPTS = ("profile_grant.py", "ack_latency.py", "approve_to_dm.py", "burst.py", "scheduler_tick.py")
 
 
 def main(argv: list[str]) -> int:

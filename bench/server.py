@@ -15,7 +15,8 @@ from pathlib import Path
 
 from harness import ROOT
 
-BOT_FACTORY = "bot.runtime.wsgi:create_wsgi_app()"
+BOT_FACTORY = "bot.runtime.wsgi:create_wsgi_app()"  # `pam-bot serve`: the web path and a worker in each process
+WEB_FACTORY = "bot.runtime.wsgi:create_wsgi_app(worker=False)"  # the Procfile's web: record and ack only
 BARE_FACTORY = "bare_app:create_wsgi_app()"
 
 
@@ -66,6 +67,64 @@ def gunicorn(factory: str, env: dict[str, str], log: Path, *, workers: int = 1) 
             process.wait()
 
 
+@dataclass
+class Deployment:
+    """The Procfile's shape: a gunicorn web that only records and acks, and `pam-bot work` processes."""
+
+    web: Server
+    workers: list[subprocess.Popen[bytes]]
+
+    @property
+    def events_url(self) -> str:
+        return self.web.events_url
+
+    def processes(self) -> dict[str, int]:
+        """name → pid of every serving process: `web-N` (gunicorn workers) and `work-N`."""
+        found = {f"web-{n}": pid for n, pid in enumerate(self.web.worker_pids(), 1)}
+        found.update({f"work-{n}": process.pid for n, process in enumerate(self.workers, 1)})
+        return found
+
+
+    def describe(self) -> str:
+        web = f"{len(self.web.worker_pids())} gunicorn gthread web process(es) × 16 threads"
+        if not self.workers:
+            return f"{web}, each with its worker in-process (`pam-bot serve`, SQLite's one-process shape)"
+        return f"{web} that only record and ack (worker=False) + {len(self.workers)} `pam-bot work` process(es)"
+
+
+@contextmanager
+def deployment(env: dict[str, str], logs: Path, *, web_workers: int = 1, work_processes: int = 1,
+               work_threads: int | None = None) -> Iterator[Deployment]:
+    """`web_workers` gthread web processes (worker=False) and `work_processes` `pam-bot work` processes; with
+    `work_processes=0`, `pam-bot serve`'s shape: the web process runs its worker too (SQLite is for one process:
+    a web and a worker process would queue for its single write lock)."""
+    if work_processes == 0:
+        with gunicorn(BOT_FACTORY, env, logs / "web.log", workers=web_workers) as alone:
+            yield Deployment(alone, [])
+        return
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for n in range(work_processes):
+            command = [sys.executable, "-m", "bot", "work", *(["--threads", str(work_threads)] if work_threads else [])]
+            with (logs / f"work-{n + 1}.log").open("wb") as output:
+                started.append(subprocess.Popen(command, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=output,
+                                                stderr=subprocess.STDOUT, cwd=ROOT))
+        with gunicorn(WEB_FACTORY, env, logs / "web.log", workers=web_workers) as web:
+            for process in started:
+                if process.poll() is not None:
+                    raise RuntimeError(f"pam-bot work exited ({process.returncode}); see {logs}")
+            yield Deployment(web, started)
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def wait_healthy(server: Server, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,4 +157,13 @@ def hwm_kib(pid: int) -> int:
     raise RuntimeError(f"no VmHWM for {pid}")
 
 
-__all__ = ["BARE_FACTORY", "BOT_FACTORY", "Server", "gunicorn", "hwm_kib", "rss_kib"]
+def threads_of(pid: int) -> int:
+    """Threads of a process, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
+__all__ = ["BARE_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "Server", "deployment", "gunicorn",
+           "hwm_kib", "rss_kib", "threads_of"]

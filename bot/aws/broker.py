@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote
 
 import boto3.session
+import botocore.session
 
 from bot.aws import federation, revocation
 from bot.domain import iam_policies as policies
-from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, client_config, session_from
+from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, RoleStsClients, client_config, session_from
 from bot.aws.errors import SOURCE_IDENTITY_HINT, TRUST_HINT, TRUST_READ_HINT, hop2_hint, region_hint, request_id, \
     translated
 from bot.domain.arns import parse_role_arn
@@ -36,11 +37,12 @@ REVOKE_HINT = ("Revoking in AWS needs the Resource Role to be allowed iam:GetRol
 
 
 class AwsBroker:
-    """Role chaining over STS; clients are shared across threads, hop-2 clients are built per call."""
+    """Role chaining over STS; clients are shared across threads, hop-2 clients are pooled (RoleStsClients)."""
 
     def __init__(self, *, external_id: str, sts_client: STSClient, session: boto3.session.Session | None = None,
                  endpoint_url: str | None = None, signin_url: str | None = None, http_timeout: float = 10,
-                 issuer: str = federation.DEFAULT_ISSUER, iam_client: IAMClient | None = None) -> None:
+                 issuer: str = federation.DEFAULT_ISSUER, iam_client: IAMClient | None = None,
+                 loader: Any = None) -> None:
         """`sts_client` is the bot's own; `session` and `endpoint_url` build clients for role credentials
         in the same region with the same retry settings (`endpoint_url` None: boto3's own resolution)."""
         self.external_id = validate_external_id(external_id)
@@ -49,6 +51,8 @@ class AwsBroker:
         self._region = str(sts_client.meta.region_name)
         self._roles = RoleClients(session or boto3.session.Session(), region=sts_client.meta.region_name,
                                   endpoint_url=endpoint_url, config=sts_client.meta.config)
+        self._hop2 = RoleStsClients(region=sts_client.meta.region_name, endpoint_url=endpoint_url,
+                                    config=sts_client.meta.config, loader=loader)
         self._signin_url = signin_url
         self._http_timeout = http_timeout
         self._issuer = issuer
@@ -60,13 +64,20 @@ class AwsBroker:
                          max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                          issuer: str = federation.DEFAULT_ISSUER) -> AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
-        session, endpoint_url = session_from(env)
+        core = botocore.session.Session()
+        session, endpoint_url = session_from(env, core=core)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
         sts = session.client("sts", config=config, endpoint_url=endpoint_url)
         log.info("AWS STS endpoint %s (region %s)", sts.meta.endpoint_url, sts.meta.region_name)
         return cls(external_id=external_id, sts_client=sts, session=session, endpoint_url=endpoint_url,
                    signin_url=signin_url, http_timeout=http_timeout, issuer=issuer,
-                   iam_client=session.client("iam", config=config, endpoint_url=endpoint_url))
+                   iam_client=session.client("iam", config=config, endpoint_url=endpoint_url),
+                   loader=core.get_component("data_loader"))
+
+    @property
+    def hop2_clients_built(self) -> int:
+        """STS clients built for hop 2 so far: as many as grants ever ran at once, not one per grant."""
+        return self._hop2.built
 
     @property
     def sts_endpoint(self) -> str:
@@ -138,15 +149,15 @@ class AwsBroker:
                ) -> tuple[AssumeRoleResponseTypeDef, AssumeRoleResponseTypeDef]:
         """Hop 1 with the bot's client, hop 2 signed with hop 1's credentials; both carry `session_name`
         (and `source_identity` when given). Returns both AssumeRole answers."""
-        resource = parse_role_arn(resource_role_arn).arn
         target = parse_role_arn(target_role_arn).arn
-        hop1 = self._assume_resource_role(resource, session_name, source_identity)
+        hop1 = self._assume_resource_role(resource_role_arn, session_name, source_identity)
+        resource = parse_role_arn(resource_role_arn).arn
         with translated(f"assume the Target Role {target}", denied_hint=hop2_hint(resource, source_identity),
-                        region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])):
-            sts = self._roles.client("sts", _credentials(hop1))
-            hop2 = sts.assume_role(RoleArn=target, RoleSessionName=session_name,
-                                                   ExternalId=self.external_id, DurationSeconds=duration_seconds,
-                                                   **_source(source_identity))
+                        region_hint=region_hint(self._region, target, caller_account=resource.split(":")[4])), \
+                self._hop2.client(_credentials(hop1)) as sts:
+            hop2: AssumeRoleResponseTypeDef = sts.assume_role(
+                RoleArn=target, RoleSessionName=session_name, ExternalId=self.external_id,
+                DurationSeconds=duration_seconds, **_source(source_identity))
         return hop1, hop2
 
     def _hop1(self, resource_role_arn: str, session_name: str, source_identity: str | None = None) -> Credentials:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.domain.errors import InvalidInput
 
@@ -38,6 +39,7 @@ class RoleArn:
     name: str
 
 
+@lru_cache(maxsize=1024)  # the same few registered roles are parsed on every grant; a RoleArn is immutable
 def parse_role_arn(text: str, *, field: str | None = None) -> RoleArn:
     """The parts of an IAM role ARN (`arn:<partition>:iam::<12 digits>:role/<path/>name`)."""
     arn = text.strip()

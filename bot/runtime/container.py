@@ -43,6 +43,7 @@ from bot.slack.home import SlackHomePublisher
 from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
+from bot.slack.people import RememberedPeople
 from bot.runtime.web import WebApp
 from bot.runtime.deliverer import Deliverer
 from bot.runtime.worker import POLL_SECONDS, Worker
@@ -152,8 +153,10 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
         admin_channel=settings.admin_channel)
     deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), poll_seconds=min(poll_seconds, 0.2),
                           on_retry=lambda code: metrics.inc("pam_slack_delivery_retries_total", code=code))
+    # Approvers and askers are remembered a few minutes, as at the edge; a grant asks Slack about its requester again.
+    people = RememberedPeople(directory)
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
-    access = AccessService(db=db, clock=clock, directory=directory, notifier=notifier, grants=grants,
+    access = AccessService(db=db, clock=clock, directory=people, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids, daily_cap_seconds=settings.daily_cap_seconds)
     revocations = RevocationService(db=db, clock=clock, broker=broker, notifier=notifier)
     sessions = SessionService(db=db, clock=clock, broker=broker, notifier=notifier, admin_ids=admin.admin_ids,
@@ -164,7 +167,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                           prune_revocations=sessions.prune_revocations, retry_revocations=revocations.retry_due,
                           reminders=[timedelta(seconds=s) for s in settings.reminder_seconds])
     break_glass = BreakGlassService(
-        db=db, clock=clock, directory=directory, notifier=notifier, admin_ids=admin.admin_ids,
+        db=db, clock=clock, directory=people, notifier=notifier, admin_ids=admin.admin_ids,
         revoke=lambda actor, ref: sessions.revoke(actor=actor, ref=ref, authorized=True))
     services = Services(access=access, grants=grants, admin=admin, sweeps=sweeps, sessions=sessions,
                         break_glass=break_glass,

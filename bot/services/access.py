@@ -23,6 +23,7 @@ from bot.services.lookups import GroupCache, actor_of, unknown_account
 from bot.services.ports import Directory, Notifier, Person, RequestView
 from bot.services.read_models import AccountRead, ResourceRead
 from bot.services.views import load_view
+from storage.models import Account, Resource
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +131,13 @@ class AccessService(UseCase):
         action = "request.approve" if approve else "request.deny"
         with self.audited(user_id, action, ref):
             person = self.directory.person(user_id)
-            eligible = self._may_decide(ref, user_id)
+            eligible, found = self._may_decide(ref, user_id)
             with self.transaction() as tx:
                 request = tx.requests.by_ref(ref, lock=True)
                 if request is None:
                     raise NotFound(f"There is no request {ref}.")
                 outcome = record_decision(tx, request, person, approve, reason, eligible)
-                view = load_view(tx, request)
+                view = load_view(tx, request, found=found)
         log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,
                  extra={"request": ref})
         self.notifier.update_request_cards(view)
@@ -202,20 +203,25 @@ class AccessService(UseCase):
         ensure_eligible(decision, target=f"`{res.name}/{acc.name}`", helpers=who_can_help(acc))
         return decision
 
-    def _may_decide(self, ref: str, user_id: str) -> bool:
-        with self.transaction() as tx:
+    def _may_decide(self, ref: str, user_id: str) -> tuple[bool, tuple[Resource, Account] | None]:
+        """Whether `user_id` approves this request's account, and the account (read once for the decision too)."""
+        with self.transaction() as tx:  # the request and its account only: the full view is for the rare refusal
             request = tx.requests.by_ref(ref)
-            view = load_view(tx, request) if request else None
-        if view is None:
-            return False
+            found = tx.config.account_by_id(request.account_id) if request and request.account_id is not None else None
+        if request is None:
+            return False, None
+        account = found[1] if found else None
         try:
-            approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+            approvers = resolve_approvers(frozenset(account.approver_ids or ()) if account else frozenset(),
+                                          account.approver_group if account else None, directory=self.directory,
                                           admin_ids=self.admin_ids)
         except CheckFailed:
-            if view.request.status == RequestStatus.PENDING:
+            if request.status == RequestStatus.PENDING:
+                with self.transaction() as tx:
+                    view = load_view(tx, request)
                 self.notifier.tell_approvers(view, "approvers_unreadable")
             raise
-        return user_id in approvers
+        return user_id in approvers, found
 
     def _announce_break_glass(self, view: RequestView) -> RequestView:
         """The red card where approval cards go and a DM to every approver and admin; a Slack failure is logged

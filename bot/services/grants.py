@@ -20,7 +20,7 @@ from bot.services.base import Clock, Tx, UseCase
 from bot.services.lookups import actor_of
 from bot.services.ports import AccessBroker, Directory, Notifier, Person, RequestView
 from bot.services.views import load_view
-from storage.models import AccessRequest, AccessSession
+from storage.models import AccessRequest, AccessSession, Account, Resource
 
 log = logging.getLogger(__name__)
 MIN_RELINK_SECONDS = 900  # STS's shortest DurationSeconds: a shorter remainder cannot be granted without outliving it
@@ -34,6 +34,7 @@ class _Claimed:
     session_ref: str
     revocation_enabled: bool
     source_identity: bool
+    account: tuple[Resource, Account] | None  # read with the claim: the recheck and the view use it
 
 
 class GrantService(UseCase):
@@ -53,7 +54,7 @@ class GrantService(UseCase):
             return None
         claimed = held.request
         try:
-            person = self._recheck(claimed)
+            person = self._recheck(claimed, held.account)
         except PamError as error:  # no AssumeRole for someone who may no longer have it
             return self.fail(request_id, code=error.code, message=error.user_message, detail=error.detail,
                              actor="pam-bot", tell_approvers=True)
@@ -94,7 +95,7 @@ class GrantService(UseCase):
                      **({"source_identity": grant.source_identity} if grant.source_identity else {}),
                      expires_at=grant.expires_at.isoformat(), aws_request_ids=list(grant.aws_request_ids),
                      cloudtrail=cloudtrail_link(request.target_role_arn, session_name))
-            view = load_view(tx, request)
+            view = load_view(tx, request, found=held.account)
         log.info("request %s granted: session %s as %s until %s", request.ref, session.ref, session_name,
                  grant.expires_at.isoformat(), extra={"request": request.ref, "session": session.ref})
         self._deliver(view, link)
@@ -134,9 +135,9 @@ class GrantService(UseCase):
             assert claimed is not None
             found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
             return _Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
-                            bool(found and found[0].source_identity))
+                            bool(found and found[0].source_identity), found)
 
-    def _recheck(self, request: AccessRequest) -> Person:
+    def _recheck(self, request: AccessRequest, found: tuple[Resource, Account] | None) -> Person:
         """The requester, checked again at the moment of granting: still a member, still eligible.
 
         Asked while pending, granted later: someone turned into a guest, deactivated, or taken off the account's
@@ -155,9 +156,7 @@ class GrantService(UseCase):
         except NotAllowed as error:
             raise NotAllowed(f"The requester may no longer have access: {error.user_message}",
                              code=error.code) from error
-        with self.transaction() as tx:
-            found = tx.config.account_by_id(request.account_id) if request.account_id else None
-        if found is None:
+        if found is None:  # as read by the claim, in this job
             raise NotAllowed("The account was removed before the grant.", code="account_removed")
         decision = eligibility(requesters_of(found[1]), person.user_id, group_members=self.directory.group_members)
         if not decision.eligible:
@@ -216,9 +215,7 @@ class GrantService(UseCase):
         """Keep where the link DM is (never the link), so ending the session can replace that message."""
         assert view.session is not None
         with self.transaction() as tx:
-            row = tx.session.get(AccessSession, view.session.id)
-            if row is not None:
-                row.link_channel, row.link_ts = where.get("channel"), where.get("ts")
+            tx.sessions.set_link_message(view.session.id, where.get("channel"), where.get("ts"))
 
 
 def _unused_session_ref(tx: Tx) -> str:

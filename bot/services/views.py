@@ -7,15 +7,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from bot.services.base import Tx
 from bot.services.ports import RequestView
 from bot.services.read_models import DecisionRead, RequestRead, SessionRead
-from storage.models import AccessRequest, AccessSession, Account, Decision
+from bot.domain.states import RequestStatus
+from storage.models import AccessRequest, AccessSession, Account, Decision, Resource
 
 
-def load_view(tx: Tx, request: AccessRequest) -> RequestView:
+def load_view(tx: Tx, request: AccessRequest, *, found: tuple[Resource, Account] | None = None) -> RequestView:
     """The request, its decisions, its session and its account's named approvers, copied as they are now in
-    this transaction (a view never loads or writes anything later: to see a change, load the view again)."""
-    found = tx.config.account_by_id(request.account_id) if request.account_id is not None else None
-    return _view(request, tx.requests.decisions(request.id), tx.sessions.by_request(request.id),
-                 found[1] if found else None)
+    this transaction (a view never loads or writes anything later: to see a change, load the view again).
+    `found`: the account, when the caller has just read it."""
+    if found is None and request.account_id is not None:
+        found = tx.config.account_by_id(request.account_id)
+    session = tx.sessions.by_request(request.id) if request.status == RequestStatus.GRANTED else None  # only grants
+    return _view(request, tx.requests.decisions(request.id), session, found[1] if found else None)
 
 
 def load_views(tx: Tx, requests: Sequence[AccessRequest],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import SessionStatus
@@ -36,6 +36,11 @@ class SessionRepository:
             return {}
         rows = self.session.scalars(select(AccessSession).where(AccessSession.request_id.in_(request_ids)))
         return {row.request_id: row for row in rows}
+
+    def set_link_message(self, session_id: int, channel: str | None, ts: str | None) -> None:
+        """Where the link DM is (never the link): one UPDATE, without loading the row."""
+        self.session.execute(update(AccessSession).where(AccessSession.id == session_id)
+                             .values(link_channel=channel, link_ts=ts).execution_options(synchronize_session=False))
 
     def active(self, requester_id: str | None = None, limit: int = 200) -> Sequence[AccessSession]:
         query = select(AccessSession).where(AccessSession.status == SessionStatus.ACTIVE)

@@ -114,3 +114,26 @@ def test_one_broker_serves_grants_from_many_threads(broker: AwsBroker, role_chai
             session_name=name, duration_seconds=900), names))
     assert [g.assumed_role_arn.rsplit("/", 1)[-1] for g in grants] == names
     assert len({g.credentials.access_key_id for g in grants}) == len(names)
+
+
+def test_hop_2_clients_are_built_once_and_each_call_signs_with_its_own_hop_1(
+        make_broker: Callable[..., AwsBroker], aws_sandbox: AwsSandbox, role_chain: RoleChain) -> None:
+    broker = make_broker()
+    before = len(aws_sandbox.assume_role_calls())
+    for i in range(3):  # one after the other: one client, lent again and again
+        broker.grant(resource_role_arn=role_chain.resource_role_arn, target_role_arn=role_chain.target_role_arn,
+                     session_name=f"serial{i}@example.com", duration_seconds=900)
+    assert broker.hop2_clients_built == 1
+    names = [f"many{i}@example.com" for i in range(12)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda name: broker.grant(
+            resource_role_arn=role_chain.resource_role_arn, target_role_arn=role_chain.target_role_arn,
+            session_name=name, duration_seconds=900), names))
+    assert broker.hop2_clients_built <= 4
+    calls = aws_sandbox.assume_role_calls()[before:]
+    hop1 = {c.session_name: c for c in calls if c.role_arn == role_chain.resource_role_arn}
+    hop2 = [c for c in calls if c.role_arn == role_chain.target_role_arn]
+    assert len(hop2) == 15 and all(c.ok for c in hop2)
+    for call in hop2:  # never signed with another grant's credentials
+        assert call.caller_key_id == hop1[call.session_name].issued_key_id
+        assert call.caller_arn.endswith(f"/{call.session_name}")

@@ -66,3 +66,13 @@ def test_an_unknown_partition_has_no_endpoints() -> None:
         signin_host("aws-iso")
     with pytest.raises(InvalidInput):
         console_url("")
+
+
+def test_an_arn_parsed_again_is_not_taken_apart_again() -> None:
+    """Every grant parses the same registered roles: the answer is remembered (a RoleArn is immutable)."""
+    arn = "arn:aws:iam::123456789012:role/pam/cached-readonly"
+    assert parse_role_arn(arn) is parse_role_arn(arn)
+    with pytest.raises(InvalidInput):  # a refusal is not remembered as an answer
+        parse_role_arn("arn:aws:iam::123:role/short-account")
+    with pytest.raises(InvalidInput):
+        parse_role_arn("arn:aws:iam::123:role/short-account")

@@ -1,0 +1,87 @@
+"""What one grant costs pam-bot, counted (never timed): Slack calls and SQL statements of the Approve job."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.fixtures_bot import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Bot
+
+# One Approve that ends in a grant: the job's claim and deletion, the approver check, the decision, the grant's
+# claim, the session with its audit events, where the DM went. It was 35 statements (37 on PostgreSQL, which
+# also takes the audit chain's advisory lock) in 8 transactions.
+STATEMENTS_PER_GRANT = {"sqlite": 28, "postgresql": 30}
+TRANSACTIONS_PER_GRANT = 7
+
+
+def ask(bot: Bot, user_id: str) -> dict[str, Any]:
+    """/pam access, handled by the worker in this thread; the approval card it posted."""
+    assert bot.driver.command(user_id, "access prod-aws readonly 30m cost check").status == 200
+    assert bot.container.worker.run_once()
+    return bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == CHANNEL
+                              and f"<@{user_id}>" in str(c.args.get("text")))
+
+
+@contextmanager
+def statements_of_this_thread(bot: Bot) -> Iterator[list[str]]:
+    """SQL sent from the calling thread (the web path answers in threads of its own); a transaction's start
+    is counted as `BEGIN` on both databases (SQLite's driver sends it as a statement, psycopg does not)."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.get_ident() == me and not statement.lstrip().upper().startswith("BEGIN"):
+            seen.append(statement)
+
+    def begin(conn: Any) -> None:
+        if threading.get_ident() == me:
+            seen.append("BEGIN")
+
+    event.listen(bot.container.engine, "before_cursor_execute", count)
+    event.listen(bot.container.engine, "begin", begin)
+    try:
+        yield seen
+    finally:
+        event.remove(bot.container.engine, "before_cursor_execute", count)
+        event.remove(bot.container.engine, "begin", begin)
+
+
+def click_approve(bot: Bot, card: Any) -> None:
+    """Approve on the card (recorded by the web path); the worker has not handled it yet."""
+    ref = str(bot.requests()[-1].ref)
+    assert bot.driver.click(APPROVER, "pam_approve", ref, channel_id=CHANNEL,
+                            message_ts=card.response["ts"]).status == 200
+
+
+def approve(bot: Bot, card: Any) -> None:
+    click_approve(bot, card)
+    assert bot.container.worker.run_once()
+    assert bot.requests()[-1].status == "granted"
+
+
+def test_an_approver_is_looked_up_once_while_the_requester_is_checked_at_every_grant(bot: Bot) -> None:
+    bot.add_account(approver_ids=(APPROVER,))
+    bot.container.worker.stop()  # jobs run here, one at a time, so every call below belongs to one of them
+    approve(bot, ask(bot, REQUESTER))
+    card = ask(bot, OUTSIDER)
+    seen = len(bot.slack.calls)
+    approve(bot, card)
+    looked_up = [c.args.get("user") for c in bot.slack.calls[seen:] if c.method == "users.info"]
+    assert looked_up == [OUTSIDER]  # the approver was checked minutes ago; the requester is checked again
+
+
+def test_one_grant_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
+    bot.add_account(approver_ids=(APPROVER,))
+    bot.container.worker.stop()
+    approve(bot, ask(bot, REQUESTER))  # warm: the first grant also reads the installation's settings
+    click_approve(bot, ask(bot, OUTSIDER))
+    with statements_of_this_thread(bot) as seen:
+        assert bot.container.worker.run_once()
+    assert bot.requests()[-1].status == "granted"
+    shown = "\n".join(" ".join(s.split())[:120] for s in seen)
+    assert seen.count("BEGIN") <= TRANSACTIONS_PER_GRANT, shown
+    assert len(seen) - seen.count("BEGIN") <= STATEMENTS_PER_GRANT[bot.engine.dialect.name], shown
