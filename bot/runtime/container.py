@@ -123,7 +123,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
             raise
         log.warning("PAM_AUDIT_KEY is not set: the audit chain uses plain SHA-256, which anyone who can write the "
                     "database can recompute; set PAM_AUDIT_KEY to key it (see README, Audit shipping)")
-    metrics = Metrics()
+    inbox = Inbox(db=db, clock=clock)
+    metrics = Metrics(queue=inbox.depth, clock=clock)
     metrics.watch(db)
     installation_settings = InstallationService(db=db, clock=clock)
     external_id = installation_settings.external_id(settings.external_id)
@@ -135,7 +136,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     directory = SlackDirectory(client)
     notifier = SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
                              admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)
-    grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
+    grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier,
+                          on_link_sent=metrics.link_sent)
     access = AccessService(db=db, clock=clock, directory=directory, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids, daily_cap_seconds=settings.daily_cap_seconds)
     revocations = RevocationService(db=db, clock=clock, broker=broker, notifier=notifier)
@@ -157,7 +159,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                            permissions_boundary=settings.permissions_boundary),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(client)))
-    inbox = Inbox(db=db, clock=clock)
     guard = installation_guard(installation, Members(client, installation), services.audit.record)
     front = create_front_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                              inbox=inbox, verify_token=verify_token, guard=guard)

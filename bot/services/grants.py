@@ -39,8 +39,10 @@ class GrantService(UseCase):
     """Turns `approved` into `granted` (with a session) or `failed`, exactly once per request."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker,
-                 directory: Directory, notifier: Notifier) -> None:
+                 directory: Directory, notifier: Notifier,
+                 on_link_sent: Callable[[AccessRequest], None] = lambda request: None) -> None:
         super().__init__(db=db, clock=clock)
+        self.on_link_sent = on_link_sent  # the console link's DM went out (the grant-latency metric)
         self.broker = broker
         self.directory = directory
         self.notifier = notifier
@@ -173,6 +175,7 @@ class GrantService(UseCase):
                         message=error.user_message)
             self._tell(lambda v: self.notifier.tell_approvers(v, "link_not_delivered"), view)
         else:
+            self.on_link_sent(view.request)
             if where:
                 self._remember_link_message(view, where)
         self._tell(self.notifier.update_request_cards, view)
