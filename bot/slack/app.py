@@ -17,7 +17,7 @@ from bot.slack import front
 from bot.slack.context import Services
 from bot.slack.errors import handle_error
 from bot.slack.listeners import actions, admin, audit, commands, home, lifecycle, views
-from bot.slack.payload import REPLAYED
+from bot.slack.payload import ACKED_AT, REPLAYED
 
 EXTENSIONS: list[Any] = []  # modules with register(app, services), added by optional features
 
@@ -69,5 +69,6 @@ def create_front_app(*, signing_secret: str, client: WebClient, services: Servic
 
 def run_job(app: App, job: Job) -> None:
     """Hand one recorded request to the worker's app, as Slack sent it (a replay says so in its body)."""
-    body = {**job.body, **({REPLAYED: job.attempts - 1} if job.attempts > 1 else {})}
+    replayed = {REPLAYED: job.attempts - 1, ACKED_AT: job.created_at.isoformat()} if job.attempts > 1 else {}
+    body = {**job.body, **replayed}
     app.dispatch(BoltRequest(body=json.dumps(body), headers={"content-type": ["application/json"]}))

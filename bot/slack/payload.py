@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import InvalidInput
@@ -10,6 +11,13 @@ from bot.domain.text import storable
 from bot.slack.ids import VALUE
 
 REPLAYED = "pam_replayed"  # added to a recorded body handled again because its first worker died
+ACKED_AT = "pam_acked_at"  # added with it: when the web path recorded that body (ISO 8601)
+
+
+def acked_at(body: dict[str, Any]) -> datetime | None:
+    """When a replayed body was first recorded; None for a body handled the first time."""
+    raw = body.get(ACKED_AT) if body.get(REPLAYED) else None
+    return datetime.fromisoformat(str(raw)) if raw else None
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:
