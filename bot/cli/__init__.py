@@ -34,7 +34,8 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the bot (HTTP by default, or Socket Mode)")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="connect over Socket Mode with SLACK_APP_TOKEN")
-    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="gunicorn worker processes (default: $WEB_CONCURRENCY, else one per CPU; 1 on SQLite)")
     serve.add_argument("--no-worker", action="store_true",
                        help="answer Slack only; `pam-bot work` processes do the work (several web and worker "
                             "processes on PostgreSQL)")

@@ -19,7 +19,7 @@ from bot.runtime.audit_runner import AuditRunner
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.domain.errors import ConfigError
-from bot.runtime.metrics import Metrics
+from bot.runtime.metrics import Metrics, delivery_retried
 from bot.runtime.scheduler import Scheduler
 from bot.services.access import AccessService
 from bot.services.break_glass import BreakGlassService
@@ -135,7 +135,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
             raise
         log.warning("PAM_AUDIT_KEY is not set: the audit chain uses plain SHA-256, which anyone who can write the "
                     "database can recompute; set PAM_AUDIT_KEY to key it (see README, Audit shipping)")
-    metrics = Metrics()
+    inbox = Inbox(db=db, clock=clock)
+    metrics = Metrics(queue=inbox.depth, clock=clock)
     metrics.watch(db)
     installation_settings = InstallationService(db=db, clock=clock)
     external_id = installation_settings.external_id(settings.external_id)
@@ -152,10 +153,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
         directory=directory, default_channel=settings.approval_channel, admin_ids=admin.admin_ids,
         admin_channel=settings.admin_channel)
     deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), poll_seconds=min(poll_seconds, 0.2),
-                          on_retry=lambda code: metrics.inc("pam_slack_delivery_retries_total", code=code))
+                          on_retry=delivery_retried)
     # Approvers and askers are remembered a few minutes, as at the edge; a grant asks Slack about its requester again.
     people = RememberedPeople(directory)
-    grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier)
+    grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier,
+                          on_link_sent=metrics.link_sent)
     access = AccessService(db=db, clock=clock, directory=people, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids, daily_cap_seconds=settings.daily_cap_seconds)
     revocations = RevocationService(db=db, clock=clock, broker=broker, notifier=notifier)

@@ -12,6 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.services.outbox import DeliveryFailed, Job, Outbox, Sender, backoff
 
 log = logging.getLogger(__name__)
+METHODS = {"post": "chat.postMessage", "dm": "chat.postMessage", "update": "chat.update",
+           "publish": "views.publish"}  # the Web API method behind each kind of delivery
 THREADS = 2
 POLL_SECONDS = 0.2
 WAIT_IN_THREAD = 3.0  # a shorter wait (Retry-After, first backoff) is slept here; a longer one goes back to the queue
@@ -21,7 +23,7 @@ TRIES_IN_THREAD = 3
 class Deliverer:
     """At least once per row, and a post at most once: an attempt that may have landed is looked for first.
 
-    `on_retry(code)` counts retries for metrics; `after_send(job)` runs between Slack's answer and the record
+    `on_retry(method)` counts retries for metrics (by Web API method); `after_send(job)` runs between Slack's answer and the record
     (tests use it to stand for a crash there).
     """
 
@@ -92,7 +94,7 @@ class Deliverer:
                     return
                 delay = error.retry_after if error.retry_after is not None else backoff(job.attempts + attempt)
                 if self.on_retry is not None:
-                    self.on_retry(error.code)
+                    self.on_retry(METHODS.get(job.kind, job.kind))
                 log.info("delivery %s: %s, retrying in %.0f s", job.id, error.code, delay)
                 if delay > WAIT_IN_THREAD or attempt == TRIES_IN_THREAD - 1 or self._stopping.is_set():
                     self.outbox.retry(job, error, delay)

@@ -34,11 +34,15 @@ class _Gunicorn(BaseApplication):
         return create_wsgi_app(self.worker)
 
 
-def serve_http(env: Mapping[str, str], *, port: int | None, workers: int, worker: bool = True) -> int:
+def serve_http(env: Mapping[str, str], *, port: int | None, workers: int | None, worker: bool = True) -> int:
     from bot.runtime import gunicorn_conf
 
     settings = migrate_before_fork(env)
-    _Gunicorn(gunicorn_conf.options(port=port or settings.port, workers=workers), worker=worker).run()
+    count = workers or gunicorn_conf.default_workers(env)
+    if count > 1 and not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        log.warning("%s web processes without PROMETHEUS_MULTIPROC_DIR: each scrape of /metrics sees one process's "
+                    "counters only (see README, Metrics)", count)
+    _Gunicorn(gunicorn_conf.options(port=port or settings.port, workers=count), worker=worker).run()
     return 0
 
 

@@ -49,7 +49,7 @@ class WebApp:
         if path == "/" and method in ("GET", "HEAD"):
             return _json(start_response, 200, {"service": "pam-bot", "health": "/healthz"}, head=head)
         if path == "/metrics" and method == "GET" and self.metrics is not None:
-            payload = self.metrics.render().encode()
+            payload = self.metrics.render()
             start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(payload)))])
             return [payload]
         return _json(start_response, 404, {"error": "not found"})

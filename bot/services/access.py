@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,7 +14,7 @@ from bot.domain.policy import Outcome, ensure_can_request
 from bot.domain.schedule import start_at
 from bot.domain.states import RequestStatus
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
-from bot.services.asking import new_request, validate
+from bot.services.asking import asked_before, new_request, validate
 from bot.services.base import Clock, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT
 from bot.services.deciding import record_decision
@@ -43,10 +44,14 @@ class AccessService(UseCase):
         self.admin_ids = admin_ids
 
     def submit(self, *, user_id: str, resource: str, account: str, duration: str | None,
-               reason: str, start: str | None = None, person: Person | None = None) -> RequestView:
+               reason: str, start: str | None = None, person: Person | None = None,
+               acked_at: datetime | None = None) -> RequestView:
         """Create a request; post its card, or grant at once when the account auto-approves. With `start`
         (`22:00`, in the person's Slack time zone) the grant waits for that moment once approved. `person`: the
-        requester as `check` found them moments before (else the directory is asked)."""
+        requester as `check` found them moments before (else the directory is asked).
+
+        `acked_at`: the ask is handled again (recorded then, its first worker died); the request it already
+        made, if any, is carried on instead of a second one."""
         target = f"{resource}/{account}"
         with self.audited(user_id, "request.create", target):
             if person is None or person.user_id != user_id:
@@ -55,12 +60,21 @@ class AccessService(UseCase):
             starts_at = start_at(start, now=self.clock(), utc_offset_seconds=person.tz_offset) if start else None
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
-                request = new_request(tx, person, resource, account, duration, reason, decision,
-                                      break_glass_limit=self.break_glass_limit, starts_at=starts_at)
+                earlier = asked_before(tx, person, resource, account, acked_at)
+                request = earlier or new_request(tx, person, resource, account, duration, reason, decision,
+                                                 break_glass_limit=self.break_glass_limit, starts_at=starts_at)
                 view = load_view(tx, request)
-        log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
+        if earlier is not None:
+            log.warning("request %s: its ask was handled again after a worker stopped", request.ref,
+                        extra={"request": request.ref})
+            if request.status == RequestStatus.PENDING and request.cards:
+                return view
+        else:
+            log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == RequestStatus.APPROVED:
             return self._grant_or_wait(view)
+        if request.status != RequestStatus.PENDING:
+            return view
         return self._post_cards(view)
 
     def _grant_or_wait(self, view: RequestView) -> RequestView:
@@ -73,7 +87,7 @@ class AccessService(UseCase):
         return view
 
     def break_glass(self, *, user_id: str, resource: str, account: str, duration: str | None,
-                    reason: str) -> RequestView:
+                    reason: str, acked_at: datetime | None = None) -> RequestView:
         """Grant at once, without approval, where the account allows break-glass; loud: a red card, a DM to every
         approver and admin, an audit event flagged `break_glass`, and a review owed afterwards."""
         target = f"{resource}/{account}"
@@ -82,9 +96,12 @@ class AccessService(UseCase):
             ensure_can_request(actor_of(person))
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
-                request = new_request(tx, person, resource, account, duration, reason, decision,
-                                      break_glass_limit=self.break_glass_limit, break_glass=True)
+                earlier = asked_before(tx, person, resource, account, acked_at)
+                request = earlier or new_request(tx, person, resource, account, duration, reason, decision,
+                                                 break_glass_limit=self.break_glass_limit, break_glass=True)
                 view = load_view(tx, request)
+        if earlier is not None:  # handled again after a worker stopped: announced already, granted at most once
+            return self.grants.grant(request.id) or view
         log.warning("break-glass %s by %s on %s", request.ref, user_id, target, extra={"request": request.ref})
         view = self._announce_break_glass(view)
         return self.grants.grant(request.id) or view

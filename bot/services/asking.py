@@ -20,6 +20,9 @@ from bot.services.ports import Person
 from storage.models import AccessRequest, Account, Resource
 
 
+CLOCK_SKEW = timedelta(seconds=2)  # the web host that recorded an ask and the worker's host may disagree this much
+
+
 class ReasonRequired(InvalidInput):
     """The account wants a reason and none was given: the listener opens the request modal."""
 
@@ -45,13 +48,29 @@ def validate(tx: Tx, person: Person, resource: str, account: str, duration: str 
                        f"{res.name}/{acc.name}. Cancel it with `/pam cancel {existing.ref}` to ask again.")
     return res, acc, seconds
 
+def asked_before(tx: Tx, person: Person, resource: str, account: str, acked_at: datetime | None) -> AccessRequest | None:
+    """A replayed ask (its first worker died after acting, before marking it done): the request it made then.
+
+    `acked_at` is when the web path recorded the ask; None for an ask handled the first time.
+    """
+    if acked_at is None:
+        return None
+    tx.lock(_ask_lock(person, resource, account))
+    _, acc = find_account(tx, resource, account)
+    return tx.requests.asked_since(person.user_id, acc.id, acked_at - CLOCK_SKEW)
+
+
+def _ask_lock(person: Person, resource: str, account: str) -> str:
+    return f"ask:{person.user_id}:{resource.lower()}/{account.lower()}"
+
+
 def new_request(tx: Tx, person: Person, resource: str, account: str, duration: str | None, reason: str,
                 decision: Eligibility, *, break_glass_limit: int, break_glass: bool = False,
                 starts_at: datetime | None = None, extends: str | None = None) -> AccessRequest:
     """The request row of an ask (pending, or approved when nobody needs to decide), audited."""
     # Asks by one person for one account queue here (every replica), so the open-request rule and the
     # daily auto-approval and break-glass limits are counted by one transaction at a time.
-    tx.lock(f"ask:{person.user_id}:{resource.lower()}/{account.lower()}")
+    tx.lock(_ask_lock(person, resource, account))
     if break_glass:
         superseded = ensure_break_glass(tx, person.user_id, resource, account, limit=break_glass_limit)
     res, acc, seconds = validate(tx, person, resource, account, duration, reason)

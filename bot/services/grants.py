@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from bot.services.approvers import requesters_of
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.lookups import actor_of
 from bot.services.ports import AccessBroker, Directory, Notifier, Person, RequestView
+from bot.services.read_models import RequestRead
 from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession, Account, Resource
 
@@ -41,8 +43,10 @@ class GrantService(UseCase):
     """Turns `approved` into `granted` (with a session) or `failed`, exactly once per request."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker,
-                 directory: Directory, notifier: Notifier) -> None:
+                 directory: Directory, notifier: Notifier,
+                 on_link_sent: Callable[[RequestRead], None] = lambda request: None) -> None:
         super().__init__(db=db, clock=clock)
+        self.on_link_sent = on_link_sent  # the console link's DM went out (the grant-latency metric)
         self.broker = broker
         self.directory = directory
         self.notifier = notifier
@@ -174,6 +178,7 @@ class GrantService(UseCase):
             self.notifier.tell_approvers(view, "link_not_delivered")
             self.notifier.offer_new_link(view)  # queued: a button, never the link
         else:
+            self.on_link_sent(view.request)
             if where:
                 self._remember_link_message(view, where)
         self.notifier.update_request_cards(view)

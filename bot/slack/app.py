@@ -17,7 +17,7 @@ from bot.slack import front
 from bot.slack.context import Services
 from bot.slack.errors import handle_error
 from bot.slack import listeners
-from bot.slack.payload import REPLAYED
+from bot.slack.payload import ACKED_AT, REPLAYED
 
 
 def create_app(*, signing_secret: str, client: WebClient, services: Services, verify_token: bool = True) -> App:
@@ -67,5 +67,6 @@ def provide(**values: Any) -> Callable[..., Any]:
 
 def run_job(app: App, job: Job) -> None:
     """Hand one recorded request to the worker's app, as Slack sent it (a replay says so in its body)."""
-    body = {**job.body, **({REPLAYED: job.attempts - 1} if job.attempts > 1 else {})}
+    replayed = {REPLAYED: job.attempts - 1, ACKED_AT: job.created_at.isoformat()} if job.attempts > 1 else {}
+    body = {**job.body, **replayed}
     app.dispatch(BoltRequest(body=json.dumps(body), headers={"content-type": ["application/json"]}))

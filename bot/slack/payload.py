@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, fields
+from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import InvalidInput
@@ -26,6 +27,13 @@ def checked_asker(body: dict[str, Any]) -> Person | None:
     if not isinstance(found, dict) or set(found) != {f.name for f in fields(Person)}:
         return None
     return Person(**found)
+ACKED_AT = "pam_acked_at"  # added with it: when the web path recorded that body (ISO 8601)
+
+
+def acked_at(body: dict[str, Any]) -> datetime | None:
+    """When a replayed body was first recorded; None for a body handled the first time."""
+    raw = body.get(ACKED_AT) if body.get(REPLAYED) else None
+    return datetime.fromisoformat(str(raw)) if raw else None
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:

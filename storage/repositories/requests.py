@@ -48,6 +48,14 @@ class RequestRepository:
             )
         )
 
+    def asked_since(self, requester_id: str, account_id: int, since: datetime) -> AccessRequest | None:
+        """The newest request a person made for an account at or after `since` (whatever its status)."""
+        return self.session.scalars(
+            select(AccessRequest).where(AccessRequest.requester_id == requester_id,
+                                        AccessRequest.account_id == account_id, AccessRequest.created_at >= since)
+            .order_by(AccessRequest.id.desc()).limit(1)
+        ).first()
+
     def transition(self, request_id: int, expected: RequestStatus, new: RequestStatus, **values: Any) -> bool:
         """One conditional UPDATE; True only for the caller that changed the row (IllegalTransition for a move
         the life cycle does not declare)."""

@@ -16,6 +16,7 @@ from bot.slack.context import Services
 from bot.slack.listeners import admin, audit, lifecycle
 from bot.slack.messages import granted_ephemeral, submitted_message
 from bot.slack.modals import request_modal
+from bot.slack.payload import acked_at
 
 Handler = Callable[[Any, dict[str, Any], WebClient, Services], Message | None]
 
@@ -44,7 +45,8 @@ def _list(parsed: cmd.ListAccounts, body: dict[str, Any], client: WebClient, ser
 def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
     try:
         view = services.access.submit(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
-                                      duration=parsed.duration, reason=parsed.reason, start=parsed.start)
+                                      duration=parsed.duration, reason=parsed.reason, start=parsed.start,
+                                      acked_at=acked_at(body))
     except ReasonRequired as error:
         client.views_open(trigger_id=body["trigger_id"], view=request_modal(
             services.access.catalog(body["user_id"]), selected=f"{parsed.resource}/{parsed.account}",
@@ -57,7 +59,7 @@ def _access(parsed: cmd.Access, body: dict[str, Any], client: WebClient, service
 
 def _break_glass(parsed: cmd.BreakGlass, body: dict[str, Any], client: WebClient, services: Services) -> Message:
     view = services.access.break_glass(user_id=body["user_id"], resource=parsed.resource, account=parsed.account,
-                                       duration=parsed.duration, reason=parsed.reason)
+                                       duration=parsed.duration, reason=parsed.reason, acked_at=acked_at(body))
     if view.request.status == RequestStatus.GRANTED:
         return text_message(f"🚨 Break-glass {view.request.ref}: check your DMs for the console link. The approvers "
                             "and admins have been told, and one of them will review it.")

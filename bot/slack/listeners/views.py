@@ -14,7 +14,7 @@ from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Block, View, other_than
 from bot.slack.messages import granted_ephemeral, submitted_message
-from bot.slack.payload import checked_asker, metadata, user_id, view_values
+from bot.slack.payload import acked_at, checked_asker, metadata, user_id, view_values
 
 
 def register(app: App) -> None:
@@ -40,7 +40,8 @@ def request_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         glass_submitted(services, body, client, resource, account, duration, reason)
         return
     result = services.access.submit(user_id=user_id(body), resource=resource, account=account,
-                                    duration=duration, reason=reason, start=start, person=checked_asker(body))
+                                    duration=duration, reason=reason, start=start, person=checked_asker(body),
+                                    acked_at=acked_at(body))
     message = submitted_message(result) if result.request.status == RequestStatus.PENDING else granted_ephemeral(result)
     tell_user(client, {"user": body.get("user")}, message["text"])
     services.home.publish(user_id(body))
@@ -65,5 +66,5 @@ def glass_submitted(services: Services, body: dict[str, Any], client: WebClient,
                     duration: str | None, reason: str) -> None:
     """The request modal with Break-glass ticked (the web path made sure of a reason): the command's grant."""
     view = services.access.break_glass(user_id=user_id(body), resource=resource, account=account,
-                                       duration=duration, reason=reason)
+                                       duration=duration, reason=reason, acked_at=acked_at(body))
     tell_user(client, {"user": body.get("user")}, f"🚨 Break-glass {view.request.ref} is {view.request.status}.")
