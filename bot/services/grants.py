@@ -191,7 +191,7 @@ class GrantService(UseCase):
                 session = tx.sessions.by_ref(session_ref)
                 if session is None or session.requester_id != user_id:
                     raise NotFound(f"You have no session {session_ref}.")
-                if session.status != "active" or session.expires_at <= tx.now:
+                if session.status != SessionStatus.ACTIVE or session.expires_at <= tx.now:
                     raise Conflict(f"Session {session_ref} is {session.status}: there is no link to renew.")
                 remaining = int((session.expires_at - tx.now).total_seconds())
                 if remaining < MIN_RELINK_SECONDS:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.eligibility import CheckFailed
+from bot.domain.states import RequestStatus
 from bot.services.approvers import resolve_approvers
 from bot.services.outbox import Outbox
 from bot.services.ports import RequestView
@@ -39,7 +40,7 @@ class OutboxNotifier:
         for ref in view.request.cards or ():
             self.outbox.queue("update", ref["channel"], card, ts=ref["ts"],
                               dedupe_key=f"card:{ref['channel']}:{ref['ts']}")
-        if not view.request.cards and view.request.auto_approved and view.request.status == "granted":
+        if not view.request.cards and view.request.auto_approved and view.request.status == RequestStatus.GRANTED:
             channel = view.channel or self.default_channel  # announced (without the link) where a card would go
             if channel:
                 self.outbox.queue("post", channel, card)
