@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.services.outbox import DeliveryFailed, Job, Outbox, Sender, backoff
 
 log = logging.getLogger(__name__)
+HAND_BACK_TRIES = 30  # seconds to keep trying; then the row's lease runs out and any worker takes it
 METHODS = {"post": "chat.postMessage", "dm": "chat.postMessage", "update": "chat.update",
            "publish": "views.publish"}  # the Web API method behind each kind of delivery
 THREADS = 2
@@ -70,8 +71,24 @@ class Deliverer:
             log.warning("outbox could not claim work: %s", type(error).__name__)
             return False
         for job in jobs:
-            self.deliver(job)
+            try:
+                self.deliver(job)
+            except SQLAlchemyError as error:  # the database went away mid-delivery: hand the row back
+                log.warning("delivery %s interrupted: %s", job.id, type(error).__name__)
+                self._hand_back(job)
         return bool(jobs)
+
+    def _hand_back(self, job: Job) -> None:
+        """Release a row whose delivery the database cut short as soon as the database answers again (instead of
+        waiting out its lease); the next attempt looks before posting, so a post that landed is not repeated."""
+        lost = DeliveryFailed("database_unavailable", "the database did not answer", unknown=True)
+        for _ in range(HAND_BACK_TRIES):
+            try:
+                self.outbox.retry(job, lost, 0)
+                return
+            except SQLAlchemyError:
+                if self._stopping.wait(1.0):
+                    return
 
     def deliver(self, job: Job) -> None:
         if job.superseded:  # a newer state of the same card or Home tab waits: only that one is worth sending

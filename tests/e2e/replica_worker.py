@@ -1,4 +1,5 @@
-"""One scheduler replica in its own OS process: the real container on DATABASE_URL, ticking until nothing is due.
+"""One scheduler replica in its own OS process: the real container on DATABASE_URL (its worker delivering the
+outbox), ticking until nothing is due.
 
 Usage: python -m tests.e2e.replica_worker NOW_ISO BATCH. It prints `ready` once built, waits for a line on
 standard input (so that every replica starts at once), then prints its totals as JSON and exits.
@@ -39,6 +40,7 @@ def main(argv: list[str]) -> int:
     sweeps.batch = batch  # small batches, so that replicas take turns on the same due rows
     print("ready", flush=True)
     sys.stdin.readline()
+    container.worker.start()  # as in production, each replica also delivers the outbox its ticks fill
     totals: Counter[str] = Counter()
     deadline = time.monotonic() + DEADLINE_SECONDS
     try:

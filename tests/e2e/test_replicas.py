@@ -83,6 +83,7 @@ def test_three_replicas_send_every_notice_exactly_once(bot: Bot, database_url: s
             if replica.poll() is None:
                 replica.kill()
     assert all(replica.returncode == 0 for replica in replicas)
+    bot.settle_outbox(timeout=60)  # what the replicas queued and had not delivered yet, this process delivers
 
     ended, warned = sent(bot, r"session (S-E\d+) on .* has ended"), sent(bot, r"session (S-W\d+) ends")
     assert set(ended) == ending and set(ended.values()) == {1}
