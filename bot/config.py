@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pytimeparse import parse as parse_time
 
-from bot.audit_config import AuditSettings
+from bot.domain.audit_settings import AuditSettings
 from bot.domain.iam_policies import validate_target_path
 from bot.domain.arns import parse_role_arn
 from bot.domain.errors import ConfigError, InvalidInput

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from bot.config_file import FileError, dump, load
-from bot.config_schema import SCHEMA
+from bot.services.config_file import FileError, dump, load
+from bot.domain.config_schema import SCHEMA
 from bot.services.account_spec import AccountSpec
 from bot.services.config_plan import DesiredConfig, ResourceConfig, make_plan
 

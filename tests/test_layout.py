@@ -160,3 +160,9 @@ def test_the_production_image_gets_no_sandbox() -> None:
 ])
 def test_the_cycle_finder_itself(edges: dict[tuple[str, str], list[str]], expected: list[list[str]]) -> None:
     assert cycles(edges) == expected
+
+
+def test_bot_has_no_loose_modules_beyond_its_entry_points_and_settings() -> None:
+    """Everything else lives in a wing (domain, services, aws, slack, runtime, cli, demo, sinks)."""
+    loose = {path.stem for path in (ROOT / "bot").glob("*.py")}
+    assert loose <= {"__init__", "__main__", "config", "logs", "clock"}, sorted(loose)

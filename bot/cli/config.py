@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_REFUSED
-from bot.config_file import FileError, dump, load
-from bot.config_schema import SCHEMA
+from bot.services.config_file import FileError, dump, load
+from bot.domain.config_schema import SCHEMA
 from bot.services.apply import ApplyService, Outcome, Problem
 from bot.services.config_plan import Plan, current_config
 

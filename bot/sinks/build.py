@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
-from bot.audit_config import AuditSettings
+from bot.domain.audit_settings import AuditSettings
 from bot.aws.clients import session_from
 from bot.services.audit_shipping import AuditSink
 

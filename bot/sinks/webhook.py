@@ -58,7 +58,7 @@ class WebhookSink:
 
     def _post(self, body: bytes, headers: dict[str, str]) -> tuple[bool, str]:
         """(worth retrying, what went wrong); ("", ...) when the receiver accepted."""
-        request = urllib.request.Request(  # noqa: S310 - an https URL (bot/audit_config.py)
+        request = urllib.request.Request(  # noqa: S310 - an https URL (bot/domain/audit_settings.py)
             self._url, data=body, headers=headers, method="POST")
         try:
             with self._opener.open(request, timeout=self.timeout) as response:

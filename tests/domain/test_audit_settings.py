@@ -50,8 +50,8 @@ def test_secrets_stay_out_of_repr() -> None:
 
 
 def test_readme_documents_every_audit_setting() -> None:
-    root = Path(__file__).resolve().parents[1]
-    names = set(re.findall(r'reader\.\w+\("([A-Z0-9_]+)"', (root / "bot" / "audit_config.py").read_text()))
+    root = Path(__file__).resolve().parents[2]
+    names = set(re.findall(r'reader\.\w+\("([A-Z0-9_]+)"', (root / "bot" / "domain" / "audit_settings.py").read_text()))
     readme = (root / "README.md").read_text()
     assert "PAM_AUDIT_KEY" in names and len(names) >= 10
     assert not [name for name in names if f"| `{name}` |" not in readme]

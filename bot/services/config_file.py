@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from bot.config_schema import SCHEMA, VERSION
+from bot.domain.config_schema import SCHEMA, VERSION
 from bot.services.account_spec import AccountSpec
 from bot.services.config_plan import DesiredConfig, ResourceConfig, account_fields, resource_fields
 
