@@ -23,7 +23,7 @@ demo: install
 test: install
 	$(BIN)/ruff check bot storage sandbox tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tests/run.py $(PYTEST_ARGS)
 
 serve: install
 	$(BIN)/pam-bot serve

@@ -152,8 +152,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                               admin_ids=admin.admin_ids, admin_channel=settings.admin_channel),
         directory=directory, default_channel=settings.approval_channel, admin_ids=admin.admin_ids,
         admin_channel=settings.admin_channel)
-    deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), poll_seconds=min(poll_seconds, 0.2),
-                          on_retry=delivery_retried)
+    deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), on_retry=delivery_retried)
     # Approvers and askers are remembered a few minutes, as at the edge; a grant asks Slack about its requester again.
     people = RememberedPeople(directory)
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier,

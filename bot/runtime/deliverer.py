@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.services.base import on_queued
 from bot.services.outbox import DeliveryFailed, Job, Outbox, Sender, backoff
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Deliverer:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._running: list[threading.Thread] = []
+        on_queued(outbox.db, self.wake)  # rows this process queues wake it at once; others' by polling
 
     def wake(self) -> None:
         self._wake.set()

@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,14 @@ Clock = Callable[[], datetime]
 # The session of the transaction this thread is in, if any: the outbox queues in it, so a message owed for a
 # change commits (or rolls back) with that change.
 current_session: ContextVar[Session | None] = ContextVar("current_session", default=None)
+# Who wants to hear, per database, that outbox rows were committed (the in-process deliverer: it wakes at once
+# instead of at its next poll; rows other processes queue are found by polling).
+_queued_listeners: WeakKeyDictionary[sessionmaker[Session], list[Callable[[], None]]] = WeakKeyDictionary()
+
+
+def on_queued(db: sessionmaker[Session], wake: Callable[[], None]) -> None:
+    """Call `wake` after each commit on `db` that wrote outbox rows."""
+    _queued_listeners.setdefault(db, []).append(wake)
 
 
 @dataclass
@@ -76,10 +85,13 @@ class UseCase:
             try:
                 tx = Tx(session, self.clock())
                 yield tx
-                DeliveryRepository(session).flush_buffer(tx.now)
+                queued = DeliveryRepository(session).flush_buffer(tx.now)
                 tx.write_audit()
             finally:
                 current_session.reset(token)
+        if queued:
+            for wake in _queued_listeners.get(self.db, ()):
+                wake()
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

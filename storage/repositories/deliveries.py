@@ -51,11 +51,12 @@ class DeliveryRepository:
         """Forget the rows buffered after the first `keep` (their change was undone)."""
         del self.session.info.setdefault(BUFFER, [])[keep:]
 
-    def flush_buffer(self, now: datetime) -> None:
-        """Write the buffered rows: keyed ones replace a waiting row's payload, the rest in one INSERT."""
+    def flush_buffer(self, now: datetime) -> int:
+        """Write the buffered rows: keyed ones replace a waiting row's payload, the rest in one INSERT; how many
+        were buffered."""
         items = self.session.info.pop(BUFFER, [])
         if not items:
-            return
+            return 0
         latest = {item["dedupe_key"]: item for item in items if item.get("dedupe_key")}
         waiting = {}
         if latest:
@@ -77,6 +78,7 @@ class DeliveryRepository:
         if fresh:
             self.session.execute(insert(Delivery), fresh)
         self.session.flush()
+        return len(items)
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Delivery]:
         """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for).
