@@ -25,8 +25,8 @@ TRIES_IN_THREAD = 3
 class Deliverer:
     """At least once per row, and a post at most once: an attempt that may have landed is looked for first.
 
-    `on_retry(method)` counts retries for metrics (by Web API method); `after_send(job)` runs between Slack's answer and the record
-    (tests use it to stand for a crash there).
+    `on_retry(method)` counts retries for metrics (by Web API method); `after_send(job)` runs between Slack's
+    answer and the record (tests use it to stand for a crash there).
     """
 
     def __init__(self, outbox: Outbox, sender: Sender, *, threads: int = THREADS,
