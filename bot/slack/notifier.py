@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -12,15 +11,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotFound, NotifyFailed
-from bot.domain.states import RequestStatus
 from bot.domain.text import quote
 from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
 from bot.slack import messages
 from bot.slack.blocks import Message, request_card
-from bot.slack.break_glass_blocks import break_glass_alert, break_glass_card, break_glass_flagged, \
-    break_glass_reminder
-from bot.slack.lifecycle_blocks import link_closed_message
+from bot.slack.break_glass_blocks import break_glass_card
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +82,9 @@ class SlackDirectory:
 
 
 class SlackNotifier:
-    """Posts and updates the bot's messages; the console link only ever goes to the requester's DM."""
+    """What is still sent directly, not through the outbox: the first approval cards (a card that cannot be posted
+    cancels the request at once) and the console link's DM (never stored); the link only ever goes to the
+    requester's DM."""
 
     def __init__(self, client: WebClient, *, directory: SlackDirectory, default_channel: str | None,
                  admin_ids: Callable[[], frozenset[str]], admin_channel: str | None = None) -> None:
@@ -104,81 +102,8 @@ class SlackNotifier:
         card = card_of(view)
         return [self._post(channel, card) for channel in channels]
 
-    def update_request_cards(self, view: RequestView) -> None:
-        card = card_of(view)
-        for ref in view.request.cards or ():
-            slack_call(partial(self.client.chat_update, channel=ref["channel"], ts=ref["ts"], **card))
-        if not view.request.cards and view.request.auto_approved and view.request.status == RequestStatus.GRANTED:
-            # Auto-approved grants are announced (without the link) where a card would have gone.
-            channel = view.channel or self.default_channel
-            if channel:
-                self._post(channel, card)
-
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         return self._dm(view.request.requester_id, messages.console_link_message(view, link))
-
-    def offer_new_link(self, view: RequestView) -> None:
-        self._dm(view.request.requester_id, messages.new_link_offer(view))
-
-    def close_link_message(self, view: RequestView, channel: str, ts: str) -> None:
-        slack_call(lambda: self.client.chat_update(channel=channel, ts=ts, **link_closed_message(view)))
-
-    def tell_admins(self, view: RequestView, event: str) -> None:
-        message = messages.admins_notice(view, event)
-        if self.admin_channel:
-            self._post(self.admin_channel, message)
-            return
-        for user_id in sorted(self.admin_ids()):
-            self._dm(user_id, message)
-
-    def tell_requester(self, view: RequestView, event: str) -> None:
-        notice = break_glass_flagged(view) if event == "break_glass_flagged" else messages.requester_notice(view, event)
-        self._dm(view.request.requester_id, notice)
-
-    def alert_break_glass(self, view: RequestView) -> None:
-        """Every approver and admin, each by DM; an approver group that cannot be read leaves the rest told."""
-        try:
-            approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
-                                          admin_ids=self.admin_ids)
-        except CheckFailed:
-            approvers = frozenset(view.approver_ids)
-        failed: list[str] = []
-        for user_id in sorted((approvers | self.admin_ids()) - {view.request.requester_id})[:50]:
-            try:
-                self._dm(user_id, break_glass_alert(view))
-            except NotifyFailed as error:
-                failed.append(f"{user_id}: {error.code}")
-        if failed:
-            raise NotifyFailed("Some approvers could not be told of a break-glass.", code="break_glass_alert",
-                               detail="; ".join(failed)[:500])
-
-    def remind_break_glass(self, view: RequestView) -> None:
-        for ref in view.request.cards or ():
-            slack_call(partial(self.client.chat_postMessage, channel=ref["channel"], thread_ts=ref["ts"],
-                               **break_glass_reminder(view)))
-
-    def remind_approvers(self, view: RequestView, *, final: bool = False) -> None:
-        escalate = view.escalate_to if final else None
-        for ref in view.request.cards or ():
-            slack_call(partial(self.client.chat_postMessage, channel=ref["channel"], thread_ts=ref["ts"],
-                               **messages.reminder_message(view, escalate)))
-        if escalate and escalate[0] in "CG":
-            slack_call(lambda: self.client.chat_postMessage(channel=escalate, **messages.escalation_message(view)))
-
-    def tell_approvers(self, view: RequestView, event: str) -> None:
-        for ref in view.request.cards or ():
-            slack_call(partial(self.client.chat_postMessage, channel=ref["channel"], thread_ts=ref["ts"],
-                               **messages.approvers_notice(view, event)))
-
-    def warn_expiry(self, view: RequestView) -> None:
-        self._dm(view.request.requester_id, messages.expiry_warning_message(view))
-
-    def announce_end(self, view: RequestView) -> None:
-        self._dm(view.request.requester_id, messages.session_ended_message(view))
-        try:
-            self.update_request_cards(view)
-        except NotifyFailed as error:  # the person was told; a stale card is not worth a second DM
-            log.warning("card of %s not updated to ended: %s", view.request.ref, error.code)
 
     def _card_channels(self, view: RequestView) -> list[str]:
         channel = view.channel or self.default_channel
