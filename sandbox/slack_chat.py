@@ -60,6 +60,17 @@ def update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": public(message)}
 
 
+def delete(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """chat.delete (every message the stand-in stores is the bot's own, which a bot token may delete)."""
+    channel = ws.conversation(required(args, "channel", "channel_not_found"), allow_user_id=False)
+    ts = required(args, "ts", "message_not_found")
+    message = ws.messages.get((channel, ts))
+    if message is None:
+        raise SlackError("message_not_found")
+    del ws.messages[(channel, ts)]
+    return {"ok": True, "channel": channel, "ts": ts}
+
+
 def post_ephemeral(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     ws.conversation(required(args, "channel", "channel_not_found"), allow_user_id=False)
     ws.user(required(args, "user", "user_not_found"))
@@ -98,6 +109,7 @@ def public(message: dict[str, Any]) -> dict[str, Any]:
 METHODS = {
     "chat.postMessage": post_message,
     "chat.update": update,
+    "chat.delete": delete,
     "chat.postEphemeral": post_ephemeral,
     "chat.getPermalink": get_permalink,
     "conversations.history": history,

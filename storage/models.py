@@ -179,6 +179,10 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+# An active session whose link DM has neither landed (link_ts) nor been given up on (link_lost_at).
+LINK_UNSETTLED = "status = 'active' AND link_ts IS NULL AND link_lost_at IS NULL"
+
+
 class AccessSession(Base):
     """What a granted request became; `role_session_name` joins CloudTrail events to it."""
 
@@ -192,6 +196,8 @@ class AccessSession(Base):
         Index("ix_sessions_requester", "requester_id", "status"),
         Index("ix_sessions_revoke_due", "revoke_due_at",
               postgresql_where=text("status = 'revoking'"), sqlite_where=text("status = 'revoking'")),
+        Index("ix_sessions_link_unsettled", "started_at",
+              postgresql_where=text(LINK_UNSETTLED), sqlite_where=text(LINK_UNSETTLED)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
@@ -223,6 +229,9 @@ class AccessSession(Base):
     revoke_error: Mapped[str | None] = mapped_column(String(64))  # AWS code of the last failed try
     link_channel: Mapped[str | None] = mapped_column(String(32))  # the DM that carries the sign-in link
     link_ts: Mapped[str | None] = mapped_column(String(32))
+    # When pam-bot gave up on the link's DM (Slack refused it, or the process holding the link stopped) and
+    # offered the requester a "Get a new link" button instead; never set for a link that landed.
+    link_lost_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @validates("status")
     def _move(self, key: str, value: str) -> SessionStatus:

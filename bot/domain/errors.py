@@ -55,6 +55,12 @@ class ConfigError(PamError):
 
 
 class NotifyFailed(PamError):
-    """Slack would not take a message; sweeps retry on the next tick."""
+    """Slack would not take a message. `transient`: trying again may help (rate limited, a 5xx, no answer);
+    `retry_after`: the seconds Slack asked to wait (a 429's Retry-After)."""
 
     code = "notify_failed"
+
+    def __init__(self, user_message: str, *, code: str | None = None, detail: str | None = None,
+                 transient: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(user_message, code=code, detail=detail)
+        self.transient, self.retry_after = transient, retry_after

@@ -46,6 +46,8 @@ from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.slack.people import RememberedPeople
 from bot.runtime.web import WebApp
 from bot.runtime.deliverer import Deliverer
+from bot.runtime.link_courier import LinkCourier
+from bot.runtime.wakeups import Wakeups
 from bot.runtime.worker import POLL_SECONDS, Worker
 from bot.services.outbox import Outbox
 from bot.slack.outbox_notifier import OutboxNotifier
@@ -73,7 +75,7 @@ class Container:
     worker: Worker
     outbox: Outbox
     deliverer: Deliverer
-
+    courier: LinkCourier
     scheduler: Scheduler
     audit_runner: AuditRunner
     metrics: Metrics = field(default_factory=Metrics)
@@ -89,6 +91,7 @@ class Container:
         self.scheduler.stop()
         self.audit_runner.stop()
         self.worker.stop()  # finishes the jobs in hand; unclaimed ones wait in the database for any worker
+        self.courier.stop()  # links whose DM is still being retried cannot move: their requesters get a button
         self.engine.dispose()
         log.info("stopped: scheduler off, jobs in hand finished")
 
@@ -155,8 +158,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), on_retry=delivery_retried)
     # Approvers and askers are remembered a few minutes, as at the edge; a grant asks Slack about its requester again.
     people = RememberedPeople(directory)
+    courier = LinkCourier(clock)
     grants = GrantService(db=db, clock=clock, broker=broker, directory=directory, notifier=notifier,
-                          on_link_sent=metrics.link_sent)
+                          courier=courier, on_link_sent=metrics.link_sent)
     access = AccessService(db=db, clock=clock, directory=people, notifier=notifier, grants=grants,
                            admin_ids=admin.admin_ids, daily_cap_seconds=settings.daily_cap_seconds)
     revocations = RevocationService(db=db, clock=clock, broker=broker, notifier=notifier)
@@ -184,7 +188,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                              inbox=inbox, verify_token=verify_token, guard=guard)
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                      verify_token=verify_token)
-    worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds, outbox=deliverer)
+    worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds, outbox=deliverer,
+                    wakeups=Wakeups(engine.url) if engine.dialect.name == "postgresql" else None)
     web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
     shipper = AuditShipper(db=db, clock=clock, sinks=build_sinks(settings.audit, clock=clock, aws_env=aws_env),
                            batch=settings.audit.ship_batch)
@@ -192,6 +197,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                checkpoint_seconds=settings.audit.checkpoint_seconds)
     return Container(settings=settings, engine=engine, db=db, clock=clock, broker=broker,
                      external_id=external_id, services=services, slack=client, app=front, web=web,
-                     inbox=inbox, worker=worker, outbox=outbox, deliverer=deliverer, metrics=metrics, audit_runner=audit_runner,
+                     inbox=inbox, worker=worker, outbox=outbox, deliverer=deliverer, courier=courier, metrics=metrics, audit_runner=audit_runner,
                      scheduler=Scheduler(sweeps, tick_seconds=settings.tick_seconds, on_tick=metrics.observe_tick,
                                          heartbeat=lambda: installation_settings.beat(socket.gethostname())))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.runtime.deliverer import Deliverer
+from bot.runtime.wakeups import Wakeups
 from bot.services.inbox import Inbox, Job
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,11 @@ class Worker:
     """
 
     def __init__(self, inbox: Inbox, handle: Callable[[Job], None], *, threads: int = THREADS,
-                 poll_seconds: float = POLL_SECONDS, outbox: Deliverer | None = None) -> None:
+                 poll_seconds: float = POLL_SECONDS, outbox: Deliverer | None = None,
+                 wakeups: Wakeups | None = None) -> None:
         self.inbox, self.handle = inbox, handle
         self.outbox = outbox  # the Slack outbox's threads run (and stop) with the worker
+        self.wakeups = wakeups  # PostgreSQL: jobs other processes record wake this worker at once
         self.threads, self.poll_seconds = threads, poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -50,6 +53,8 @@ class Worker:
             thread.start()
         if self.outbox is not None:
             self.outbox.start()
+        if self.wakeups is not None:
+            self.wakeups.start(self.wake)
         log.info("worker started: %s threads", self.threads)
         return self
 
@@ -60,6 +65,8 @@ class Worker:
         for thread in self._running:
             thread.join()
         self._running = []
+        if self.wakeups is not None:
+            self.wakeups.stop()
         if self.outbox is not None:
             self.outbox.stop()
 

@@ -69,6 +69,9 @@ class AccessService(UseCase):
                         extra={"request": request.ref})
             if request.status == RequestStatus.PENDING and request.cards:
                 return view
+            if request.status == RequestStatus.GRANTED:
+                self.grants.resume_link(request.id)  # granted, but its link may have died with that worker
+                return view
         else:
             log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == RequestStatus.APPROVED:
@@ -101,6 +104,9 @@ class AccessService(UseCase):
                                                  break_glass_limit=self.break_glass_limit, break_glass=True)
                 view = load_view(tx, request)
         if earlier is not None:  # handled again after a worker stopped: announced already, granted at most once
+            if request.status == RequestStatus.GRANTED:
+                self.grants.resume_link(request.id)
+                return view
             return self.grants.grant(request.id) or view
         log.warning("break-glass %s by %s on %s", request.ref, user_id, target, extra={"request": request.ref})
         view = self._announce_break_glass(view)
@@ -167,14 +173,18 @@ class AccessService(UseCase):
     def _resume(self, user_id: str, ref: str) -> RequestView | None:
         with self.transaction() as tx:
             request = tx.requests.by_ref(ref)
-            if request is None or request.status != RequestStatus.APPROVED or not any(
+            if request is None or request.status not in (RequestStatus.APPROVED, RequestStatus.GRANTED) or not any(
                     d.approver_id == user_id and d.verdict == "approve" for d in tx.requests.decisions(request.id)):
                 return None
-            tx.audit("pam-bot", "request.resumed", ref, approver=user_id)
+            if request.status == RequestStatus.APPROVED:
+                tx.audit("pam-bot", "request.resumed", ref, approver=user_id)
             view = load_view(tx, request)
+        if view.request.status == RequestStatus.GRANTED:  # granted, but its link may have died with that worker
+            self.grants.resume_link(view.request.id)
+            return view
         log.warning("request %s: resuming a grant a stopped worker left", ref, extra={"request": ref})
         self.notifier.tell_requester(view, "delayed")
-        return self.grants.grant(request.id) or view
+        return self.grants.grant(view.request.id) or view
 
     def cancel(self, *, user_id: str, ref: str) -> RequestView:
         """Withdraw one's own pending request, or an approved one whose scheduled start has not come."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,13 +20,17 @@ from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.approvers import requesters_of
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.lookups import actor_of
-from bot.services.ports import AccessBroker, Directory, Notifier, Person, RequestView
+from bot.services.ports import AccessBroker, Directory, LinkCourier, Notifier, Person, RequestView
 from bot.services.read_models import RequestRead
 from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession, Account, Resource
 
 log = logging.getLogger(__name__)
 MIN_RELINK_SECONDS = 900  # STS's shortest DurationSeconds: a shorter remainder cannot be granted without outliving it
+LINK_LIFETIME = timedelta(minutes=15)  # a federation sign-in token must be used within 15 minutes of its issue
+LINK_RETRY = LINK_LIFETIME - timedelta(minutes=1)  # a link that lands later would expire before anyone could click it
+# A link neither delivered nor given up on this long after its grant died with the process that held it.
+LINK_UNSETTLED_AFTER = LINK_LIFETIME + timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,11 @@ class GrantService(UseCase):
     """Turns `approved` into `granted` (with a session) or `failed`, exactly once per request."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, broker: AccessBroker,
-                 directory: Directory, notifier: Notifier,
+                 directory: Directory, notifier: Notifier, courier: LinkCourier | None = None,
                  on_link_sent: Callable[[RequestRead], None] = lambda request: None) -> None:
         super().__init__(db=db, clock=clock)
         self.on_link_sent = on_link_sent  # the console link's DM went out (the grant-latency metric)
+        self.courier = courier  # retries a link DM Slack did not take at once; None: give up at once
         self.broker = broker
         self.directory = directory
         self.notifier = notifier
@@ -169,19 +175,95 @@ class GrantService(UseCase):
         return person
 
     def _deliver(self, view: RequestView, link: str) -> None:
+        """DM the link; if Slack does not take it now, keep retrying it in memory while it is valid, then give up
+        on it and offer a "Get a new link" button. The link is never written anywhere."""
+        assert view.session is not None
+        session_id = view.session.id
         try:
             where = self.notifier.send_console_link(view, link)
         except NotifyFailed as error:
-            # The link is gone with this frame; the person can ask again. Nothing secret is recorded.
-            self.record("pam-bot", "session.link_not_delivered", view.request.ref, "failed", code=error.code,
-                        message=error.user_message)
-            self.notifier.tell_approvers(view, "link_not_delivered")
-            self.notifier.offer_new_link(view)  # queued: a button, never the link
+            held = error.transient and self.courier is not None and self.courier.hold(
+                view.request.ref, lambda: self._send_link_again(view, link),
+                until=self.clock() + LINK_RETRY, first_error=error,
+                sent=lambda where: self._link_sent(view, where),
+                lost=lambda lost: self.give_up_link(session_id, code=lost.code, message=lost.user_message))
+            if held:
+                self.record("pam-bot", "session.link_delayed", view.request.ref, "retrying", session=view.session.ref,
+                            code=error.code)
+            else:
+                self.give_up_link(session_id, code=error.code, message=error.user_message)
         else:
-            self.on_link_sent(view.request)
-            if where:
-                self._remember_link_message(view, where)
+            self._link_sent(view, where)
         self.notifier.update_request_cards(view)
+
+    def _send_link_again(self, view: RequestView, link: str) -> dict[str, str]:
+        """A later try: an earlier one may have landed although Slack's answer never came; never post it twice."""
+        return self.notifier.find_console_link(view) or self.notifier.send_console_link(view, link)
+
+    def _link_sent(self, view: RequestView, where: dict[str, str]) -> None:
+        self.on_link_sent(view.request)
+        if where:
+            self._remember_link_message(view, where)
+
+    def give_up_link(self, session_id: int, *, code: str, message: str) -> bool:
+        """The link's DM will never land: offer its requester a "Get a new link" button and tell the approvers.
+        Once per session, whoever notices first (a refusal, the courier's deadline, a replay, the sweep); False
+        when the link landed, was given up on already, or the session is no longer active."""
+        with self.transaction() as tx:
+            if not tx.sessions.mark_link_lost(session_id, tx.now):
+                return False
+            session = tx.sessions.by_id(session_id)
+            assert session is not None
+            request = tx.requests.by_id(session.request_id)
+            assert request is not None
+            tx.audit("pam-bot", "session.link_not_delivered", request.ref, "failed", session=session.ref, code=code,
+                     message=message)
+            view = load_view(tx, request)
+            # Queued with the mark: both commit, or neither.
+            self.notifier.tell_approvers(view, "link_not_delivered")
+            self.notifier.offer_new_link(view)  # a button, never the link
+        log.warning("request %s: the link of session %s never reached its requester (%s); a new link was offered",
+                    request.ref, session.ref, code, extra={"request": request.ref, "session": session.ref})
+        return True
+
+    def resume_link(self, request_id: int) -> bool:
+        """A grant handled again after the worker handling it stopped: if the session's link DM had not landed,
+        the link died with that worker; offer a new one now rather than when the sweep would notice."""
+        with self.transaction() as tx:
+            session = tx.sessions.by_request(request_id)
+            if session is None or session.link_ts is not None or session.link_lost_at is not None:
+                return False
+            session_id = session.id
+        return self._settle_lost_link(session_id, code="worker_stopped",
+                                      message="The process granting the session stopped before the link was sent.")
+
+    def offer_lost_links(self, limit: int = 100) -> int:
+        """Sessions whose link neither landed nor was given up on long after the link expired: the process that
+        held the link stopped (a crash, a kill mid-grant outside a replayable job). Offer each a new link."""
+        with self.transaction() as tx:
+            lost = tx.sessions.unsettled_links(tx.now - LINK_UNSETTLED_AFTER, limit)
+        return sum(self._settle_lost_link(session_id, code="link_lost",
+                                          message="The link's message never landed and its process stopped.")
+                   for session_id in lost)
+
+    def _settle_lost_link(self, session_id: int, *, code: str, message: str) -> bool:
+        """A link whose process stopped: the DM may have landed just before (the stop came before its place was
+        recorded), so look for it first; offer a new link only when it is not there (or Slack cannot say)."""
+        with self.transaction() as tx:
+            session = tx.sessions.by_id(session_id)
+            request = tx.requests.by_id(session.request_id) if session is not None else None
+            if request is None:
+                return False
+            view = load_view(tx, request)
+        try:
+            where = self.notifier.find_console_link(view)
+        except NotifyFailed as error:
+            log.info("request %s: could not look for its link DM (%s)", view.request.ref, error.code)
+            where = None
+        if where:
+            self._remember_link_message(view, where)
+            return False
+        return self.give_up_link(session_id, code=code, message=message)
 
     def relink(self, *, user_id: str, session_ref: str) -> RequestView:
         """A fresh link for an active session's remaining time (its link DM never landed): the same role session

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.errors import NotifyFailed
 from bot.services.read_models import DecisionRead, RequestRead, SessionRead
 
 
@@ -118,6 +120,9 @@ class Notifier(Protocol):
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         """DM the requester the sign-in link (the only place a link ever goes); return the DM's {channel, ts}."""
 
+    def find_console_link(self, view: RequestView) -> dict[str, str] | None:
+        """Where a link DM an earlier try posted landed, if it did (its answer lost to a timeout); no secret."""
+
     def offer_new_link(self, view: RequestView) -> None:
         """DM the requester a "Get a new link" button, when the link itself could not be delivered."""
 
@@ -147,6 +152,15 @@ class Notifier(Protocol):
 
     def tell_admins(self, view: RequestView, event: str) -> None:
         """Tell pam-bot's admins (their channel, else each by DM) about something they must act on."""
+
+
+class LinkCourier(Protocol):
+    """Keeps retrying, in memory only, a console link's DM that Slack did not take at once."""
+
+    def hold(self, label: str, send: Callable[[], dict[str, str]], *, until: datetime, first_error: NotifyFailed,
+             sent: Callable[[dict[str, str]], object], lost: Callable[[NotifyFailed], object]) -> bool:
+        """Retry `send` until `until`; `sent(where)` once it lands, `lost(error)` when it never will; False
+        when the link cannot be held (the caller gives up on it at once)."""
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ class SessionRead:
     revoke_error: str | None
     link_channel: str | None
     link_ts: str | None
+    link_lost_at: datetime | None
 
     @classmethod
     def of(cls, row: AccessSession) -> SessionRead:

@@ -43,6 +43,7 @@ class TickReport:
     revocations: int = 0  # tries at cutting `revoking` sessions in AWS
     break_glass_reminded: int = 0
     started: int = 0  # scheduled requests granted at their start
+    links_lost: int = 0  # sessions whose link died with its process, offered a new link
 
 
 class SweepService(UseCase):
@@ -71,7 +72,8 @@ class SweepService(UseCase):
         sweeps = {"recovered": self.recover_stuck, "expired": self.expire_requests,
                   "reminded": self.remind_approvers, "ended": self.end_sessions, "warned": self.warn_sessions,
                   "pruned": self.prune, "revocations": self.retry_revocations,
-                  "break_glass_reminded": self.remind_break_glass, "started": self.start_scheduled}
+                  "break_glass_reminded": self.remind_break_glass, "started": self.start_scheduled,
+                  "links_lost": self.grants.offer_lost_links}
         return TickReport(**{name: _guarded(name, sweep) for name, sweep in sweeps.items()})
 
     def warn_sessions(self) -> int:

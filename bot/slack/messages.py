@@ -41,10 +41,10 @@ def new_link_offer(view: RequestView) -> Message:
     assert session is not None
     account = f"{request.resource_name}/{request.account_name}"
     return {
-        "text": f"The sign-in link for session {session.ref} could not be delivered; get a new one here.",
+        "text": f"The sign-in link to {account} (session {session.ref}) never reached you; get a new one here.",
         "blocks": [
             section(f"Your access to `{account}` was granted (session {session.ref}, ends "
-                    f"{when(session.expires_at)}), but Slack would not take the message with its sign-in link."),
+                    f"{when(session.expires_at)}), but the message with its sign-in link never reached you."),
             {"type": "actions", "block_id": f"relink:{session.ref}",
              "elements": [button("Get a new link", Action.NEW_LINK, session.ref, style="primary")]},
         ],
@@ -170,9 +170,9 @@ def approvers_notice(view: RequestView, event: str) -> Message:
     if event == "revoke_failed":
         return text_message(still_live_text(view))
     if event == "link_not_delivered":
-        return text_message(f"⚠️ Request {request.ref} for {account} was granted, but pam-bot could not confirm "
-                            f"that the console link reached <@{request.requester_id}> (Slack refused the DM or did "
-                            f"not answer). If they did not get it, they can ask again.")
+        return text_message(f"⚠️ Request {request.ref} for {account} was granted, but its console link never "
+                            f"reached <@{request.requester_id}> (Slack refused the DM, or pam-bot stopped before "
+                            f"sending it). They have been offered a new link for the session's remaining time.")
     return text_message(f"Request {request.ref} for {account} is now {request.status}.")
 
 

@@ -30,20 +30,26 @@ HINTS = {
     "service_unavailable": "Slack is unavailable right now; try again in a minute",
     "fatal_error": "Slack had a server error; try again in a minute",
 }
+LINK_EVENT = "pam_console_link"  # the link DM's metadata type; its payload names the session, never the link
+# Slack's error codes that mean "not now" rather than "never" (whatever the HTTP status says).
+TRANSIENT = frozenset({"ratelimited", "internal_error", "service_unavailable", "fatal_error", "request_timeout"})
 
 
 def slack_call(send: Callable[[], Any]) -> Any:
-    """Run one Web API call; turn Slack's refusals and network trouble into NotifyFailed."""
+    """Run one Web API call; turn Slack's refusals and network trouble into NotifyFailed (`transient` when
+    trying again may help)."""
     try:
         return send()
     except SlackApiError as error:
+        status = error.response.status_code
         code = str(error.response.get("error", "slack_error"))
-        raise NotifyFailed(f"Slack refused the message: {HINTS.get(code, code)}.", code=code,
-                           detail=code) from error
+        retry_after = error.response.headers.get("Retry-After") if status == 429 else None
+        raise NotifyFailed(f"Slack refused the message: {HINTS.get(code, code)}.", code=code, detail=code,
+                           transient=status == 429 or status >= 500 or code in TRANSIENT,
+                           retry_after=float(retry_after) if retry_after else None) from error
     except (SlackClientError, OSError) as error:
         raise NotifyFailed("Slack did not answer in time or could not be reached; try again in a minute.",
-                           code="slack_unreachable",
-                           detail=type(error).__name__) from error
+                           code="slack_unreachable", detail=type(error).__name__, transient=True) from error
 
 
 class SlackDirectory:
@@ -103,7 +109,22 @@ class SlackNotifier:
         return [self._post(channel, card) for channel in channels]
 
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
-        return self._dm(view.request.requester_id, messages.console_link_message(view, link))
+        return self._dm(view.request.requester_id, {**messages.console_link_message(view, link),
+                                                    "metadata": _link_metadata(view)})
+
+    def find_console_link(self, view: RequestView) -> dict[str, str] | None:
+        """The link DM an earlier try posted although its answer never came (a timeout), found by its metadata
+        (the session's ref, never the link) in the requester's DM since the grant."""
+        assert view.session is not None
+        channel = self._open_dm(view.request.requester_id)
+        oldest = f"{view.session.started_at.timestamp() - 60:.6f}"  # a margin: the clocks need not agree
+        answer = slack_call(lambda: self.client.conversations_history(channel=channel, oldest=oldest, limit=200,
+                                                                      include_all_metadata=True))
+        wanted = _link_metadata(view)
+        for message in answer.get("messages") or ():
+            if message.get("metadata") == wanted:
+                return {"channel": channel, "ts": str(message["ts"])}
+        return None
 
     def _card_channels(self, view: RequestView) -> list[str]:
         channel = view.channel or self.default_channel
@@ -125,6 +146,11 @@ class SlackNotifier:
 
     def _open_dm(self, user_id: str) -> str:
         return str(slack_call(lambda: self.client.conversations_open(users=user_id))["channel"]["id"])
+
+
+def _link_metadata(view: RequestView) -> dict[str, Any]:
+    assert view.session is not None
+    return {"event_type": LINK_EVENT, "event_payload": {"session": view.session.ref}}
 
 
 def card_of(view: RequestView) -> Message:

@@ -35,6 +35,9 @@ class OutboxNotifier:
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         return self.direct.send_console_link(view, link)
 
+    def find_console_link(self, view: RequestView) -> dict[str, str] | None:
+        return self.direct.find_console_link(view)
+
     def update_request_cards(self, view: RequestView) -> None:
         card = dict(card_of(view))
         for ref in view.request.cards or ():

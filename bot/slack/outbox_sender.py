@@ -9,10 +9,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.services.outbox import DeliveryFailed, Job
-from bot.slack.notifier import HINTS
+from bot.slack.notifier import HINTS, TRANSIENT
 
 EVENT_TYPE = "pam_outbox"  # message metadata naming the row a post came from (found again after a crash)
-TRANSIENT = frozenset({"ratelimited", "internal_error", "service_unavailable", "fatal_error", "request_timeout"})
 
 
 class SlackSender:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.domain.states import SessionStatus
 from storage.models import AccessSession
 from storage.repositories import _transition
+from storage.repositories.results import rowcount
 
 
 class SessionRepository:
@@ -23,6 +24,9 @@ class SessionRepository:
     def add(self, row: AccessSession) -> None:
         self.session.add(row)
         self.session.flush()
+
+    def by_id(self, session_id: int) -> AccessSession | None:
+        return self.session.get(AccessSession, session_id)
 
     def by_ref(self, ref: str) -> AccessSession | None:
         return self.session.scalar(select(AccessSession).where(AccessSession.ref == ref))
@@ -41,6 +45,24 @@ class SessionRepository:
         """Where the link DM is (never the link): one UPDATE, without loading the row."""
         self.session.execute(update(AccessSession).where(AccessSession.id == session_id)
                              .values(link_channel=channel, link_ts=ts).execution_options(synchronize_session=False))
+
+    def mark_link_lost(self, session_id: int, now: datetime) -> bool:
+        """Give up on an active session's link DM, unless it landed or was given up on already; True only for the
+        caller that changed the row (so one "Get a new link" offer per session, whoever notices first)."""
+        result = self.session.execute(
+            update(AccessSession).where(AccessSession.id == session_id, AccessSession.status == SessionStatus.ACTIVE,
+                                        AccessSession.link_ts.is_(None), AccessSession.link_lost_at.is_(None))
+            .values(link_lost_at=now).execution_options(synchronize_session=False))
+        return bool(rowcount(result))
+
+    def unsettled_links(self, started_before: datetime, limit: int) -> Sequence[int]:
+        """Active sessions started before `started_before` whose link DM neither landed nor was given up on
+        (uses ix_sessions_link_unsettled): their link died with the process that held it."""
+        return self.session.scalars(
+            select(AccessSession.id).where(AccessSession.status == SessionStatus.ACTIVE,
+                                           AccessSession.link_ts.is_(None), AccessSession.link_lost_at.is_(None),
+                                           AccessSession.started_at < started_before)
+            .order_by(AccessSession.started_at).limit(limit)).all()
 
     def active(self, requester_id: str | None = None, limit: int = 200) -> Sequence[AccessSession]:
         query = select(AccessSession).where(AccessSession.status == SessionStatus.ACTIVE)

@@ -24,6 +24,7 @@ from tests.fixtures_slack import SLACK_SIGNING_SECRET
 
 Launch = Callable[[str, dict[str, str]], subprocess.Popen[bytes]]
 LINK_DM = re.compile(r"Your AWS console access to (\S+) is ready \(session (S-\w+)\)")
+NEW_LINK_OFFER = re.compile(r"The sign-in link to (\S+) \(session (S-\w+)\) never reached you")
 
 
 @dataclass
@@ -104,11 +105,12 @@ def cards_posted(slack: SlackApiStandIn) -> Counter[str]:
     return posted
 
 
-def link_dms(slack: SlackApiStandIn) -> Counter[tuple[str, str]]:
-    """How many accepted console-link DMs each (user, resource/account) got."""
+def link_dms(slack: SlackApiStandIn, kind: re.Pattern[str] = LINK_DM) -> Counter[tuple[str, str]]:
+    """How many accepted console-link DMs (or, with NEW_LINK_OFFER, offers of a new link) each (user,
+    resource/account) got."""
     sent: Counter[tuple[str, str]] = Counter()
     for call in slack.calls_to("chat.postMessage"):
-        match = LINK_DM.search(str(call.args.get("text", "")))
+        match = kind.search(str(call.args.get("text", "")))
         if call.ok and match:
             sent[(str(call.args.get("channel", "")).removeprefix("D"), match.group(1))] += 1
     return sent

@@ -67,7 +67,7 @@ def test_missing_token_is_not_authed(slack_api: SlackApiStandIn) -> None:
 
 
 def test_unknown_method(slack_web_client: WebClient) -> None:
-    assert _error(lambda: slack_web_client.api_call("chat.delete", json={"channel": "C1"})) == "unknown_method"
+    assert _error(lambda: slack_web_client.api_call("chat.scheduleMessage", json={"channel": "C1"})) == "unknown_method"
 
 
 def test_form_encoded_body_and_token_parameter_are_accepted(slack_api: SlackApiStandIn) -> None:
@@ -151,6 +151,19 @@ def test_update_replaces_text_and_keeps_blocks_when_absent(slack_api: SlackApiSt
     slack_web_client.chat_update(channel="C1", ts=ts, text="approved", blocks=[])
     assert slack_api.messages("C1")[0]["blocks"] == []
     assert _error(lambda: slack_web_client.chat_update(channel="C1", ts="1.000001", text="x")) == "message_not_found"
+
+
+def test_history_finds_a_message_by_its_metadata_until_it_is_deleted(slack_api: SlackApiStandIn,
+                                                                     slack_web_client: WebClient) -> None:
+    slack_api.add_user("U1", name="alice")
+    metadata = {"event_type": "pam_console_link", "event_payload": {"session": "S-1"}}
+    ts = slack_web_client.chat_postMessage(channel="U1", text="link", metadata=metadata)["ts"]
+    found = slack_web_client.conversations_history(channel="DU1", include_all_metadata=True)["messages"]
+    assert [(m["ts"], m["metadata"]) for m in found] == [(ts, metadata)]
+    assert "metadata" not in slack_web_client.conversations_history(channel="DU1")["messages"][0]
+    slack_web_client.chat_delete(channel="DU1", ts=ts)
+    assert slack_web_client.conversations_history(channel="DU1")["messages"] == []
+    assert _error(lambda: slack_web_client.chat_delete(channel="DU1", ts=ts)) == "message_not_found"
 
 
 def test_update_needs_the_dm_id_not_the_user_id(slack_api: SlackApiStandIn, slack_web_client: WebClient) -> None:

@@ -1,0 +1,59 @@
+"""Cross-process wake-ups on PostgreSQL: a web process's insert into the inbox NOTIFYs (a trigger, migration 0013),
+and each worker LISTENs, so a job recorded by another process starts at once instead of at the worker's next poll.
+
+Polling stays as the fallback: a lost connection only makes pickup as slow as the poll until it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from sqlalchemy.engine import URL
+
+log = logging.getLogger(__name__)
+CHANNEL = "pam_inbox"  # the trigger's pg_notify channel
+RECONNECT_SECONDS = 5.0
+
+
+class Wakeups:
+    """One thread with its own connection (outside the pool) that calls `wake` on every notification."""
+
+    def __init__(self, url: URL, *, channel: str = CHANNEL) -> None:
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.channel = channel
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()  # set while LISTEN is in place (tests wait for it)
+
+    def start(self, wake: Callable[[], None]) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, args=(wake,), name="pam-wakeups", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.listening.clear()
+
+    def _run(self, wake: Callable[[], None]) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as connection:
+                    connection.execute(f"LISTEN {self.channel}")
+                    self.listening.set()
+                    wake()  # anything recorded while not listening
+                    while not self._stopping.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            wake()
+            except psycopg.Error as error:
+                log.warning("worker wake-ups lost their database connection (%s); polling meanwhile",
+                            type(error).__name__)
+            self.listening.clear()
+            self._stopping.wait(RECONNECT_SECONDS)

@@ -1,0 +1,53 @@
+"""On PostgreSQL a worker hears of a job another process recorded at once (LISTEN/NOTIFY), not at its next poll."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import ManualClock
+from bot.runtime.wakeups import Wakeups
+from bot.runtime.worker import Worker
+from bot.services.inbox import Inbox, Job
+from storage.db import create_db_engine, make_sessionmaker
+from tests.e2e.helpers import wait_for
+
+POLL = 120.0  # far longer than the test waits: only a wake-up can start the job in time
+
+
+def web_process_inbox(database_url: str, clock: ManualClock) -> tuple[Engine, Inbox]:
+    """An inbox on its own engine, as a separate web process has: its inserts wake nobody in this process."""
+    engine = create_db_engine(database_url)
+    return engine, Inbox(db=make_sessionmaker(engine), clock=clock)
+
+
+def test_a_job_another_process_records_starts_without_waiting_for_the_poll(
+        database_url: str, engine: Engine, db: sessionmaker[Session], clock: ManualClock) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("one process serves SQLite: its own inserts wake its worker")
+    handled: list[Job] = []
+    done = threading.Event()
+    wakeups = Wakeups(engine.url)
+    worker = Worker(Inbox(db=db, clock=clock), lambda job: (handled.append(job), done.set()), threads=1,
+                    poll_seconds=POLL, wakeups=wakeups)
+    worker.start()
+    web_engine, web = web_process_inbox(database_url, clock)
+    try:
+        wait_for(wakeups.listening.is_set, "the worker to LISTEN")
+        web.record("command", {"command": "/pam", "text": "help"})
+        assert done.wait(10), "the job waited for the worker's poll"
+        assert [job.kind for job in handled] == ["command"]
+        # The connection is lost: the worker listens again once it is back, and catches up with what came meanwhile.
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE query LIKE 'LISTEN pam_inbox%' AND pid <> pg_backend_pid()"))
+        wait_for(lambda: not wakeups.listening.is_set(), "the lost connection to be noticed")
+        done.clear()
+        web.record("command", {"command": "/pam", "text": "status"})
+        assert done.wait(15), "the job recorded while the worker was not listening waited for its poll"
+    finally:
+        worker.stop()
+        web_engine.dispose()
