@@ -40,7 +40,7 @@ SESSION = SessionRead(
     started_at=NOW, expires_at=NOW + timedelta(minutes=30), warned_at=None, ended_at=None, revoked_by=None,
     revocation_applied=False, continues=None, extension=0, notice_failures=0, revocation_enabled=False,
     aws_user_id=None, source_identity=None, revoke_attempts=0, revoke_due_at=None, revoke_error=None,
-    link_channel=None, link_ts=None)
+    link_channel=None, link_ts=None, link_lost_at=None)
 RESOURCE = ResourceRead(id=1, name="prod-aws", role_arn=REQUEST.resource_role_arn, description="Production",
                         source_identity=False, created_by="UADMIN", created_at=NOW, updated_at=NOW)
 ACCOUNT = AccountRead(
