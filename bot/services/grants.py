@@ -192,18 +192,17 @@ class GrantService(UseCase):
                             code=error.code)
             else:
                 self.give_up_link(session_id, code=error.code, message=error.user_message)
+            self.notifier.update_request_cards(view)
         else:
-            self._link_sent(view, where)
-        self.notifier.update_request_cards(view)
+            self._link_sent(view, where, update_cards=True)
 
     def _send_link_again(self, view: RequestView, link: str) -> dict[str, str]:
         """A later try: an earlier one may have landed although Slack's answer never came; never post it twice."""
         return self.notifier.find_console_link(view) or self.notifier.send_console_link(view, link)
 
-    def _link_sent(self, view: RequestView, where: dict[str, str]) -> None:
+    def _link_sent(self, view: RequestView, where: dict[str, str], *, update_cards: bool = False) -> None:
         self.on_link_sent(view.request)
-        if where:
-            self._remember_link_message(view, where)
+        self._remember_link_message(view, where, update_cards=update_cards)
 
     def give_up_link(self, session_id: int, *, code: str, message: str) -> bool:
         """The link's DM will never land: offer its requester a "Get a new link" button and tell the approvers.
@@ -294,15 +293,18 @@ class GrantService(UseCase):
             where = self.notifier.send_console_link(view, link)
         self.record(user_id, "session.relinked", session_ref, request=request.ref, duration_seconds=remaining,
                     aws_request_ids=list(grant.aws_request_ids))
-        if where:
-            self._remember_link_message(view, where)
+        self._remember_link_message(view, where)
         return view
 
-    def _remember_link_message(self, view: RequestView, where: dict[str, str]) -> None:
-        """Keep where the link DM is (never the link), so ending the session can replace that message."""
+    def _remember_link_message(self, view: RequestView, where: dict[str, str], *, update_cards: bool = False) -> None:
+        """Keep where the link DM is (never the link), so ending the session can replace that message; with
+        `update_cards`, the cards' "granted" update is queued in the same transaction."""
         assert view.session is not None
         with self.transaction() as tx:
-            tx.sessions.set_link_message(view.session.id, where.get("channel"), where.get("ts"))
+            if where:
+                tx.sessions.set_link_message(view.session.id, where.get("channel"), where.get("ts"))
+            if update_cards:
+                self.notifier.update_request_cards(view)
 
 
 def _unused_session_ref(tx: Tx) -> str:

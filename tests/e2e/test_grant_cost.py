@@ -16,7 +16,7 @@ from tests.fixtures_bot import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Bot
 # also takes the audit chain's advisory lock) in 8 transactions before the cuts, 28 (30) in 7 after them; the
 # outbox then added its rows for the two card updates (4 statements in 2 transactions of their own).
 STATEMENTS_PER_GRANT = {"sqlite": 32, "postgresql": 34}
-TRANSACTIONS_PER_GRANT = 9  # 7 of the grant, 2 queueing the card updates (decision, grant) in the outbox
+TRANSACTIONS_PER_GRANT = 8  # 7 of the grant (the "granted" card update is queued with the link's place), 1 queueing the decision's card update
 
 
 def ask(bot: Bot, user_id: str) -> dict[str, Any]:
