@@ -44,13 +44,19 @@ def post_message(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "channel": channel, "ts": ts, "message": public(message)}
 
 
-def update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
-    # chat.update wants a conversation id: a user id is not accepted, unlike chat.postMessage.
+def stored_message(ws: Workspace, args: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """The message `channel` and `ts` name. chat.update and chat.delete want a conversation id: a user id is not
+    accepted, unlike chat.postMessage."""
     channel = ws.conversation(required(args, "channel", "channel_not_found"), allow_user_id=False)
     ts = required(args, "ts", "message_not_found")
     message = ws.messages.get((channel, ts))
     if message is None:
         raise SlackError("message_not_found")
+    return channel, ts, message
+
+
+def update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel, ts, message = stored_message(ws, args)
     check_message_content(args)
     message["text"] = args["text"]
     for key in ("blocks", "attachments", "metadata"):  # Slack keeps the previous value when a key is absent
@@ -62,11 +68,7 @@ def update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
 
 def delete(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     """chat.delete (every message the stand-in stores is the bot's own, which a bot token may delete)."""
-    channel = ws.conversation(required(args, "channel", "channel_not_found"), allow_user_id=False)
-    ts = required(args, "ts", "message_not_found")
-    message = ws.messages.get((channel, ts))
-    if message is None:
-        raise SlackError("message_not_found")
+    channel, ts, _ = stored_message(ws, args)
     del ws.messages[(channel, ts)]
     return {"ok": True, "channel": channel, "ts": ts}
 
