@@ -151,10 +151,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     directory = SlackDirectory(client)
     outbox = Outbox(db=db, clock=clock)
     notifier = OutboxNotifier(
-        outbox, SlackNotifier(client, directory=directory, default_channel=settings.approval_channel,
-                              admin_ids=admin.admin_ids, admin_channel=settings.admin_channel),
-        directory=directory, default_channel=settings.approval_channel, admin_ids=admin.admin_ids,
-        admin_channel=settings.admin_channel)
+        outbox, SlackNotifier(client), directory=directory, default_channel=settings.approval_channel,
+        admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)
     deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), on_retry=delivery_retried)
     # Approvers and askers are remembered a few minutes, as at the edge; a grant asks Slack about its requester again.
     people = RememberedPeople(directory)

@@ -96,6 +96,9 @@ class Deliverer:
         if job.superseded:  # a newer state of the same card or Home tab waits: only that one is worth sending
             self.outbox.landed(job, None)
             return
+        if job.kind == "update" and job.ts is None and not job.places:  # no card of the request ever landed
+            self.outbox.landed(job, None)
+            return
         for attempt in range(TRIES_IN_THREAD):
             try:
                 found = self.sender.find(job)

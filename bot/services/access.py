@@ -15,7 +15,7 @@ from bot.domain.schedule import start_at
 from bot.domain.states import RequestStatus
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
 from bot.services.asking import asked_before, new_request, validate
-from bot.services.base import Clock, UseCase
+from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT
 from bot.services.deciding import record_decision
 from bot.services.extensions import extendable
@@ -46,7 +46,7 @@ class AccessService(UseCase):
     def submit(self, *, user_id: str, resource: str, account: str, duration: str | None,
                reason: str, start: str | None = None, person: Person | None = None,
                acked_at: datetime | None = None) -> RequestView:
-        """Create a request; post its card, or grant at once when the account auto-approves. With `start`
+        """Create a request and queue its card, or grant at once when the account auto-approves. With `start`
         (`22:00`, in the person's Slack time zone) the grant waits for that moment once approved. `person`: the
         requester as `check` found them moments before (else the directory is asked).
 
@@ -64,6 +64,8 @@ class AccessService(UseCase):
                 request = earlier or new_request(tx, person, resource, account, duration, reason, decision,
                                                  break_glass_limit=self.break_glass_limit, starts_at=starts_at)
                 view = load_view(tx, request)
+                if earlier is None and request.status == RequestStatus.PENDING:
+                    self._queue_cards(tx, view)  # committed with the request: a replayed ask queues none again
         if earlier is not None:
             log.warning("request %s: its ask was handled again after a worker stopped", request.ref,
                         extra={"request": request.ref})
@@ -76,9 +78,7 @@ class AccessService(UseCase):
             log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == RequestStatus.APPROVED:
             return self._grant_or_wait(view)
-        if request.status != RequestStatus.PENDING:
-            return view
-        return self._post_cards(view)
+        return view
 
     def _grant_or_wait(self, view: RequestView) -> RequestView:
         """Grant an approved request now, or — scheduled for later — tell the requester when it will start."""
@@ -103,6 +103,8 @@ class AccessService(UseCase):
                 request = earlier or new_request(tx, person, resource, account, duration, reason, decision,
                                                  break_glass_limit=self.break_glass_limit, break_glass=True)
                 view = load_view(tx, request)
+                if earlier is None:
+                    self._queue_cards(tx, view)
         if earlier is not None:  # handled again after a worker stopped: announced already, granted at most once
             if request.status == RequestStatus.GRANTED:
                 self.grants.resume_link(request.id)
@@ -125,9 +127,11 @@ class AccessService(UseCase):
                 request = new_request(tx, person, res.name, acc.name, None, f"extension of {session_ref}",
                                       decision, break_glass_limit=self.break_glass_limit, extends=session_ref)
                 view = load_view(tx, request)
+                if request.status == RequestStatus.PENDING:
+                    self._queue_cards(tx, view)
         if request.status == RequestStatus.APPROVED:
             return self._grant_or_wait(view)
-        return self._post_cards(view)
+        return view
 
     def check(self, *, user_id: str, resource: str, account: str, duration: str | None, reason: str,
               start: str | None = None) -> Person:
@@ -251,35 +255,19 @@ class AccessService(UseCase):
         return user_id in approvers, found
 
     def _announce_break_glass(self, view: RequestView) -> RequestView:
-        """The red card where approval cards go and a DM to every approver and admin; a Slack failure is logged
-        and audited, never a reason to hold back an emergency grant."""
-        try:
-            cards = self.notifier.post_request_cards(view)
-        except NotifyFailed as error:
-            self.record("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
-                        detail=error.detail or "", break_glass=True)
-            cards = []
+        """A DM to every approver and admin (the red card where approval cards go was queued with the request)."""
         self.notifier.alert_break_glass(view)
-        with self.transaction() as tx:
-            request = tx.requests.by_id(view.request.id)
-            assert request is not None
-            request.cards = cards
-            return load_view(tx, request)
+        return view
 
-    def _post_cards(self, view: RequestView) -> RequestView:
+    def _queue_cards(self, tx: Tx, view: RequestView) -> None:
+        """The first card(s), queued in the transaction that makes the request; the outbox posts them with retries,
+        and a refusal for good cancels the request. Nobody to show a card to refuses the ask (nothing is kept),
+        except a break-glass one: audited, never a reason to hold back an emergency grant."""
+        if not view.request.break_glass:
+            self.notifier.queue_request_cards(view)
+            return
         try:
-            cards = self.notifier.post_request_cards(view)
-        except NotifyFailed as error:
-            with self.transaction() as tx:
-                tx.requests.transition(view.request.id, RequestStatus.PENDING, RequestStatus.CANCELLED,
-                                       updated_at=tx.now, failure_code=error.code, failure_message=error.user_message)
-                tx.audit("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
-                         detail=error.detail or "")
-            raise NotifyFailed(f"Request {view.request.ref} is cancelled: its approval card could not be posted. "
-                               f"{error.user_message}", code=error.code, detail=error.detail) from error
-        with self.transaction() as tx:
-            request = tx.requests.by_id(view.request.id)
-            assert request is not None
-            request.cards = cards
-            return load_view(tx, request)
-
+            self.notifier.queue_request_cards(view)
+        except (NotifyFailed, CheckFailed) as error:
+            tx.audit("pam-bot", "request.card", view.request.ref, "failed", code=error.code,
+                     detail=error.detail or "", break_glass=True)

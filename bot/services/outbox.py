@@ -9,7 +9,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.services.base import UseCase, current_session
+from bot.services.base import Tx, UseCase, current_session
+from bot.services.first_cards import CARD_POSTS, card_refused
+from storage.models import Delivery
 from storage.repositories.deliveries import DONE, FAILED, DeliveryRepository
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class Job:
     attempts: int
     sending_since: datetime | None  # an earlier attempt may have landed: look before posting again
     superseded: bool = False  # a newer row with the same key waits: this state is stale
+    places: tuple[dict[str, str], ...] = ()  # where a request's cards landed, for an update that names none itself
 
 
 class DeliveryFailed(Exception):
@@ -83,7 +86,7 @@ class Outbox(UseCase):
         with self.transaction() as tx:
             repo = DeliveryRepository(tx.session)
             return [Job(row.id, row.kind, row.channel, row.ts, dict(row.payload), row.request_id, row.report_to,
-                        row.attempts, row.sending_since, repo.newer_queued(row))
+                        row.attempts, row.sending_since, repo.newer_queued(row), _places(tx, row))
                     for row in repo.claim(tx.now, tx.now + LEASE, limit)]
 
     def begin(self, job: Job) -> datetime:
@@ -97,14 +100,14 @@ class Outbox(UseCase):
             return row.sending_since
 
     def landed(self, job: Job, result: dict[str, str] | None) -> None:
-        """Record what Slack took (a card's ref joins its request) and close the row."""
+        """Record what Slack took (a first card's place joins its request) and close the row."""
         with self.transaction() as tx:
             repo = DeliveryRepository(tx.session)
             row = repo.get(job.id)
             if row is None:
                 return
             row.state, row.result, row.done_at, row.lease_until = DONE, result, tx.now, None
-            if result is not None and row.request_id is not None:
+            if result is not None and row.request_id is not None and row.kind in CARD_POSTS:
                 repo.record_card(row.request_id, {"channel": result["channel"], "ts": result["ts"]})
 
     def retry(self, job: Job, error: DeliveryFailed, delay: float) -> bool:
@@ -114,7 +117,7 @@ class Outbox(UseCase):
             if row is None:
                 return False
             if tx.now - row.created_at > GIVE_UP:
-                self._fail(tx.session, row.id, error, tx.now)
+                self._fail(tx, row.id, error)
                 tx.audit("pam-bot", "slack.delivery", str(row.id), "failed", code=error.code, kind=row.kind,
                          channel=row.channel, attempts=row.attempts)
                 return False
@@ -124,22 +127,25 @@ class Outbox(UseCase):
             return True
 
     def fail(self, job: Job, error: DeliveryFailed) -> None:
-        """Slack refused for good: close the row, audit it, and tell the one person who should hear of it."""
+        """Slack refused for good: close the row, audit it, and tell the one person who should hear of it (a first
+        approval card's refusal cancels its request, which tells the requester)."""
         with self.transaction() as tx:
-            self._fail(tx.session, job.id, error, tx.now)
+            self._fail(tx, job.id, error)
             tx.audit("pam-bot", "slack.delivery", str(job.id), "failed", code=error.code, kind=job.kind,
                      channel=job.channel, attempts=job.attempts)
         log.warning("delivery %s (%s to %s) refused: %s", job.id, job.kind, job.channel, error.code)
 
-    def _fail(self, session: Session, delivery_id: int, error: DeliveryFailed, now: datetime) -> None:
-        repo = DeliveryRepository(session)
+    def _fail(self, tx: Tx, delivery_id: int, error: DeliveryFailed) -> None:
+        repo = DeliveryRepository(tx.session)
         row = repo.get(delivery_id)
         if row is None:
             return
-        row.state, row.error_code, row.done_at, row.lease_until = FAILED, error.code, now, None
+        row.state, row.error_code, row.done_at, row.lease_until = FAILED, error.code, tx.now, None
+        if row.request_id is not None and row.kind in CARD_POSTS:
+            card_refused(tx, row.request_id, error.code, error.message)
         if row.report_to and row.report_to != row.channel:
             repo.add("dm", row.report_to, {"text": f"pam-bot could not deliver a message to "
-                                                   f"{_where(row.channel)}: {error.message}"}, now)
+                                                   f"{_where(row.channel)}: {error.message}"}, tx.now)
 
     def idle(self) -> bool:
         """Nothing due is waiting or in flight (rows waiting out a backoff do not count)."""
@@ -150,6 +156,15 @@ class Outbox(UseCase):
         """Rows waiting for Slack and the age in seconds of the oldest (for metrics)."""
         with self.transaction() as tx:
             return DeliveryRepository(tx.session).depth(tx.now)
+
+
+def _places(tx: Tx, row: Delivery) -> tuple[dict[str, str], ...]:
+    """An update of a request's cards is queued without their places (the first post may not have landed then):
+    it is claimed only after the posts of its key settled, so the request now lists every card that landed."""
+    if row.kind != "update" or row.ts is not None or row.request_id is None:
+        return ()
+    request = tx.requests.by_id(row.request_id)
+    return tuple(dict(card) for card in request.cards or ()) if request is not None else ()
 
 
 def _where(channel: str) -> str:

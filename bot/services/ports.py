@@ -111,8 +111,10 @@ class SlackIds(Protocol):
 class Notifier(Protocol):
     """Tells people what happened; every method raises NotifyFailed when Slack would not take it."""
 
-    def post_request_cards(self, view: RequestView) -> list[dict[str, str]]:
-        """Post the approval card(s); return [{channel, ts}] to update later."""
+    def queue_request_cards(self, view: RequestView) -> None:
+        """Queue the first approval card(s) in the caller's transaction, the one that makes the request (a rollback
+        queues none); each card's {channel, ts} joins the request when it lands. Raise NotifyFailed when nobody
+        could get one, CheckFailed when the approvers cannot be read."""
 
     def update_request_cards(self, view: RequestView) -> None:
         """Re-render every card of the request in its current state (buttons gone once decided)."""

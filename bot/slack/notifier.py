@@ -12,11 +12,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain.eligibility import CheckFailed
 from bot.domain.errors import NotFound, NotifyFailed
 from bot.domain.text import quote
-from bot.services.approvers import resolve_approvers
 from bot.services.ports import Person, RequestView
 from bot.slack import messages
-from bot.slack.blocks import Message, request_card
-from bot.slack.break_glass_blocks import break_glass_card
 
 log = logging.getLogger(__name__)
 
@@ -88,29 +85,17 @@ class SlackDirectory:
 
 
 class SlackNotifier:
-    """What is still sent directly, not through the outbox: the first approval cards (a card that cannot be posted
-    cancels the request at once) and the console link's DM (never stored); the link only ever goes to the
-    requester's DM."""
+    """What is still sent directly, not through the outbox: the console link's DM (a bearer secret, never stored);
+    the link only ever goes to the requester's DM."""
 
-    def __init__(self, client: WebClient, *, directory: SlackDirectory, default_channel: str | None,
-                 admin_ids: Callable[[], frozenset[str]], admin_channel: str | None = None) -> None:
+    def __init__(self, client: WebClient) -> None:
         self.client = client
-        self.directory = directory
-        self.default_channel = default_channel
-        self.admin_ids = admin_ids
-        self.admin_channel = admin_channel
-
-    def post_request_cards(self, view: RequestView) -> list[dict[str, str]]:
-        channels = self._card_channels(view)
-        if not channels:
-            raise NotifyFailed("Nobody can approve this account yet: it has no approvers, no approval channel "
-                               "and pam-bot has no admins. Ask an admin to fix the account.", code="no_approvers")
-        card = card_of(view)
-        return [self._post(channel, card) for channel in channels]
 
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
-        return self._dm(view.request.requester_id, {**messages.console_link_message(view, link),
-                                                    "metadata": _link_metadata(view)})
+        message = {**messages.console_link_message(view, link), "metadata": _link_metadata(view)}
+        response = slack_call(lambda: self.client.chat_postMessage(channel=self._open_dm(view.request.requester_id),
+                                                                   **message))
+        return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
     def find_console_link(self, view: RequestView) -> dict[str, str] | None:
         """The link DM an earlier try posted although its answer never came (a timeout), found by its metadata
@@ -126,24 +111,6 @@ class SlackNotifier:
                 return {"channel": channel, "ts": str(message["ts"])}
         return None
 
-    def _card_channels(self, view: RequestView) -> list[str]:
-        channel = view.channel or self.default_channel
-        if channel:
-            return [channel]
-        try:
-            approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
-                                          admin_ids=self.admin_ids)
-        except CheckFailed as error:
-            raise NotifyFailed(error.user_message, code=error.code, detail=error.detail) from error
-        return [self._open_dm(user_id) for user_id in sorted(approvers - {view.request.requester_id})[:20]]
-
-    def _post(self, channel: str, message: Message) -> dict[str, str]:
-        response = slack_call(lambda: self.client.chat_postMessage(channel=channel, **message))
-        return {"channel": str(response["channel"]), "ts": str(response["ts"])}
-
-    def _dm(self, user_id: str, message: Message) -> dict[str, str]:
-        return self._post(self._open_dm(user_id), message)
-
     def _open_dm(self, user_id: str) -> str:
         return str(slack_call(lambda: self.client.conversations_open(users=user_id))["channel"]["id"])
 
@@ -151,8 +118,3 @@ class SlackNotifier:
 def _link_metadata(view: RequestView) -> dict[str, Any]:
     assert view.session is not None
     return {"event_type": LINK_EVENT, "event_payload": {"session": view.session.ref}}
-
-
-def card_of(view: RequestView) -> Message:
-    """The card a request shows where approval cards go: a break-glass one, or the approval card."""
-    return break_glass_card(view) if view.request.break_glass else request_card(view)

@@ -1,7 +1,7 @@
 """The Notifier port over the outbox: notices are rendered now and queued; workers deliver them with retries.
 
-Two things stay direct: the approval card's first post (the request's fate hangs on it, and the person
-asking hears at once when it cannot be posted) and the console link (a bearer secret, never stored).
+The first approval cards too, in the transaction that makes the request (the outbox's refusal of one cancels it).
+One thing stays direct: the console link (a bearer secret, never stored).
 """
 
 from __future__ import annotations
@@ -10,18 +10,24 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.eligibility import CheckFailed
+from bot.domain.errors import NotifyFailed
 from bot.domain.states import RequestStatus
 from bot.services.approvers import resolve_approvers
+from bot.services.first_cards import card_key
 from bot.services.outbox import Outbox
 from bot.services.ports import RequestView
 from bot.slack import messages
-from bot.slack.break_glass_blocks import break_glass_alert, break_glass_flagged, break_glass_reminder
+from bot.slack.blocks import Message, request_card
+from bot.slack.break_glass_blocks import break_glass_alert, break_glass_card, break_glass_flagged, \
+    break_glass_reminder
 from bot.slack.lifecycle_blocks import link_closed_message
-from bot.slack.notifier import SlackDirectory, SlackNotifier, card_of
+from bot.slack.notifier import SlackDirectory, SlackNotifier
+
+MAX_CARD_DMS = 20  # approvers who get the card by DM when the account has no approval channel
 
 
 class OutboxNotifier:
-    """Queues every message; `direct` sends the card's first post and the link."""
+    """Queues every message; `direct` sends the link."""
 
     def __init__(self, outbox: Outbox, direct: SlackNotifier, *, directory: SlackDirectory,
                  default_channel: str | None, admin_ids: Callable[[], frozenset[str]],
@@ -29,8 +35,20 @@ class OutboxNotifier:
         self.outbox, self.direct, self.directory = outbox, direct, directory
         self.default_channel, self.admin_ids, self.admin_channel = default_channel, admin_ids, admin_channel
 
-    def post_request_cards(self, view: RequestView) -> list[dict[str, str]]:
-        return self.direct.post_request_cards(view)
+    def queue_request_cards(self, view: RequestView) -> None:
+        card, request = dict(card_of(view)), view.request
+        channel = view.channel or self.default_channel
+        if channel:
+            self.outbox.queue("post", channel, card, dedupe_key=card_key(request.ref), request_id=request.id)
+            return
+        approvers = resolve_approvers(view.approver_ids, view.approver_group, directory=self.directory,
+                                      admin_ids=self.admin_ids)  # a group that cannot be read refuses
+        people = sorted(approvers - {request.requester_id})[:MAX_CARD_DMS]
+        if not people:
+            raise NotifyFailed("Nobody can approve this account yet: it has no approvers, no approval channel "
+                               "and pam-bot has no admins. Ask an admin to fix the account.", code="no_approvers")
+        for user_id in people:
+            self.outbox.queue("dm", user_id, card, dedupe_key=card_key(request.ref), request_id=request.id)
 
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         return self.direct.send_console_link(view, link)
@@ -39,11 +57,10 @@ class OutboxNotifier:
         return self.direct.find_console_link(view)
 
     def update_request_cards(self, view: RequestView) -> None:
-        card = dict(card_of(view))
-        for ref in view.request.cards or ():
-            self.outbox.queue("update", ref["channel"], card, ts=ref["ts"],
-                              dedupe_key=f"card:{ref['channel']}:{ref['ts']}")
-        if not view.request.cards and view.request.auto_approved and view.request.status == RequestStatus.GRANTED:
+        card, request = dict(card_of(view)), view.request
+        if not request.auto_approved:  # one row for all its cards, found when it is sent (after their posts)
+            self.outbox.queue("update", "", card, dedupe_key=card_key(request.ref), request_id=request.id)
+        elif not request.cards and request.status == RequestStatus.GRANTED:
             channel = view.channel or self.default_channel  # announced (without the link) where a card would go
             if channel:
                 self.outbox.queue("post", channel, card)
@@ -100,3 +117,8 @@ class OutboxNotifier:
 
     def _dm(self, user_id: str, message: Any) -> None:
         self.outbox.queue("dm", user_id, dict(message))
+
+
+def card_of(view: RequestView) -> Message:
+    """The card a request shows where approval cards go: a break-glass one, or the approval card."""
+    return break_glass_card(view) if view.request.break_glass else request_card(view)

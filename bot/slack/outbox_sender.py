@@ -22,9 +22,11 @@ class SlackSender:
 
     def send(self, job: Job) -> dict[str, str]:
         if job.kind == "update":
-            assert job.ts is not None, "an update names the message it updates"
-            ts = job.ts
-            answer = _call(lambda: self.client.chat_update(channel=job.channel, ts=ts, **job.payload))
+            places = ((job.channel, job.ts),) if job.ts is not None else tuple(
+                (card["channel"], card["ts"]) for card in job.places)
+            assert places, "an update names the message it updates, or its request's cards were found for it"
+            for channel, ts in places:  # a request's cards all show one state; a retry updates them all again
+                answer = self._update(channel, ts, job.payload)
         elif job.kind == "publish":
             _call(lambda: self.client.views_publish(user_id=job.channel, view=job.payload["view"]))
             return {"channel": job.channel, "ts": ""}
@@ -49,6 +51,9 @@ class SlackSender:
                     (metadata.get("event_payload") or {}).get("delivery") == job.id:
                 return {"channel": channel, "ts": str(message["ts"])}
         return None
+
+    def _update(self, channel: str, ts: str, payload: dict[str, Any]) -> Any:
+        return _call(lambda: self.client.chat_update(channel=channel, ts=ts, **payload))
 
     def _conversation(self, job: Job) -> str:
         if job.kind != "dm":

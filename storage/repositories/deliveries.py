@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
+# Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
+# payload, and a waiting one with a newer behind it is stale. Posts are never replaced nor skipped: each must land.
+REPLACEABLE = ("update", "publish")
 BUFFER = "pam_outbox"  # Session.info key: rows queued in this transaction, written in one go before it commits
 
 
@@ -23,10 +26,11 @@ class DeliveryRepository:
 
     def add(self, kind: str, channel: str, payload: dict[str, Any], now: datetime, *, ts: str | None = None,
             dedupe_key: str | None = None, request_id: int | None = None, report_to: str | None = None) -> int:
-        """Queue one call; a queued, unclaimed row with the same `dedupe_key` takes the newer payload instead."""
-        if dedupe_key is not None:
+        """Queue one call; a queued, unclaimed update with the same `dedupe_key` takes the newer payload instead."""
+        if dedupe_key is not None and kind in REPLACEABLE:
             waiting = self.session.scalars(
                 select(Delivery).where(Delivery.dedupe_key == dedupe_key, Delivery.state == QUEUED,
+                                       Delivery.kind.in_(REPLACEABLE),
                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
                 .order_by(Delivery.id.desc()).limit(1).with_for_update(skip_locked=True)).first()
             if waiting is not None:
@@ -52,22 +56,23 @@ class DeliveryRepository:
         del self.session.info.setdefault(BUFFER, [])[keep:]
 
     def flush_buffer(self, now: datetime) -> int:
-        """Write the buffered rows: keyed ones replace a waiting row's payload, the rest in one INSERT; how many
-        were buffered."""
+        """Write the buffered rows: keyed updates replace a waiting update's payload, the rest in one INSERT; how
+        many were buffered."""
         items = self.session.info.pop(BUFFER, [])
         if not items:
             return 0
-        latest = {item["dedupe_key"]: item for item in items if item.get("dedupe_key")}
+        latest = {_replaces(item): item for item in items if _replaces(item)}
         waiting = {}
         if latest:
             rows = self.session.scalars(
                 select(Delivery).where(Delivery.dedupe_key.in_(list(latest)), Delivery.state == QUEUED,
+                                       Delivery.kind.in_(REPLACEABLE),
                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
                 .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
             waiting = {row.dedupe_key: row for row in rows}  # the newest per key wins
         fresh = []
         for item in items:
-            key = item.get("dedupe_key")
+            key = _replaces(item)
             if key and latest[key] is not item:
                 continue  # a later state of the same key was queued in this transaction
             if key and key in waiting:
@@ -83,15 +88,13 @@ class DeliveryRepository:
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Delivery]:
         """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for).
 
-        A row waits while an older row with its key is unsettled: the older one goes first, then finds it is stale.
+        A row waits while an older row with its key is unsettled: the older one goes first (a card's first post
+        before its updates), and an older state then finds it is stale.
         """
-        earlier = aliased(Delivery)
         rows = self.session.scalars(
             select(Delivery).where(Delivery.state == QUEUED, Delivery.due_at <= now,
                                    or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
-                                   # one row per key at a time, in order: an older state never lands after a newer
-                                   ~exists().where(earlier.dedupe_key == Delivery.dedupe_key,
-                                                   earlier.state == QUEUED, earlier.id < Delivery.id))
+                                   _first_of_its_key())
             .order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)).all()
         for row in rows:
             row.lease_until = lease_until
@@ -103,16 +106,19 @@ class DeliveryRepository:
         return self.session.get(Delivery, delivery_id)
 
     def newer_queued(self, row: Delivery) -> bool:
-        """Whether a later row with the same key waits (then this one's state is already stale)."""
-        if row.dedupe_key is None:
+        """Whether a later row with the same key waits behind this update (then its state is already stale)."""
+        if row.dedupe_key is None or row.kind not in REPLACEABLE:
             return False
         return self.session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.dedupe_key == row.dedupe_key, Delivery.state == QUEUED, Delivery.id > row.id)) != 0
 
-    def pending_cards(self, request_id: int) -> int:
-        """Card posts of a request still queued (an update of its cards waits for them)."""
-        return int(self.session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.request_id == request_id, Delivery.state == QUEUED)) or 0)
+    def drop_posts(self, dedupe_key: str, now: datetime, code: str) -> None:
+        """Settle the posts with this key that nobody has claimed yet (their request no longer wants them)."""
+        self.session.execute(
+            update(Delivery).where(Delivery.dedupe_key == dedupe_key, Delivery.state == QUEUED,
+                                   Delivery.kind.not_in(REPLACEABLE),
+                                   or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
+            .values(state=FAILED, error_code=code, done_at=now))
 
     def record_card(self, request_id: int, ref: dict[str, str]) -> None:
         """Add a landed card to its request's `cards` (later updates and thread replies need its ts)."""
@@ -123,12 +129,26 @@ class DeliveryRepository:
             self.session.flush()
 
     def due(self, now: datetime) -> int:
-        """Rows due by `now` and not yet settled (claimed ones included)."""
+        """Rows due by `now` and not yet settled (claimed ones included; not one waiting behind an older row of
+        its key, such as a card's update behind a first post that waits out its backoff)."""
         return int(self.session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.state == QUEUED, Delivery.due_at <= now)) or 0)
+            Delivery.state == QUEUED, Delivery.due_at <= now, _first_of_its_key())) or 0)
 
     def depth(self, now: datetime) -> tuple[int, float]:
         """How many rows wait for Slack, and the age in seconds of the oldest (0 when none)."""
         count, oldest = self.session.execute(
             select(func.count(), func.min(Delivery.created_at)).where(Delivery.state == QUEUED)).one()
         return int(count or 0), (now - oldest).total_seconds() if oldest is not None else 0.0
+
+
+def _first_of_its_key() -> ColumnElement[bool]:
+    """No older row with the same key is unsettled: rows of one key go one at a time, in order (an older state never
+    lands after a newer one, and a card's updates wait for its first post)."""
+    earlier = aliased(Delivery)
+    return ~exists().where(earlier.dedupe_key == Delivery.dedupe_key, earlier.state == QUEUED,
+                           earlier.id < Delivery.id)
+
+
+def _replaces(item: dict[str, Any]) -> str | None:
+    """The key under which a buffered row replaces an older state, if it is a latest-state row."""
+    return item.get("dedupe_key") if item["kind"] in REPLACEABLE else None

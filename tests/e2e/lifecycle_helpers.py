@@ -20,12 +20,13 @@ SECOND = timedelta(seconds=1)
 
 
 def ask(bot: Bot, text: str = "access prod-aws readonly 30m checking INC-42", user: str = REQUESTER) -> AccessRequest:
-    """Run /pam access and return the pending request it created."""
+    """Run /pam access and return the pending request it created, once the outbox has tried its card."""
     before = len(bot.requests())
     assert bot.driver.command(user, text).status == 200
     wait_for(lambda: len(bot.requests()) > before, "the request row")
     request = bot.requests()[-1]
     wait_ephemeral(bot.slack, f"Request {request.ref}")
+    bot.settle_outbox()
     return request
 
 

@@ -13,10 +13,12 @@ from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID
 
 
 def ask(bot: Bot, text: str = "access prod-aws readonly 30m checking INC-42", user: str = REQUESTER) -> str:
-    """Run /pam and return the ref of the request it created."""
+    """Run /pam and return the ref of the request it created, once the outbox has tried its card (a fault planned
+    after this call is then met by what comes next, not by the card)."""
     response = bot.driver.command(user, text)
     assert response.status == 200
     wait_ephemeral(bot.slack, "is waiting for approval")
+    bot.settle_outbox()
     return bot.requests()[-1].ref
 
 

@@ -104,7 +104,8 @@ def test_approval_card_failure_is_reported_and_leaves_no_pending_request(bot: Bo
     with bot.db.begin() as session:  # the channel went away after the account was saved (saving checks it)
         session.execute(update(Account).values(approval_channel="CMISSING"))
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
-    text = wait_ephemeral(bot.slack, "channel")
+    wait_ephemeral(bot.slack, "is waiting for approval")  # the outbox then meets the refusal
+    text = json.dumps(wait_dm(bot.slack, REQUESTER, "could not be posted"))
     assert "does not exist" in text or "not in" in text
     assert bot.requests()[-1].status == "cancelled"
 
@@ -121,6 +122,7 @@ def test_without_a_channel_each_approver_gets_the_card_by_dm(bot: Bot) -> None:
     bot.add_account(approval_channel=None)
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
     wait_ephemeral(bot.slack, "is waiting for approval")
+    bot.settle()  # the cards go out through the outbox
     request = bot.requests()[-1]
     assert sorted(card["channel"] for card in request.cards) == [f"D{APPROVER}", "DUAPPROVER2"]
     bot.driver.click(APPROVER, "pam_approve", request.ref, channel_id=f"D{APPROVER}",
@@ -137,6 +139,7 @@ def test_default_approval_channel_is_used(make_bot) -> None:  # type: ignore[no-
     bot.add_account(approval_channel=None)
     bot.driver.command(REQUESTER, "access prod-aws readonly 30m")
     wait_ephemeral(bot.slack, "is waiting for approval")
+    bot.settle()
     assert bot.requests()[-1].cards[0]["channel"] == "CDEFAULT"
 
 

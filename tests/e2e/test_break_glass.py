@@ -22,6 +22,7 @@ def take(bot: Bot, text: str = TAKE, user: str = REQUESTER) -> str:
     wait_for(lambda: {r.ref for r in bot.requests()} - before != set(), "the break-glass request")
     (ref,) = {r.ref for r in bot.requests()} - before
     wait_ephemeral(bot.slack, f"Break-glass {ref}: check your DMs")  # the last word of the command's work
+    bot.settle_outbox()  # the red card and its update go out through the outbox
     return ref
 
 

@@ -40,6 +40,7 @@ def test_an_acknowledged_request_survives_the_process_that_acknowledged_it(bot: 
         other.worker.start()  # another process's worker picks it up from the database
         wait_ephemeral(bot.slack, "is waiting for approval")
         wait_for(lambda: other.inbox.depth()[0] == 0, "the other worker to drain the inbox", 5)
+        wait_for(lambda: bot.slack.messages("CAPPROVALS"), "its outbox to post the card", 5)
     finally:
         other.close()
     assert [r.status for r in bot.requests()] == ["pending"]

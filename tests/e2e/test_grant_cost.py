@@ -23,6 +23,7 @@ def ask(bot: Bot, user_id: str) -> dict[str, Any]:
     """/pam access, handled by the worker in this thread; the approval card it posted."""
     assert bot.driver.command(user_id, "access prod-aws readonly 30m cost check").status == 200
     assert bot.container.worker.run_once()
+    bot.container.deliverer.drain()  # the card goes out through the outbox (its threads stop with the worker)
     return bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == CHANNEL
                               and f"<@{user_id}>" in str(c.args.get("text")))
 

@@ -55,6 +55,7 @@ def test_request_from_home_is_the_same_as_the_slash_command(bot: Bot) -> None:
     bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == CHANNEL)
     bot.driver.command(GROUP_MEMBER, "access prod-aws readonly 30m INC-42")
     wait_ephemeral(bot.slack, "is waiting for approval")
+    bot.settle()  # both cards landed and were recorded
 
     from_home, from_command = bot.requests()
     fields = ("resource_name", "account_name", "resource_role_arn", "target_role_arn", "duration_seconds",

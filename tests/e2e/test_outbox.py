@@ -113,7 +113,8 @@ def test_a_crash_between_the_post_and_its_record_does_not_post_twice(bot: Bot) -
 
 def test_a_post_that_timed_out_but_landed_is_found_not_posted_again(bot: Bot) -> None:
     bot.container.deliverer.sender.client.timeout = 1  # type: ignore[attr-defined]
-    bot.slack.delay_next("chat.postMessage", 2)  # Slack takes it, but answers after the client gave up
+    # Slack takes it, but answers after the client gave up (and before the outbox looks again, 1 s after that)
+    bot.slack.delay_next("chat.postMessage", 1.5)
     bot.container.outbox.queue("dm", REQUESTER, {"text": "late but landed"})
     wait_for(lambda: bool(bot.slack.calls_to("conversations.history")), "the look for the late post")
     bot.settle_outbox()

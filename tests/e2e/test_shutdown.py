@@ -47,6 +47,8 @@ def test_sigterm_drains_an_acknowledged_grant(tmp_path: Path, slack_api: SlackAp
         driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SLACK_SIGNING_SECRET, api=slack_api)
         driver.command(REQUESTER, "access prod-aws readonly 30m checking INC-42")
         wait_ephemeral(slack_api, "is waiting for approval", timeout=10)
+        slack_api.wait_for("chat.postMessage", lambda c: c.ok and c.args.get("channel") == CHANNEL,
+                           timeout=10)  # the card, posted by the outbox
         card = slack_api.messages(CHANNEL)[-1]
         ref = card["text"].split()[2].rstrip(":")
         slack_api.delay_next("chat.postMessage", 3.0)  # the next post is the DM with the link: hold it
