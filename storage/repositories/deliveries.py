@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, or_, select
+from sqlalchemy import Table, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
+from storage.repositories._bulk import insert_in_order
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
 BUFFER = "pam_outbox"  # Session.info key: rows queued in this transaction, written in one go before it commits
@@ -73,10 +74,9 @@ class DeliveryRepository:
             if key and key in waiting:
                 waiting[key].payload = item["payload"]
                 continue
-            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item,
-                          "state": QUEUED, "created_at": now, "due_at": now, "attempts": 0})
-        if fresh:
-            self.session.execute(insert(Delivery), fresh)
+            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item})
+        insert_in_order(self.session, cast(Table, Delivery.__table__), fresh, state=QUEUED, created_at=now,
+                        due_at=now, attempts=0)
         self.session.flush()
         return len(items)
 
