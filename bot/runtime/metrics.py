@@ -20,12 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.errors import ConfigError
 from bot.runtime.queue_metrics import QueueCollector, QueueDepth
 from bot.services.read_models import RequestRead
-from storage.models import AuditEvent
+from storage.repositories.audit import WRITTEN
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set: every process writes its samples there; /metrics adds them up
-_PENDING = "pam_metrics_pending"
 _NOTICES = {"session.warned": "warning", "session.ended": "end", "request.reminded": "reminder",
             "request.expired": "expiry"}
 _DECISIONS = {"request.approve": "approve", "request.deny": "deny"}
@@ -158,22 +157,19 @@ class Metrics:
 
     def watch(self, db: sessionmaker[Session]) -> None:
         """Count audit events of `db`'s sessions once their transaction commits (rolled-back ones never)."""
-        event.listen(db, "after_flush", self._collect)
+        event.listen(db, "after_begin", self._open)
         event.listen(db, "after_commit", self._commit)
         event.listen(db, "after_soft_rollback", self._rollback)
 
-    def _collect(self, session: Session, _context: Any) -> None:
-        found = [(row.action, row.outcome, dict(row.details or {})) for row in session.new
-                 if isinstance(row, AuditEvent)]
-        if found:
-            session.info.setdefault(_PENDING, []).extend(found)
+    def _open(self, session: Session, _transaction: Any, _connection: Any) -> None:
+        session.info.setdefault(WRITTEN, [])  # the audit repository lists the events it writes there
 
     def _rollback(self, session: Session, previous: Any) -> None:
         if not previous.nested:  # a savepoint rolling back leaves the events around it in place
-            session.info.pop(_PENDING, None)
+            session.info.pop(WRITTEN, None)
 
     def _commit(self, session: Session) -> None:
         if session.in_nested_transaction():  # a savepoint: the outer transaction may still roll back
             return
-        for action, outcome, details in session.info.pop(_PENDING, ()):
+        for action, outcome, details in session.info.pop(WRITTEN, ()):
             self.count_event(action, outcome, details)

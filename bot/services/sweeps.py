@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import REMIND_EVERY
 from bot.services.grants import GrantService
-from bot.services.notices import Notice, Row, deliver
+from bot.services.notices import NOW, Mark, Notice, deliver
 from bot.services.ports import Notifier, RequestView
-from storage.models import AccessRequest, AccessSession
+from bot.services.read_models import RequestRead, SessionRead
 
 log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(minutes=2)  # an approved request untouched this long lost its grant to a crash
@@ -79,20 +80,20 @@ class SweepService(UseCase):
     def warn_sessions(self) -> int:
         """DM people whose session ends within the warning window (once, with a Request again button)."""
         return self._drain(lambda tx: tx.sessions.claim_due_warning(tx.now, tx.now + self.warning, self.batch),
-                           Notice("session.warned", self.notifier.warn_expiry, _set(warned_at=True),
+                           Notice("session.warned", SessionRead, self.notifier.warn_expiry, _set(warned_at=True),
                                   _session_details))
 
     def end_sessions(self) -> int:
         """Mark sessions past their expiry ended; DM the owner and update the approval card."""
         return self._drain(lambda tx: tx.sessions.claim_due_end(tx.now, self.batch),
-                           Notice("session.ended", self.notifier.announce_end,
+                           Notice("session.ended", SessionRead, self.notifier.announce_end,
                                   _set(status=SessionStatus.ENDED, ended_at=True), _session_details))
 
     def expire_requests(self) -> int:
         """Pending requests older than the timeout become `expired`; card and requester are told."""
         return self._drain(lambda tx: tx.requests.claim(RequestStatus.PENDING, tx.now - self.request_timeout,
                                                         self.batch, started_by=tx.now),
-                           Notice("request.expired", self._tell_expired,
+                           Notice("request.expired", RequestRead, self._tell_expired,
                                   _set(status=RequestStatus.EXPIRED, updated_at=True)))
 
     def remind_approvers(self) -> int:
@@ -108,14 +109,14 @@ class SweepService(UseCase):
         """One reminder of the schedule: to pending requests `offset` old that have had `step` reminders."""
         return self._drain(
             lambda tx: tx.requests.claim(RequestStatus.PENDING, tx.now - offset, self.batch, reminders_sent=step),
-            Notice("request.reminded", lambda view: self.notifier.remind_approvers(view, final=final),
+            Notice("request.reminded", RequestRead, lambda view: self.notifier.remind_approvers(view, final=final),
                    _set(reminded_at=True, reminders_sent=step + 1),
                    lambda row, request: {"reminder": step + 1, "last": final}))
 
     def remind_break_glass(self) -> int:
         """Bring each unreviewed break-glass grant up again in its card's thread, every half hour, until reviewed."""
         return self._drain(lambda tx: tx.requests.claim_unreviewed(tx.now - REMIND_EVERY, self.batch),
-                           Notice("request.break_glass_reminded", self.notifier.remind_break_glass,
+                           Notice("request.break_glass_reminded", RequestRead, self.notifier.remind_break_glass,
                                   _set(reminded_at=True)))
 
     def start_scheduled(self) -> int:
@@ -130,7 +131,7 @@ class SweepService(UseCase):
             rows = tx.requests.claim_stuck(tx.now - STUCK_AFTER, self.batch)
             retry = [(row.id, row.ref) for row in rows if row.grant_attempts < GRANT_ATTEMPTS]
             gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS], Notice(
-                "session.grant", self._tell_failed,
+                "session.grant", RequestRead, self._tell_failed,
                 _set(status=RequestStatus.FAILED, updated_at=True, failure_code="grant_interrupted",
                      failure_message=GAVE_UP),
                 lambda row, request: {"code": "grant_interrupted", "attempts": row.grant_attempts,
@@ -153,7 +154,7 @@ class SweepService(UseCase):
         self._pruned_at = now
         return self.prune_revocations()
 
-    def _drain(self, claim: Callable[[Tx], Sequence[Row]], notice: Notice) -> int:
+    def _drain(self, claim: Callable[[Tx], Sequence[Row[Any]]], notice: Notice) -> int:
         """Batches in short transactions until nothing is due, a send failed, or `max_batches` ran."""
         handled = 0
         for _ in range(self.max_batches):
@@ -174,16 +175,13 @@ class SweepService(UseCase):
         self.notifier.tell_approvers(view, "failed")
 
 
-def _set(**values: Any) -> Callable[[AccessRequest | AccessSession, datetime], None]:
+def _set(**values: Any) -> Mark:
     """A mark: set these columns; `True` stands for the transaction's time. A status set here is checked
-    against the declared life cycle by the model (the row is held by the sweep's claim)."""
-    def mark(row: AccessRequest | AccessSession, now: datetime) -> None:
-        for name, value in values.items():
-            setattr(row, name, now if value is True else value)
-    return mark
+    against the declared life cycle when the batch is written (the rows are held by the sweep's claim)."""
+    return Mark({name: NOW if value is True else value for name, value in values.items()})
 
 
-def _session_details(row: AccessSession, request: AccessRequest) -> dict[str, Any]:
+def _session_details(row: Row[Any], request: RequestRead) -> dict[str, Any]:
     return {"request": request.ref, "owner": row.requester_id, "role_session_name": row.role_session_name,
             "expires_at": row.expires_at.isoformat()}
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import Row
 
 from bot.services.base import Tx
 from bot.services.ports import RequestView
@@ -21,31 +25,61 @@ def load_view(tx: Tx, request: AccessRequest, *, found: tuple[Resource, Account]
     return _view(request, tx.requests.decisions(request.id), session, found[1] if found else None)
 
 
-def load_views(tx: Tx, requests: Sequence[AccessRequest],
-               sessions: Mapping[int, AccessSession] | None = None) -> dict[int, RequestView]:
-    """`load_view` for a batch in three queries, not three per request (a sweep renders hundreds at once).
-
-    `sessions` (by request id) are rows the caller holds already; the others are read.
-    """
+def load_views(tx: Tx, requests: Sequence[RequestRead],
+               sessions: Mapping[int, SessionRead] | None = None) -> dict[int, RequestView]:
+    """`load_view` for a sweep's batch in three queries, whatever its size: decisions and sessions come as
+    plain rows copied into read models (no ORM object per row: a tick renders thousands), the accounts (a
+    few) as objects. `sessions` (by request id) are read models the caller holds already; the others are read."""
     ids = [request.id for request in requests]
-    decisions = tx.requests.decisions_of(ids)
+    decisions = tx.requests.decision_rows_of(ids)
     found = dict(sessions or {})
-    found.update(tx.sessions.by_requests([i for i in ids if i not in found]))
+    found.update((row.request_id, read_session(row))
+                 for row in tx.sessions.rows_of_requests([i for i in ids if i not in found]))
     accounts = tx.config.accounts_by_ids({r.account_id for r in requests if r.account_id is not None})
-    return {request.id: _view(request, decisions.get(request.id, ()), found.get(request.id),
-                              accounts.get(request.account_id) if request.account_id is not None else None)
+    return {request.id: _assemble(request, tuple(map(read_decision, decisions[request.id])), found.get(request.id),
+                                  accounts.get(request.account_id) if request.account_id is not None else None)
             for request in requests}
 
 
-def _view(request: AccessRequest, decisions: Iterable[Decision], session: AccessSession | None,
-          account: Account | None) -> RequestView:
+def read_request(row: Row[Any], **changed: Any) -> RequestRead:
+    """A plain `access_requests` row (a sweep's claim) as its read model, with `changed` columns (its mark)."""
+    values = row._mapping
+    return RequestRead(**{name: values[name] for name in _REQUEST_FIELDS if name not in changed},
+                       cards=tuple(dict(card) for card in values["cards"] or ()), **changed)
+
+
+def read_session(row: Row[Any], **changed: Any) -> SessionRead:
+    """A plain `sessions` row (a sweep's claim) as its read model, with `changed` columns (its mark)."""
+    values = row._mapping
+    return SessionRead(**{name: values[name] for name in _SESSION_FIELDS if name not in changed}, **changed)
+
+
+def read_decision(row: Row[Any]) -> DecisionRead:
+    values = row._mapping
+    return DecisionRead(**{name: values[name] for name in _DECISION_FIELDS})
+
+
+def _names(cls: type, *converted: str) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in converted)
+
+
+_REQUEST_FIELDS, _SESSION_FIELDS = _names(RequestRead, "cards"), _names(SessionRead)
+_DECISION_FIELDS = _names(DecisionRead)
+
+
+def _assemble(request: RequestRead, decisions: tuple[DecisionRead, ...], session: SessionRead | None,
+              account: Account | None) -> RequestView:
     return RequestView(
-        request=RequestRead.of(request),
-        decisions=tuple(DecisionRead.of(d) for d in decisions),
-        session=SessionRead.of(session) if session is not None else None,
+        request=request, decisions=decisions, session=session,
         approver_ids=frozenset(account.approver_ids or ()) if account else frozenset(),
         approver_group=account.approver_group if account else None,
         channel=account.approval_channel if account else None,
         escalate_to=account.escalate_to if account else None,
         max_extensions=account.max_extensions if account else 0,
     )
+
+
+def _view(request: AccessRequest, decisions: Iterable[Decision], session: AccessSession | None,
+          account: Account | None) -> RequestView:
+    return _assemble(RequestRead.of(request), tuple(DecisionRead.of(d) for d in decisions),
+                     SessionRead.of(session) if session is not None else None, account)

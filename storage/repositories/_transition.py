@@ -7,9 +7,11 @@ cannot be written. `claim` is the bookkeeping kind: a conditional UPDATE that le
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Update, update
+from sqlalchemy import ColumnElement, CursorResult, Integer, Table, Update, any_, bindparam, literal, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.domain.states import StatusT, require_transition
@@ -39,6 +41,33 @@ def claim(session: Session, model: type[Row], row_id: int, status: StatusT,
         raise ValueError("a claim keeps the status; use transition to change it")
     statement = update(model).where(model.id == row_id, model.status == status, *conditions).values(**values)
     return _run(session, statement) == 1
+
+
+def mark_all(session: Session, model: type[Row], ids: Sequence[int], current: StatusT, **values: Any) -> int:
+    """A sweep's marks on the rows `ids` it claimed that are still `current`, in one UPDATE (a new status
+    among `values` is checked like `transition`'s); how many rows changed."""
+    new = values.pop("status", None)
+    if new is not None:
+        return _run(session, _statement(model, current, new, among(session, model.id, ids), **values))
+    return _run(session, update(model).where(among(session, model.id, ids), model.status == current)
+                .values(**values))
+
+
+def among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN ids`. On PostgreSQL `= ANY` of one array parameter: the statement's text stays the same for
+    any number of ids, so neither the driver nor the server parses a new one for each batch size."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast("ColumnElement[bool]", column == any_(literal(list(ids), ARRAY(Integer))))
+    return cast("ColumnElement[bool]", column.in_(ids))
+
+
+def set_each(session: Session, model: type[Row], column: str, values: Mapping[int, Any]) -> None:
+    """`column` set to a value of its own on each row (by id), in one executemany statement."""
+    if not values:
+        return
+    table = cast(Table, model.__table__)
+    session.execute(update(table).where(table.c.id == bindparam("row_id")).values({column: bindparam("value")}),
+                    [{"row_id": row_id, "value": value} for row_id, value in values.items()])
 
 
 def _statement(model: type[Row], expected: StatusT, new: StatusT, *conditions: ColumnElement[bool],

@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain.audit import GENESIS, KEYED, AuditEntry, AuditKey, Link, chain_hash, scheme_of
 from bot.domain.errors import ConfigError
 from bot.domain.text import clip
 from storage.models import AuditEvent
+from storage.repositories._bulk import insert_in_order
 
 _CHAIN_LOCK = 0x70616D  # advisory lock key that serialises appends across replicas
 AUDIT_KEY = "pam_audit_key"  # Session.info entry carrying the AuditKey (see storage.db.make_sessionmaker)
+# Session.info entry: set it to a list, and each transaction's events are listed there as (action, outcome,
+# details) when written (the metrics count them once the transaction commits).
+WRITTEN = "pam_audit_written"
+EVENTS = cast(Table, AuditEvent.__table__)
 # The bounded text columns of an event, with their sizes as the model declares them.
 LIMITS: dict[str, int | None] = {name: getattr(AuditEvent.__table__.c[name].type, "length", None)
                                  for name in ("actor", "action", "target", "outcome")}
@@ -43,28 +48,32 @@ class AuditRepository:
             raise ConfigError("The audit trail is keyed and PAM_AUDIT_KEY is not set here: set it to the key the "
                               "bot uses (nothing was recorded or changed).", code="audit_key_missing")
 
-    def append(self, entry: AuditEntry, now: datetime) -> AuditEvent:
+    def append(self, entry: AuditEntry, now: datetime) -> None:
         """Add one event chained to the previous one (the chain's lock is held until the transaction ends)."""
-        return self.append_many([entry], now)[0]
+        self.append_many([entry], now)
 
-    def append_many(self, entries: Sequence[AuditEntry], now: datetime) -> list[AuditEvent]:
-        """Add several events in order with one read of the chain's end (a sweep's batch)."""
+    def append_many(self, entries: Sequence[AuditEntry], now: datetime) -> None:
+        """Add events in order: one lock, one read of the chain's end, the links made here and one INSERT,
+        however many there are (a sweep's batch has hundreds).
+
+        Also lists the events in `Session.info[WRITTEN]` when someone put a list there.
+        """
         if not entries:
-            return []
+            return
         self.lock_chain()
         head = self.head()
         self.require_key_for(head)
-        prev = head.hash if head is not None else GENESIS
-        events = []
-        for entry in map(fit, entries):
-            event = AuditEvent(at=now, actor=entry.actor, action=entry.action, target=entry.target,
-                               outcome=entry.outcome, details=entry.details, prev_hash=prev,
-                               hash=chain_hash(prev, now, entry, self.key), scheme=scheme_of(self.key))
-            events.append(event)
-            prev = event.hash
-        self.session.add_all(events)  # inserted in this order, so ids follow the chain
-        self.session.flush()
-        return events
+        prev, scheme = head.hash if head is not None else GENESIS, scheme_of(self.key)
+        fitted, rows = [fit(entry) for entry in entries], []
+        for entry in fitted:
+            digest = chain_hash(prev, now, entry, self.key)
+            rows.append({"actor": entry.actor, "action": entry.action, "target": entry.target,
+                         "outcome": entry.outcome, "details": entry.details, "prev_hash": prev, "hash": digest})
+            prev = digest
+        insert_in_order(self.session, EVENTS, rows, at=now, scheme=scheme)  # ids follow the chain
+        written = self.session.info.get(WRITTEN)
+        if written is not None:
+            written.extend((entry.action, entry.outcome, dict(entry.details)) for entry in fitted)
 
     def page(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
              before_id: int | None = None, limit: int = 20, outcome: str | None = None,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
+from storage.repositories._bulk import insert_in_order
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
 # Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
@@ -78,10 +79,9 @@ class DeliveryRepository:
             if key and key in waiting:
                 waiting[key].payload = item["payload"]
                 continue
-            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item,
-                          "state": QUEUED, "created_at": now, "due_at": now, "attempts": 0})
-        if fresh:
-            self.session.execute(insert(Delivery), fresh)
+            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item})
+        insert_in_order(self.session, cast(Table, Delivery.__table__), fresh, state=QUEUED, created_at=now,
+                        due_at=now, attempts=0)
         self.session.flush()
         return len(items)
 

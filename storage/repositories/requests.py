@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import OPEN_REQUEST_STATUSES, RequestStatus
 from storage.models import AccessRequest, Decision
 from storage.repositories.results import rowcount
 from storage.repositories import _transition
+
+REQUESTS, DECISIONS = AccessRequest.__table__, Decision.__table__
 
 
 class RequestRepository:
@@ -29,11 +31,12 @@ class RequestRepository:
     def by_id(self, request_id: int) -> AccessRequest | None:
         return self.session.get(AccessRequest, request_id)
 
-    def by_ids(self, request_ids: Sequence[int]) -> Sequence[AccessRequest]:
-        """Several requests in one query (a sweep's batch loads them up front)."""
+    def rows_by_ids(self, request_ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """Several requests in one query, as plain rows (a sweep's batch copies them into read models)."""
         if not request_ids:
             return []
-        return self.session.scalars(select(AccessRequest).where(AccessRequest.id.in_(request_ids))).all()
+        return self.session.execute(select(REQUESTS).where(
+            _transition.among(self.session, REQUESTS.c.id, request_ids))).all()
 
     def add(self, request: AccessRequest) -> None:
         self.session.add(request)
@@ -80,12 +83,13 @@ class RequestRepository:
             select(Decision).where(Decision.request_id == request_id).order_by(Decision.id)
         ).all()
 
-    def decisions_of(self, request_ids: Sequence[int]) -> dict[int, list[Decision]]:
-        """The decisions of several requests in one query, by request id."""
-        found: dict[int, list[Decision]] = {request_id: [] for request_id in request_ids}
+    def decision_rows_of(self, request_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+        """The decisions of several requests in one query, by request id, as plain rows (a sweep's batch)."""
+        found: dict[int, list[Row[Any]]] = {request_id: [] for request_id in request_ids}
         if request_ids:
-            for decision in self.session.scalars(select(Decision).where(Decision.request_id.in_(request_ids))
-                                                 .order_by(Decision.id)):
+            for decision in self.session.execute(
+                    select(DECISIONS).where(_transition.among(self.session, DECISIONS.c.request_id, request_ids))
+                    .order_by(DECISIONS.c.id)):
                 found[decision.request_id].append(decision)
         return found
 
@@ -120,30 +124,37 @@ class RequestRepository:
         ).all()
 
     def claim(self, status: RequestStatus, created_before: datetime, limit: int, *, reminders_sent: int | None = None,
-              started_by: datetime | None = None) -> Sequence[AccessRequest]:
+              started_by: datetime | None = None) -> Sequence[Row[Any]]:
         """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers);
-        `reminders_sent`: only those that have had exactly that many reminders."""
-        query = select(AccessRequest).where(
-            AccessRequest.status == status, AccessRequest.created_at <= created_before
-        )
+        `reminders_sent`: only those that have had exactly that many reminders. Claims return plain rows, not
+        ORM objects: a sweep copies them into read models and marks the batch with one UPDATE (`mark`)."""
+        query = select(REQUESTS).where(REQUESTS.c.status == status, REQUESTS.c.created_at <= created_before)
         if reminders_sent is not None:
-            query = query.where(AccessRequest.reminders_sent == reminders_sent)
+            query = query.where(REQUESTS.c.reminders_sent == reminders_sent)
         if started_by is not None:  # a scheduled request waits for approval until its start
-            query = query.where(or_(AccessRequest.starts_at.is_(None), AccessRequest.starts_at <= started_by))
-        return self.session.scalars(
-            query.order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
+            query = query.where(or_(REQUESTS.c.starts_at.is_(None), REQUESTS.c.starts_at <= started_by))
+        return self.session.execute(
+            query.order_by(REQUESTS.c.created_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
 
-    def claim_stuck(self, untouched_since: datetime, limit: int) -> Sequence[AccessRequest]:
+    def claim_stuck(self, untouched_since: datetime, limit: int) -> Sequence[Row[Any]]:
         """Approved requests nobody has worked on lately (a crash between approval and grant; a scheduled one
         only once its start has passed too), locked so other replicas skip them."""
-        return self.session.scalars(
-            select(AccessRequest).where(AccessRequest.status == RequestStatus.APPROVED,
-                                        AccessRequest.updated_at <= untouched_since,
-                                        or_(AccessRequest.starts_at.is_(None),
-                                            AccessRequest.starts_at <= untouched_since))
-            .order_by(AccessRequest.updated_at).limit(limit).with_for_update(skip_locked=True)
+        return self.session.execute(
+            select(REQUESTS).where(REQUESTS.c.status == RequestStatus.APPROVED,
+                                   REQUESTS.c.updated_at <= untouched_since,
+                                   or_(REQUESTS.c.starts_at.is_(None), REQUESTS.c.starts_at <= untouched_since))
+            .order_by(REQUESTS.c.updated_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
+
+    def mark(self, ids: Sequence[int], current: RequestStatus, **values: Any) -> int:
+        """Set `values` on the claimed requests `ids` that are still `current`, in one UPDATE; a new `status`
+        among the values is checked against the life cycle first. How many rows it changed."""
+        return _transition.mark_all(self.session, AccessRequest, ids, current, **values)
+
+    def count_notice_failures(self, failures: dict[int, int]) -> None:
+        """Store each request's count of notices that could not be queued (one statement for the batch)."""
+        _transition.set_each(self.session, AccessRequest, "notice_failures", failures)
 
     def break_glass_since(self, requester_id: str, since: datetime) -> int:
         """Break-glass requests a person made since `since`, over every account."""
@@ -163,14 +174,14 @@ class RequestRepository:
         )
         return bool(rowcount(result))
 
-    def claim_unreviewed(self, due_before: datetime, limit: int) -> Sequence[AccessRequest]:
+    def claim_unreviewed(self, due_before: datetime, limit: int) -> Sequence[Row[Any]]:
         """Break-glass grants still owed a review, last brought up before `due_before`, locked for one replica."""
-        return self.session.scalars(
-            select(AccessRequest).where(
-                AccessRequest.break_glass, AccessRequest.review.is_(None),  # the partial index's own predicate
-                AccessRequest.created_at <= due_before,
-                or_(AccessRequest.reminded_at.is_(None), AccessRequest.reminded_at <= due_before))
-            .order_by(AccessRequest.created_at).limit(limit).with_for_update(skip_locked=True)
+        return self.session.execute(
+            select(REQUESTS).where(
+                REQUESTS.c.break_glass, REQUESTS.c.review.is_(None),  # the partial index's own predicate
+                REQUESTS.c.created_at <= due_before,
+                or_(REQUESTS.c.reminded_at.is_(None), REQUESTS.c.reminded_at <= due_before))
+            .order_by(REQUESTS.c.created_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
 
     def claim_starting(self, now: datetime, limit: int) -> Sequence[int]:

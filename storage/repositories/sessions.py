@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import SessionStatus
 from storage.models import AccessSession
 from storage.repositories import _transition
 from storage.repositories.results import rowcount
+
+SESSIONS = AccessSession.__table__
 
 
 class SessionRepository:
@@ -33,13 +35,6 @@ class SessionRepository:
 
     def by_request(self, request_id: int) -> AccessSession | None:
         return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
-
-    def by_requests(self, request_ids: Sequence[int]) -> dict[int, AccessSession]:
-        """The sessions of several requests in one query, by request id."""
-        if not request_ids:
-            return {}
-        rows = self.session.scalars(select(AccessSession).where(AccessSession.request_id.in_(request_ids)))
-        return {row.request_id: row for row in rows}
 
     def set_link_message(self, session_id: int, channel: str | None, ts: str | None) -> None:
         """Where the link DM is (never the link): one UPDATE, without loading the row."""
@@ -88,25 +83,43 @@ class SessionRepository:
         return _transition.claim(self.session, AccessSession, session_id, SessionStatus.REVOKING,
                                  AccessSession.revoke_attempts == attempts, revoke_attempts=attempts + 1, **values)
 
-    def claim_due_warning(self, now: datetime, warn_before: datetime, limit: int) -> Sequence[AccessSession]:
+    def claim_due_warning(self, now: datetime, warn_before: datetime, limit: int) -> Sequence[Row[Any]]:
         """Active, unwarned sessions ending between now and `warn_before` (uses ix_sessions_due_warning)."""
         return self._claim(
-            AccessSession.warned_at.is_(None), AccessSession.expires_at > now,
-            AccessSession.expires_at <= warn_before, limit=limit,
+            SESSIONS.c.warned_at.is_(None), SESSIONS.c.expires_at > now,
+            SESSIONS.c.expires_at <= warn_before, limit=limit,
         )
 
-    def claim_due_end(self, now: datetime, limit: int) -> Sequence[AccessSession]:
+    def claim_due_end(self, now: datetime, limit: int) -> Sequence[Row[Any]]:
         """Active sessions whose expiry has passed (uses ix_sessions_active_expiry)."""
-        return self._claim(AccessSession.expires_at <= now, limit=limit)
+        return self._claim(SESSIONS.c.expires_at <= now, limit=limit)
 
-    def _claim(self, *conditions: Any, limit: int) -> Sequence[AccessSession]:
-        return self.session.scalars(
-            select(AccessSession)
-            .where(AccessSession.status == SessionStatus.ACTIVE, *conditions)
-            .order_by(AccessSession.expires_at)
+    def _claim(self, *conditions: Any, limit: int) -> Sequence[Row[Any]]:
+        # Plain rows, not ORM objects: a tick copies hundreds of them into read models and writes its marks
+        # with one UPDATE (`mark`), so the identity map and the unit of work would only cost time.
+        return self.session.execute(
+            select(SESSIONS)
+            .where(SESSIONS.c.status == SessionStatus.ACTIVE, *conditions)
+            .order_by(SESSIONS.c.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
+
+    def rows_of_requests(self, request_ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """The session rows of several requests in one query (a sweep's batch of requests renders them)."""
+        if not request_ids:
+            return []
+        return self.session.execute(select(SESSIONS).where(
+            _transition.among(self.session, SESSIONS.c.request_id, request_ids))).all()
+
+    def mark(self, ids: Sequence[int], current: SessionStatus, **values: Any) -> int:
+        """Set `values` on the claimed sessions `ids` that are still `current`, in one UPDATE; a new `status`
+        among the values is checked against the life cycle first. How many rows it changed."""
+        return _transition.mark_all(self.session, AccessSession, ids, current, **values)
+
+    def count_notice_failures(self, failures: dict[int, int]) -> None:
+        """Store each session's count of notices that could not be queued (one statement for the batch)."""
+        _transition.set_each(self.session, AccessSession, "notice_failures", failures)
 
     def claim_due_revocations(self, now: datetime, limit: int) -> Sequence[AccessSession]:
         """`revoking` sessions whose next try is due (uses ix_sessions_revoke_due); rows other replicas hold
