@@ -6,7 +6,9 @@ Works in a scratch schema of PostgreSQL ($PAM_BENCH_POSTGRES_URL, else the local
 at the end. Notices go through the real outbox notifier: rendered and queued as `deliveries` rows, as in
 production (the tick makes no Slack call; the outbox's workers deliver afterwards), so the figures are the whole
 tick: claiming through the partial indexes, marking, rendering, queueing and the audit events. Half the due
-sessions are due for their end notice, half for their warning.
+sessions are due for their end notice, half for their warning. As in production, every request has an approval
+card (an ended session also queues that card's update) and every session's link DM has landed (so the sweep for
+lost links has nothing to do, but still looks).
 """
 
 from __future__ import annotations
@@ -41,14 +43,16 @@ def fill(engine: Engine, sessions: int) -> None:
                 resource_role_arn, target_role_arn, duration_seconds, reason, status, approvals_required,
                 auto_approved, created_at, updated_at, grant_attempts, notice_failures, cards)
             SELECT g, 'R-' || g, 'U' || (g % 500), 'T1', 'prod', 'ro', :role, :role, 3600, '', 'granted', 1,
-                false, :now - interval '1 hour', :now - interval '1 hour', 1, 0, '[]'
+                false, :now - interval '1 hour', :now - interval '1 hour', 1, 0,
+                ('[{"channel": "C0APPROVALS", "ts": "1700000000.' || lpad(g::text, 6, '0') || '"}]')::json
             FROM generate_series(1, :n) AS g"""), {"n": sessions, "now": NOW, "role": ROLE})
         connection.execute(text("""
             INSERT INTO sessions (id, ref, request_id, requester_id, resource_name, account_name,
                 resource_role_arn, target_role_arn, role_session_name, assumed_role_arn, status, started_at,
-                expires_at, revocation_applied, notice_failures)
+                expires_at, revocation_applied, notice_failures, link_channel, link_ts)
             SELECT g, 'S-' || g, g, 'U' || (g % 500), 'prod', 'ro', :role, :role, 'user' || g, :assumed || g,
-                'active', :now, :now + interval '1 hour' + g * interval '1 second', false, 0
+                'active', :now, :now + interval '1 hour' + g * interval '1 second', false, 0,
+                'DU' || (g % 500), '1700000000.' || lpad(g::text, 6, '0')
             FROM generate_series(1, :n) AS g"""), {"n": sessions, "now": NOW, "role": ROLE, "assumed": f"{ROLE}/u"})
         connection.execute(text("ANALYZE"))
 
