@@ -165,11 +165,11 @@ class AccessService(UseCase):
                     raise NotFound(f"There is no request {ref}.")
                 outcome = record_decision(tx, request, person, approve, reason, eligible)
                 view = load_view(tx, request, found=found)
+                self.notifier.update_request_cards(view)  # queued with the decision: both commit, or neither
+                if outcome is Outcome.DENIED:
+                    self.notifier.tell_requester(view, "denied")
         log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,
                  extra={"request": ref})
-        self.notifier.update_request_cards(view)
-        if outcome is Outcome.DENIED:
-            self.notifier.tell_requester(view, "denied")
         if outcome is Outcome.APPROVED:
             return self._grant_or_wait(view)
         return view

@@ -14,9 +14,10 @@ from tests.fixtures_bot import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Bot
 # One Approve that ends in a grant: the job's claim and deletion, the approver check, the decision, the grant's
 # claim, the session with its audit events, where the DM went. It was 35 statements (37 on PostgreSQL, which
 # also takes the audit chain's advisory lock) in 8 transactions before the cuts, 28 (30) in 7 after them; the
-# outbox then added its rows for the two card updates (4 statements in 2 transactions of their own).
+# outbox then added its rows for the two card updates (4 statements), queued in the decision's transaction and in
+# the one that records where the link DM landed.
 STATEMENTS_PER_GRANT = {"sqlite": 32, "postgresql": 34}
-TRANSACTIONS_PER_GRANT = 8  # 7 of the grant (the "granted" card update is queued with the link's place), 1 queueing the decision's card update
+TRANSACTIONS_PER_GRANT = 7
 
 
 def ask(bot: Bot, user_id: str) -> dict[str, Any]:
