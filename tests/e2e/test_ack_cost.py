@@ -1,5 +1,5 @@
-"""What one ack costs the web path, counted (never timed): what the database runs, ORM sessions, Slack calls and
-the Bolt listeners tried before the one that answers.
+"""What one ack costs the web path, counted (never timed): what the database runs, ORM sessions, Slack calls, the
+Bolt listeners tried before the one that answers and our Bolt middleware.
 
 The worker is stopped first, so everything counted is the web path's: verify, record one row, ack."""
 
@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from slack_bolt.listener.listener import Listener
+from slack_bolt.middleware.custom_middleware import CustomMiddleware
 from sqlalchemy import event
 
 from tests.e2e.test_access_flow import ask
@@ -29,6 +30,7 @@ class AckCost:
     orm_transactions: int = 0
     slack_calls: list[str] = field(default_factory=list)
     listeners_tried: int = 0
+    our_middleware: int = 0  # Bolt builds every middleware's arguments anew for each request
 
 
 @contextmanager
@@ -55,6 +57,8 @@ def ack_cost(bot: Bot) -> Iterator[AckCost]:
     def profile(frame: FrameType, what: str, arg: Any) -> None:  # in the server's request thread
         if what == "call" and frame.f_code is Listener.matches.__code__:
             cost.listeners_tried += 1
+        elif what == "call" and frame.f_code is CustomMiddleware.process.__code__:
+            cost.our_middleware += 1
 
     hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", begin), (engine, "commit", commit),
              (bot.db, "after_begin", orm_begin)]
@@ -87,6 +91,7 @@ def test_an_approve_click_is_acknowledged_with_one_insert_and_nothing_else(bot: 
     assert cost.orm_transactions == 0
     assert cost.slack_calls == []
     assert cost.listeners_tried == 1  # the clicks left to the worker are Bolt's first listener
+    assert cost.our_middleware == 1  # the installation guard and the services in one
     assert bot.container.inbox.depth()[0] == 2
 
 
@@ -100,6 +105,7 @@ def test_a_pam_access_command_is_acknowledged_with_one_insert_and_no_slack_call(
     assert cost.orm_transactions == 0
     assert cost.slack_calls == []
     assert cost.listeners_tried == 2  # the clicks' listener, then /pam
+    assert cost.our_middleware == 1
     assert bot.container.inbox.depth()[0] == 1
 
 
