@@ -1,6 +1,7 @@
 """Ack latency of `/pam access` and Approve clicks, pam-bot against a bare Bolt app, at 1, 10 and 50 clients.
 
     .venv/bin/python bench/ack_latency.py [--db sqlite|postgresql] [--quick] [--samples N] [--repeat R]
+                                          [--work-processes W] [--pause-work]
 
 On PostgreSQL pam-bot runs as the Procfile deploys it: a gunicorn web (production settings,
 `create_wsgi_app(worker=False)`: it verifies, records and acks) and a separate `pam-bot work` process that does
@@ -8,7 +9,9 @@ the work; on SQLite, which serves one process, as `pam-bot serve` runs it (the w
 (bench/bare_app.py) runs on the same gunicorn settings in the same run and gets the same signed requests.
 Each level sends `--samples` requests of each kind (300 by default, enough for a p99 of a few samples);
 `--repeat` runs every level again and prints the spread of p99 over the runs. Target: pam-bot's p99 at most
-1.25 × the bare app's. Figures are printed, never asserted.
+1.25 × the bare app's. `--pause-work` stops the work processes while pam-bot's requests are timed (they catch up
+after), which splits the web path's own cost from the worker's competition for the same cores.
+Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -55,12 +58,18 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-processes", type=int, default=None,
                         help="`pam-bot work` processes (default: 1 on PostgreSQL, the Procfile's shape; 0 on SQLite, "
                              "whose one process runs its worker in-process)")
+    parser.add_argument("--pause-work", action="store_true",
+                        help="stop the `pam-bot work` processes (SIGSTOP) while pam-bot's requests are timed and "
+                             "continue them after: the web path's own cost, without the worker competing for the CPU")
 
 
 def main() -> None:
     args = arguments(__doc__ or "", options)
     if args.work_processes is None:
         args.work_processes = 1 if args.db == "postgresql" else 0
+    if args.pause_work and args.work_processes == 0:
+        raise SystemExit("--pause-work needs `pam-bot work` processes (--work-processes 1 or more): an in-process "
+                         "worker cannot be stopped apart from the web path")
     samples = 30 if args.quick else args.samples
     rows: list[list[str]] = []
     shape = ""
@@ -75,11 +84,15 @@ def main() -> None:
                 for clients in LEVELS:
                     users = add_requesters(box.slack, samples)
                     asks = [(user, f"access {account} 30m bench run") for user in users]
-                    bot_cmd = send(bot.events_url, commands(box.slack, asks), clients)
+                    prepared = commands(box.slack, asks)
+                    with bot.work_paused(args.pause_work):
+                        bot_cmd = send(bot.events_url, prepared, clients)
                     wait_until(lambda: len(pending_cards(box.slack)) >= samples, 600, "approval cards")
+                    time.sleep(1)  # the cards' outbox rows settle: the worker is idle before it may be paused
                     clicks = approvals(box.slack, APPROVERS[0], pending_cards(box.slack))
                     granted = links_sent(box.slack)
-                    bot_click = send(bot.events_url, clicks, clients)
+                    with bot.work_paused(args.pause_work):
+                        bot_click = send(bot.events_url, clicks, clients)
                     drain = wait_until(lambda granted=granted: links_sent(box.slack) >= granted + samples, 900,
                                        "console-link DMs")
                     time.sleep(1)  # let the last card updates finish before the baseline runs
@@ -90,7 +103,8 @@ def main() -> None:
                         p99s.setdefault((clients, kind), []).append((mine.percentile(99), theirs.percentile(99)))
                     print(f"  run {run + 1}, {clients} clients done; grants drained {drain:.1f} s after the last "
                           f"click", flush=True)
-    print(f"\nAck latency over HTTP, {args.db}: pam-bot = {shape}; bare Bolt on the same gunicorn settings; "
+    paused = "; the work processes stopped while pam-bot's requests are timed" if args.pause_work else ""
+    print(f"\nAck latency over HTTP, {args.db}: pam-bot = {shape}{paused}; bare Bolt on the same gunicorn settings; "
           f"{machine()}")
     print("p50 / p95 / p99 in ms, measured by the clients; ratio = pam-bot / bare Bolt; rate in requests/s; "
           f"target: p99 ratio ≤ {TARGET}\n")

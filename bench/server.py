@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -84,6 +86,20 @@ class Deployment:
         found.update({f"work-{n}": process.pid for n, process in enumerate(self.workers, 1)})
         return found
 
+    @contextmanager
+    def work_paused(self, pause: bool = True) -> Iterator[None]:
+        """With `pause`, the `pam-bot work` processes are stopped (SIGSTOP) for the block and continued after it, so
+        what the block times is the web path alone; call it while they are idle (nothing in hand)."""
+        if not pause or not self.workers:
+            yield
+            return
+        for process in self.workers:
+            os.kill(process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in self.workers:
+                os.kill(process.pid, signal.SIGCONT)
 
     def describe(self) -> str:
         web = f"{len(self.web.worker_pids())} gunicorn gthread web process(es) × 16 threads"

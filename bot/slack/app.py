@@ -39,13 +39,12 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ve
 
 def create_front_app(*, signing_secret: str, client: WebClient, services: Services, inbox: Inbox,
                      verify_token: bool = True, guard: Callable[..., Any] | None = None) -> App:
-    """The web path's app: `guard` (installation_guard) first, then record-and-ack (bot/slack/front.py)."""
+    """The web path's app: `guard` (installation_guard) before any listener, then record-and-ack
+    (bot/slack/front.py)."""
     app = App(signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               process_before_response=True,  # the listeners here are the ack; nothing runs after it
               logger=logging.getLogger("bot.slack.bolt"))
-    if guard is not None:
-        app.use(guard)
-    app.use(provide(services=services, inbox=inbox))
+    app.use(provide(services=services, inbox=inbox, then=guard))  # one middleware: each costs Bolt an argument build
     front.register(app)
 
     @app.error
@@ -57,11 +56,12 @@ def create_front_app(*, signing_secret: str, client: WebClient, services: Servic
     return app
 
 
-def provide(**values: Any) -> Callable[..., Any]:
-    """Middleware putting `values` in each request's context, where Bolt hands them to listeners by name."""
-    def middleware(context: BoltContext, next_: Callable[[], Any]) -> Any:
+def provide(*, then: Callable[..., Any] | None = None, **values: Any) -> Callable[..., Any]:
+    """Middleware putting `values` in each request's context, where Bolt hands them to listeners by name; then
+    `then(context, body, next)` (the installation guard) decides whether the request goes on."""
+    def middleware(context: BoltContext, body: dict[str, Any], next_: Callable[[], Any]) -> Any:
         context.update(values)
-        return next_()
+        return next_() if then is None else then(context, body, next_)
     return middleware
 
 

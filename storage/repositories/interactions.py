@@ -1,4 +1,4 @@
-"""Interactions waiting for a worker: insert, claim with an expiring lease (SKIP LOCKED), renew, finish."""
+"""Interactions waiting for a worker: the web path's insert; claim with an expiring lease (SKIP LOCKED), renew, finish."""
 
 from __future__ import annotations
 
@@ -6,23 +6,27 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Interaction
+from storage.models import Base, Interaction
+
+_TABLE = Base.metadata.tables[Interaction.__tablename__]
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once: its compiled form is cached
+
+
+def add_interaction(connection: Connection, kind: str, body: dict[str, Any], now: datetime) -> int:
+    """The web path's one statement per ack: INSERT … RETURNING id on a bare connection (no ORM session, no
+    unit of work, no object to track); the caller's transaction commits it."""
+    values = {"kind": kind, "body": body, "created_at": now, "lease_until": None, "attempts": 0}
+    return int(connection.execute(_INSERT, values).scalar_one())
 
 
 class InteractionRepository:
-    """Queries over the `interactions` table; flushes, never commits."""
+    """Queries over the `interactions` table for the workers; flushes, never commits."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    def add(self, kind: str, body: dict[str, Any], now: datetime) -> int:
-        row = Interaction(kind=kind, body=body, created_at=now, lease_until=None, attempts=0)
-        self.session.add(row)
-        self.session.flush()
-        return row.id
 
     def claim(self, now: datetime, lease_until: datetime, limit: int,
               exclude: Collection[int] = ()) -> Sequence[Interaction]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -26,12 +27,15 @@ def register(app: App) -> None:
     app.action(Action.CANCEL.value)(cancel)
 
 
-def register_front(app: App) -> None:
+def front_clicks() -> dict[Action, Callable[..., None]]:
     """Web path: clicks that open a modal (while the trigger lives) or need nothing at all."""
-    app.action(Action.DENY.value)(deny)
-    app.action(Action.OPEN_CONSOLE.value)(open_console)
-    app.action(Action.REQUEST_AGAIN.value)(open_request)
-    app.action(Action.OPEN_REQUEST.value)(open_request)
+    return {Action.DENY: deny, Action.OPEN_CONSOLE: open_console, Action.REQUEST_AGAIN: open_request,
+            Action.OPEN_REQUEST: open_request}
+
+
+def register_front(app: App) -> None:
+    for action, listener in front_clicks().items():
+        app.action(action.value)(listener)
 
 
 def register_fallback(app: App) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -29,17 +30,19 @@ def register(app: App) -> None:
     app.view(View.ACCOUNT.value)(account_submitted)
 
 
+def front_clicks() -> dict[Action, Callable[..., None]]:
+    """Web path: clicks that open or push a modal while the trigger lives."""
+    return {Action.OPEN_ADMIN: open_admin, Action.ADMIN_ADD_RESOURCE: add_resource,
+            Action.ADMIN_EDIT_RESOURCE: edit_resource, Action.ADMIN_ADD_ACCOUNT: add_account,
+            Action.ADMIN_EDIT_ACCOUNT: edit_account, Action.ADMIN_REMOVE_RESOURCE: remove_resource,
+            Action.ADMIN_REMOVE_ACCOUNT: remove_account, Action.ADMIN_MANAGE_ADMINS: manage_admins}
+
+
 def register_front(app: App) -> None:
-    """Web path: clicks that open or push a modal while the trigger lives, and the confirmations whose
-    result is the ack itself (read and write the database only; no AWS)."""
-    app.action(Action.OPEN_ADMIN.value)(open_admin)
-    app.action(Action.ADMIN_ADD_RESOURCE.value)(add_resource)
-    app.action(Action.ADMIN_EDIT_RESOURCE.value)(edit_resource)
-    app.action(Action.ADMIN_ADD_ACCOUNT.value)(add_account)
-    app.action(Action.ADMIN_EDIT_ACCOUNT.value)(edit_account)
-    app.action(Action.ADMIN_REMOVE_RESOURCE.value)(remove_resource)
-    app.action(Action.ADMIN_REMOVE_ACCOUNT.value)(remove_account)
-    app.action(Action.ADMIN_MANAGE_ADMINS.value)(manage_admins)
+    """Web path: the clicks above, and the confirmations whose result is the ack itself (read and write the
+    database only; no AWS)."""
+    for action, listener in front_clicks().items():
+        app.action(action.value)(listener)
     app.view(View.CONFIRM_REMOVE.value)(removal_confirmed)
     app.view(View.ADMINS.value)(admins_submitted)
 

@@ -1,0 +1,119 @@
+"""What one ack costs the web path, counted (never timed): what the database runs, ORM sessions, Slack calls, the
+Bolt listeners tried before the one that answers and our Bolt middleware.
+
+The worker is stopped first, so everything counted is the web path's: verify, record one row, ack."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from slack_bolt.listener.listener import Listener
+from slack_bolt.middleware.custom_middleware import CustomMiddleware
+from sqlalchemy import event
+
+from tests.e2e.test_access_flow import ask
+from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
+
+# On PostgreSQL the INSERT commits by itself (autocommit): one round trip. SQLite takes its write lock first
+# (BEGIN IMMEDIATE) and commits after; both are local calls there. Before, PostgreSQL also got BEGIN and COMMIT.
+STATEMENTS_PER_ACK = {"postgresql": ["INSERT"], "sqlite": ["BEGIN", "INSERT", "COMMIT"]}
+
+
+@dataclass
+class AckCost:
+    statements: list[str] = field(default_factory=list)  # first word of each, with BEGIN/COMMIT the driver sends
+    orm_transactions: int = 0
+    slack_calls: list[str] = field(default_factory=list)
+    listeners_tried: int = 0
+    our_middleware: int = 0  # Bolt builds every middleware's arguments anew for each request
+
+
+@contextmanager
+def ack_cost(bot: Bot) -> Iterator[AckCost]:
+    """Count what the web path does while the block runs. A transaction's BEGIN and COMMIT are counted where
+    the database gets them: not under autocommit; SQLite's BEGIN IMMEDIATE arrives as a statement."""
+    cost, engine, sqlite = AckCost(), bot.container.engine, bot.engine.dialect.name == "sqlite"
+    autocommit = lambda conn: conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"  # noqa: E731
+
+    def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+        cost.statements.append(text.split(None, 1)[0].upper())
+
+    def begin(conn: Any) -> None:
+        if not sqlite and not autocommit(conn):
+            cost.statements.append("BEGIN")
+
+    def commit(conn: Any) -> None:
+        if not autocommit(conn):
+            cost.statements.append("COMMIT")
+
+    def orm_begin(*args: Any) -> None:
+        cost.orm_transactions += 1
+
+    def profile(frame: FrameType, what: str, arg: Any) -> None:  # in the server's request thread
+        if what == "call" and frame.f_code is Listener.matches.__code__:
+            cost.listeners_tried += 1
+        elif what == "call" and frame.f_code is CustomMiddleware.process.__code__:
+            cost.our_middleware += 1
+
+    hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", begin), (engine, "commit", commit),
+             (bot.db, "after_begin", orm_begin)]
+    for target, name, hook in hooks:
+        event.listen(target, name, hook)
+    before = len(bot.slack.calls)
+    threading.setprofile(profile)  # threads started from now on: the HTTP server's thread for the request
+    try:
+        yield cost
+    finally:
+        threading.setprofile(None)  # type: ignore[arg-type]  # typeshed lacks None; the docs allow it
+        for target, name, hook in hooks:
+            event.remove(target, name, hook)
+        cost.slack_calls = [call.method for call in bot.slack.calls[before:]]
+
+
+def test_an_approve_click_is_acknowledged_with_one_insert_and_nothing_else(bot: Bot) -> None:
+    bot.add_account(approver_ids=(APPROVER,))
+    ref = ask(bot)
+    card = bot.card()
+    bot.container.worker.stop()  # from here on only the web path works
+
+    def approve() -> None:
+        assert bot.driver.click(APPROVER, "pam_approve", ref, channel_id=CHANNEL, message_ts=card["ts"]).status == 200
+
+    approve()  # the approver is checked with Slack once, then remembered
+    with ack_cost(bot) as cost:
+        approve()
+    assert cost.statements == STATEMENTS_PER_ACK[bot.engine.dialect.name]
+    assert cost.orm_transactions == 0
+    assert cost.slack_calls == []
+    assert cost.listeners_tried == 1  # the clicks left to the worker are Bolt's first listener
+    assert cost.our_middleware == 1  # the installation guard and the services in one
+    assert bot.container.inbox.depth()[0] == 2
+
+
+def test_a_pam_access_command_is_acknowledged_with_one_insert_and_no_slack_call(bot: Bot) -> None:
+    bot.add_account()
+    ask(bot)  # the requester is checked with Slack once, then remembered
+    bot.container.worker.stop()
+    with ack_cost(bot) as cost:
+        assert bot.driver.command(REQUESTER, "access prod-aws readonly 30m checking INC-43").status == 200
+    assert cost.statements == STATEMENTS_PER_ACK[bot.engine.dialect.name]
+    assert cost.orm_transactions == 0
+    assert cost.slack_calls == []
+    assert cost.listeners_tried == 2  # the clicks' listener, then /pam
+    assert cost.our_middleware == 1
+    assert bot.container.inbox.depth()[0] == 1
+
+
+def test_a_new_requester_costs_one_users_info_at_the_edge(bot: Bot) -> None:
+    bot.add_account()
+    bot.slack.add_user("UNEWCOMER2", name="nina", email="nina@example.com")
+    bot.container.worker.stop()
+    with ack_cost(bot) as cost:
+        assert bot.driver.command("UNEWCOMER2", "access prod-aws readonly 30m checking INC-44").status == 200
+    assert cost.slack_calls == ["users.info"]  # the installation guard: is this a member of this workspace?
+    assert cost.statements == STATEMENTS_PER_ACK[bot.engine.dialect.name]
