@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Integer, Table, Update, any_, bindparam, literal, update
+from sqlalchemy import ColumnElement, CursorResult, Integer, String, Table, Update, any_, bindparam, literal, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -53,11 +53,13 @@ def mark_all(session: Session, model: type[Row], ids: Sequence[int], current: St
                 .values(**values))
 
 
-def among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """`column IN ids`. On PostgreSQL `= ANY` of one array parameter: the statement's text stays the same for
-    any number of ids, so neither the driver nor the server parses a new one for each batch size."""
+def among(session: Session, column: Any, ids: Sequence[int] | Sequence[str]) -> ColumnElement[bool]:
+    """`column IN ids` (ids, or text keys). On PostgreSQL `= ANY` of one array parameter: the statement's text
+    stays the same for any number of values, so neither the driver nor the server parses a new one for each
+    batch size."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast("ColumnElement[bool]", column == any_(literal(list(ids), ARRAY(Integer))))
+        item = String() if ids and isinstance(ids[0], str) else Integer()
+        return cast("ColumnElement[bool]", column == any_(literal(list(ids), ARRAY(item))))
     return cast("ColumnElement[bool]", column.in_(ids))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
 from storage.repositories._bulk import insert_in_order
+from storage.repositories._transition import among
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
 # Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
@@ -62,11 +63,11 @@ class DeliveryRepository:
         items = self.session.info.pop(BUFFER, [])
         if not items:
             return 0
-        latest = {_replaces(item): item for item in items if _replaces(item)}
+        latest = {key: item for item in items if (key := _replaces(item))}
         waiting = {}
         if latest:
             rows = self.session.scalars(
-                select(Delivery).where(Delivery.dedupe_key.in_(list(latest)), Delivery.state == QUEUED,
+                select(Delivery).where(among(self.session, Delivery.dedupe_key, list(latest)), Delivery.state == QUEUED,
                                        Delivery.kind.in_(REPLACEABLE),
                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
                 .order_by(Delivery.id).with_for_update(skip_locked=True)).all()

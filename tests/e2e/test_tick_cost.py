@@ -35,7 +35,8 @@ def insert_due(bot: Bot, now: datetime, prefix: str, count: int) -> tuple[list[s
                 role_session_name=f"{prefix}-{index}", assumed_role_arn=f"{ROLE}/{prefix}-{index}",
                 status="active", started_at=now - timedelta(minutes=30),
                 expires_at=now - timedelta(minutes=1) if over else now + timedelta(minutes=2),
-                warned_at=now - timedelta(minutes=6) if over else None))
+                warned_at=now - timedelta(minutes=6) if over else None,
+                link_channel=f"D{owner}", link_ts=f"1700000000.{index:06d}"))  # its link DM landed
     return ending, warning
 
 
