@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 log = logging.getLogger(__name__)
 CHANNEL = "pam_inbox"  # the trigger's pg_notify channel
 RECONNECT_SECONDS = 5.0
+STOP_CHECK_SECONDS = 0.1  # how long a wait for notifications lasts before the thread checks whether to stop
 
 
 class Wakeups:
@@ -50,7 +51,7 @@ class Wakeups:
                     self.listening.set()
                     wake()  # anything recorded while not listening
                     while not self._stopping.is_set():
-                        for _ in connection.notifies(timeout=1.0):
+                        for _ in connection.notifies(timeout=STOP_CHECK_SECONDS):
                             wake()
             except psycopg.Error as error:
                 log.warning("worker wake-ups lost their database connection (%s); polling meanwhile",
