@@ -165,24 +165,23 @@ def main() -> None:
             asks = {phase: commands(box.slack, [(u, f"access {account} 30m profile")
                                                 for u in add_requesters(box.slack, size)])
                     for phase, size in (("warm", WARM_UP), ("plain", n), ("profiled", n))}
-            for item in asks["warm"]:
-                call(bot, item)
-                call(bare, item)
-            for phase in ("plain", "profiled"):
-                for name, app, engine in (("pam-bot", bot, container.engine), ("bare Bolt", bare, None)):
-                    results[(name, "/pam access", phase)] = drive(app, asks[phase], engine=engine, slack=box.slack,
-                                                                  top=args.top, profile=phase == "profiled")
+
+            def measure(request: str, items: dict[str, list[Any]]) -> None:
+                """Warm both apps up, then time (and profile) each on the same requests."""
+                for item in items["warm"]:
+                    call(bot, item)
+                    call(bare, item)
+                for phase in ("plain", "profiled"):
+                    for name, app, engine in (("pam-bot", bot, container.engine), ("bare Bolt", bare, None)):
+                        results[(name, request, phase)] = drive(app, items[phase], engine=engine, slack=box.slack,
+                                                                top=args.top, profile=phase == "profiled")
+
+            measure("/pam access", asks)
             cards = cards_for(container, box.slack, 2 * n + WARM_UP)
             clicks = approvals(box.slack, APPROVERS[0], cards)
             split = {"warm": clicks[:WARM_UP], "plain": clicks[WARM_UP:WARM_UP + n],
                      "profiled": clicks[WARM_UP + n:WARM_UP + 2 * n]}
-            for item in split["warm"]:
-                call(bot, item)
-                call(bare, item)
-            for phase in ("plain", "profiled"):
-                for name, app, engine in (("pam-bot", bot, container.engine), ("bare Bolt", bare, None)):
-                    results[(name, "Approve", phase)] = drive(app, split[phase], engine=engine, slack=box.slack,
-                                                              top=args.top, profile=phase == "profiled")
+            measure("Approve", split)
         finally:
             container.close()
     report(args.db, n, results)
