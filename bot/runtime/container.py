@@ -153,7 +153,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
     notifier = OutboxNotifier(
         outbox, SlackNotifier(client), directory=directory, default_channel=settings.approval_channel,
         admin_ids=admin.admin_ids, admin_channel=settings.admin_channel)
-    deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), on_retry=delivery_retried)
     # Approvers and askers are remembered a few minutes, as at the edge; a grant asks Slack about its requester again.
     people = RememberedPeople(directory)
     courier = LinkCourier(clock)
@@ -169,6 +168,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                           request_timeout=timedelta(seconds=settings.request_timeout_seconds),
                           prune_revocations=sessions.prune_revocations, retry_revocations=revocations.retry_due,
                           reminders=[timedelta(seconds=s) for s in settings.reminder_seconds])
+    deliverer = Deliverer(outbox, SlackSender(outbox_client(settings)), render=sweeps.render_notice,
+                          on_retry=delivery_retried)
     break_glass = BreakGlassService(
         db=db, clock=clock, directory=people, notifier=notifier, admin_ids=admin.admin_ids,
         revoke=lambda actor, ref: sessions.revoke(actor=actor, ref=ref, authorized=True))
@@ -180,7 +181,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                            permissions_boundary=settings.permissions_boundary),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(outbox)))
-    inbox = Inbox(db=db, clock=clock)
     guard = installation_guard(installation, Members(client, installation), services.audit.record)
     front = create_front_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
                              inbox=inbox, verify_token=verify_token, guard=guard)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.services.base import on_queued
+from bot.services.notices import NOTICE
 from bot.services.outbox import DeliveryFailed, Job, Outbox, Sender, backoff
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,15 @@ TRIES_IN_THREAD = 3
 class Deliverer:
     """At least once per row, and a post at most once: an attempt that may have landed is looked for first.
 
-    `on_retry(method)` counts retries for metrics (by Web API method); `after_send(job)` runs between Slack's
-    answer and the record (tests use it to stand for a crash there).
+    `render(job)` turns a tick's notice row into its messages' rows (and settles it); `on_retry(method)` counts
+    retries for metrics (by Web API method); `after_send(job)` runs between Slack's answer and the record (tests
+    use it to stand for a crash there).
     """
 
-    def __init__(self, outbox: Outbox, sender: Sender, *, threads: int = THREADS,
+    def __init__(self, outbox: Outbox, sender: Sender, *, render: Callable[[Job], object], threads: int = THREADS,
                  poll_seconds: float = POLL_SECONDS, on_retry: Callable[[str], None] | None = None,
                  after_send: Callable[[Job], None] | None = None) -> None:
-        self.outbox, self.sender = outbox, sender
+        self.outbox, self.sender, self.render = outbox, sender, render
         self.threads, self.poll_seconds = threads, poll_seconds
         self.on_retry, self.after_send = on_retry, after_send
         self._stopping = threading.Event()
@@ -93,6 +95,9 @@ class Deliverer:
                     return
 
     def deliver(self, job: Job) -> None:
+        if job.kind == NOTICE:
+            self._render(job)
+            return
         if job.superseded:  # a newer state of the same card or Home tab waits: only that one is worth sending
             self.outbox.landed(job, None)
             return
@@ -124,6 +129,16 @@ class Deliverer:
                 if not error.unknown:  # Slack said no: nothing landed, so no need to look before the next try
                     job = replace(job, sending_since=None)
                 self._stopping.wait(delay)
+
+    def _render(self, job: Job) -> None:
+        try:
+            self.render(job)
+        except SQLAlchemyError:
+            raise  # handed back by run_once
+        except Exception:  # a notice that cannot be rendered waits and is tried again, like a refused call
+            log.exception("notice %s could not be rendered", job.id)
+            self.outbox.retry(job, DeliveryFailed("render_failed", "the notice could not be rendered"),
+                              backoff(job.attempts))
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

@@ -1,4 +1,5 @@
-"""Notices for claimed rows: queue each row's notice in the outbox and mark the batch, in the claim's transaction."""
+"""Notices for claimed rows: the tick marks the batch and queues one small outbox row per notice; the outbox's
+workers render each one later (`render`), queue its Slack messages and audit it, in one transaction."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from bot.domain.errors import NotifyFailed
 from bot.services.base import Tx
 from bot.services.ports import RequestView
 from bot.services.read_models import RequestRead, SessionRead
-from bot.services.views import load_views, read_request, read_session
+from bot.services.views import load_view
 from storage.repositories import RequestRepository, SessionRepository
 from storage.repositories.deliveries import DeliveryRepository
 
 log = logging.getLogger(__name__)
-MAX_NOTICE_FAILURES = 5  # then the row is marked anyway and the failure audited: one person cannot block a queue
-
+NOTICE = "notice"  # the outbox kind of a row a tick queued: a worker renders it into its messages' rows
 NOW = object()  # in a Mark's values: the transaction's time
+
+Args = Mapping[str, Any]  # what a notice's row carries besides its row: the same for the whole batch
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,14 @@ class Mark:
 
 @dataclass(frozen=True)
 class Notice:
-    """One kind of notice: which rows it is about (sessions or requests), how to send it, how to mark its row
-    as done, what the audit trail calls it. `details` gets the claimed row and its request."""
+    """One kind of notice: which rows it is about (sessions or requests), how to send it, what the audit trail
+    calls it. `send` and `details` get the batch's `args`; `details` the row (as its read model) and its request."""
 
     action: str
     about: type[SessionRead] | type[RequestRead]
-    send: Callable[[RequestView], None]
-    mark: Mark
-    details: Callable[[Row[Any], RequestRead], dict[str, Any]] = field(default=lambda row, request: {})
+    send: Callable[[RequestView, Args], None]
+    details: Callable[[SessionRead | RequestRead, RequestRead, Args], dict[str, Any]] = field(
+        default=lambda row, request, args: dict(args))
     outcome: str = "ok"  # what the audit says once the notice is out ("failed" for a grant given up)
 
 
@@ -55,81 +57,70 @@ class BatchResult:
 
     claimed: int = 0
     handled: int = 0
-    failed: int = 0
 
 
-def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice) -> BatchResult:
-    """Queue every claimed row's notice and mark the rows in this transaction; the outbox sends after the commit.
+def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: Args | None = None) -> BatchResult:
+    """Mark every claimed row and queue its notice, in this transaction; nothing is rendered here.
 
-    No Slack call happens here, and a batch costs the same few statements whatever its size: the views are
-    loaded together, the marks written in one UPDATE, the outbox rows in one INSERT and the audit events
-    chained at commit in one more (so the chain's lock is held for one insert). The claimed rows are plain
-    rows; each is copied once, as its mark leaves it, into the read model its notice renders.
+    A batch costs the same two statements whatever its size: the marks in one UPDATE, the notices in one
+    INSERT of small outbox rows (which notice, which row). A worker renders each after the commit (`render`),
+    with the state the row is in then, and audits it there: a notice is recorded once its messages are queued.
     """
     if not rows:
         return BatchResult()
-    values = notice.mark.at(tx.now)
-    views, requests = _views(tx, rows, values, sessions=notice.about is SessionRead)
+    _write(tx.sessions if notice.about is SessionRead else tx.requests, rows, mark.at(tx.now))
     outbox = DeliveryRepository(tx.session)
-    marked: list[Row[Any]] = []
-    failures: dict[int, int] = {}
-    events: list[AuditEntry] = []
-    for row, request in zip(rows, requests, strict=True):
-        details = notice.details(row, request)
-        queued = outbox.buffered()
-        code = _send(notice, views[request.id])
-        if code is None:
-            marked.append(row)
-            events.append(AuditEntry("pam-bot", notice.action, row.ref, notice.outcome, details))
-            continue
-        outbox.drop_buffered(queued)  # a half-rendered notice leaves nothing queued
-        failures[row.id] = row.notice_failures + 1
-        if failures[row.id] < MAX_NOTICE_FAILURES:
-            log.warning("%s for %s not queued (%s); the next tick tries again", notice.action, row.ref, code)
-            continue
-        marked.append(row)
-        events.append(AuditEntry("pam-bot", notice.action, row.ref, "failed",
-                                 {**details, "notify_code": code, "notify_attempts": failures[row.id]}))
-    _write(tx.sessions if notice.about is SessionRead else tx.requests, marked, failures, values)
-    tx.pending.extend(events)
-    return BatchResult(claimed=len(rows), handled=len(marked), failed=len(rows) - len(marked))
+    for row in rows:
+        request_id = row.request_id if notice.about is SessionRead else row.id
+        outbox.buffer({"kind": NOTICE, "channel": "", "request_id": request_id,
+                       "payload": {"notice": notice.action, "row": row.id, "args": dict(args or {})}})
+    return BatchResult(claimed=len(rows), handled=len(rows))
 
 
-def _views(tx: Tx, rows: Sequence[Row[Any]], values: dict[str, Any], *,
-           sessions: bool) -> tuple[dict[int, RequestView], list[RequestRead]]:
-    """The batch's views as the marks leave them (by request id), and each row's request."""
-    if sessions:
-        marked = {row.request_id: read_session(row, **values) for row in rows}
-        found = {request.id: request for request in map(read_request, tx.requests.rows_by_ids(sorted(marked)))}
-        return load_views(tx, list(found.values()), marked), [found[row.request_id] for row in rows]
-    requests = [read_request(row, **values) for row in rows]
-    return load_views(tx, requests), requests
-
-
-def _send(notice: Notice, view: RequestView) -> str | None:
-    """Render and queue one notice; the error code when it could not be."""
+def render(tx: Tx, delivery_id: int, payload: Mapping[str, Any], notices: Mapping[str, Notice]) -> bool:
+    """Render one queued notice in the caller's transaction: queue its messages, audit it and settle its outbox
+    row together. False when the row was settled already (another worker rendered it) or its row is gone."""
+    if not DeliveryRepository(tx.session).settle(delivery_id, tx.now):
+        return False
+    notice, args = notices[payload["notice"]], payload.get("args") or {}
+    view = _view(tx, notice, payload["row"])
+    if view is None:
+        log.warning("%s: row %s is gone, nothing to say", notice.action, payload["row"])
+        return False
+    row = view.session if notice.about is SessionRead else view.request
+    assert row is not None
+    details = notice.details(row, view.request, args)
     try:
-        notice.send(view)
-    except NotifyFailed as error:
-        return error.code
-    except Exception:  # one bad row must not roll back (and so repeat) the notices already queued
-        log.exception("%s for %s failed unexpectedly", notice.action, view.request.ref)
-        return "unexpected_error"
-    return None
+        notice.send(view, args)
+    except NotifyFailed as error:  # e.g. an approver group Slack cannot read: said once, in the audit trail
+        DeliveryRepository(tx.session).drop_buffered(0)
+        tx.pending.append(AuditEntry("pam-bot", notice.action, row.ref, "failed",
+                                     {**details, "notify_code": error.code}))
+        log.warning("%s for %s not sent: %s", notice.action, row.ref, error.code)
+        return True
+    tx.pending.append(AuditEntry("pam-bot", notice.action, row.ref, notice.outcome, details))
+    return True
 
 
-def _write(repo: SessionRepository | RequestRepository, marked: Sequence[Row[Any]], failures: dict[int, int],
-           values: dict[str, Any]) -> None:
-    """The marks in one UPDATE per claimed status (normally one), then the failure counts in one statement.
+def _view(tx: Tx, notice: Notice, row_id: int) -> RequestView | None:
+    if notice.about is SessionRead:
+        session = tx.sessions.by_id(row_id)
+        request = tx.requests.by_id(session.request_id) if session is not None else None
+    else:
+        request = tx.requests.by_id(row_id)
+    return load_view(tx, request) if request is not None else None
+
+
+def _write(repo: SessionRepository | RequestRepository, rows: Sequence[Row[Any]], values: dict[str, Any]) -> None:
+    """The marks in one UPDATE per claimed status (normally one).
 
     The claim holds these rows, so each UPDATE must change every one of them; anything else means another
-    writer got in, and the batch rolls back rather than send notices for rows it did not mark.
+    writer got in, and the batch rolls back rather than queue notices for rows it did not mark.
     """
     by_status: dict[Any, list[int]] = {}
-    for row in marked:
+    for row in rows:
         by_status.setdefault(row.status, []).append(row.id)
     for status, ids in by_status.items():
         changed = repo.mark(ids, status, **values)
         if changed != len(ids):
             raise RuntimeError(f"marked {changed} of {len(ids)} claimed rows: another writer changed them")
-    repo.count_notice_failures(failures)

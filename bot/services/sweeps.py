@@ -1,9 +1,10 @@
 """Time-driven work: warnings, end notices, timeouts, reminders, crash recovery, revocation retries and clean-up.
 
 Each sweep claims due rows (row locks with SKIP LOCKED on PostgreSQL, serialised writers on SQLite),
-marks them and queues their notices in the outbox in the same transaction (see `notices.deliver`): no
-Slack call happens in a tick. Another replica never sees a claimed row; the outbox's workers deliver
-the notices after the commit, with retries.
+marks them and queues a small notice row per claimed row in the outbox in the same transaction (see
+`notices.deliver`): no Slack call and no rendering happens in a tick. Another replica never sees a
+claimed row; the outbox's workers render the notices after the commit (`render_notice`) and deliver
+their messages, with retries.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import REMIND_EVERY
 from bot.services.grants import GrantService
-from bot.services.notices import NOW, Mark, Notice, deliver
+from bot.services.notices import NOW, Args, Mark, Notice, deliver, render
+from bot.services.outbox import Job
 from bot.services.ports import Notifier, RequestView
 from bot.services.read_models import RequestRead, SessionRead
 
@@ -67,6 +69,17 @@ class SweepService(UseCase):
         self.retry_revocations = retry_revocations  # claims due rows itself (SKIP LOCKED), like the sweeps here
         self.reminders = tuple(reminders)
         self._pruned_at: datetime | None = None
+        self.notices = {notice.action: notice for notice in (
+            Notice("session.warned", SessionRead, lambda view, args: notifier.warn_expiry(view), _session_details),
+            Notice("session.ended", SessionRead, lambda view, args: notifier.announce_end(view), _session_details),
+            Notice("request.expired", RequestRead, lambda view, args: self._tell_expired(view)),
+            Notice("request.reminded", RequestRead,
+                   lambda view, args: notifier.remind_approvers(view, final=bool(args["last"]))),
+            Notice("request.break_glass_reminded", RequestRead, lambda view, args: notifier.remind_break_glass(view)),
+            Notice("session.grant", RequestRead, lambda view, args: self._tell_failed(view),
+                   lambda row, request, args: {"code": "grant_interrupted", "attempts": request.grant_attempts,
+                                               "message": GAVE_UP}, outcome="failed"),
+        )}
 
     def tick(self) -> TickReport:
         """Every sweep once; one failing sweep does not stop the others."""
@@ -80,21 +93,18 @@ class SweepService(UseCase):
     def warn_sessions(self) -> int:
         """DM people whose session ends within the warning window (once, with a Request again button)."""
         return self._drain(lambda tx: tx.sessions.claim_due_warning(tx.now, tx.now + self.warning, self.batch),
-                           Notice("session.warned", SessionRead, self.notifier.warn_expiry, _set(warned_at=True),
-                                  _session_details))
+                           "session.warned", _set(warned_at=True))
 
     def end_sessions(self) -> int:
         """Mark sessions past their expiry ended; DM the owner and update the approval card."""
         return self._drain(lambda tx: tx.sessions.claim_due_end(tx.now, self.batch),
-                           Notice("session.ended", SessionRead, self.notifier.announce_end,
-                                  _set(status=SessionStatus.ENDED, ended_at=True), _session_details))
+                           "session.ended", _set(status=SessionStatus.ENDED, ended_at=True))
 
     def expire_requests(self) -> int:
         """Pending requests older than the timeout become `expired`; card and requester are told."""
         return self._drain(lambda tx: tx.requests.claim(RequestStatus.PENDING, tx.now - self.request_timeout,
                                                         self.batch, started_by=tx.now),
-                           Notice("request.expired", RequestRead, self._tell_expired,
-                                  _set(status=RequestStatus.EXPIRED, updated_at=True)))
+                           "request.expired", _set(status=RequestStatus.EXPIRED, updated_at=True))
 
     def remind_approvers(self) -> int:
         """Nudge approvers in the card's thread at each offset of the reminder schedule (default: once, half-way
@@ -109,15 +119,12 @@ class SweepService(UseCase):
         """One reminder of the schedule: to pending requests `offset` old that have had `step` reminders."""
         return self._drain(
             lambda tx: tx.requests.claim(RequestStatus.PENDING, tx.now - offset, self.batch, reminders_sent=step),
-            Notice("request.reminded", RequestRead, lambda view: self.notifier.remind_approvers(view, final=final),
-                   _set(reminded_at=True, reminders_sent=step + 1),
-                   lambda row, request: {"reminder": step + 1, "last": final}))
+            "request.reminded", _set(reminded_at=True, reminders_sent=step + 1), {"reminder": step + 1, "last": final})
 
     def remind_break_glass(self) -> int:
         """Bring each unreviewed break-glass grant up again in its card's thread, every half hour, until reviewed."""
         return self._drain(lambda tx: tx.requests.claim_unreviewed(tx.now - REMIND_EVERY, self.batch),
-                           Notice("request.break_glass_reminded", RequestRead, self.notifier.remind_break_glass,
-                                  _set(reminded_at=True)))
+                           "request.break_glass_reminded", _set(reminded_at=True))
 
     def start_scheduled(self) -> int:
         """Grant the approved requests whose scheduled start has come (the grant's own claim keeps it to once)."""
@@ -130,12 +137,10 @@ class SweepService(UseCase):
         with self.transaction() as tx:
             rows = tx.requests.claim_stuck(tx.now - STUCK_AFTER, self.batch)
             retry = [(row.id, row.ref) for row in rows if row.grant_attempts < GRANT_ATTEMPTS]
-            gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS], Notice(
-                "session.grant", RequestRead, self._tell_failed,
-                _set(status=RequestStatus.FAILED, updated_at=True, failure_code="grant_interrupted",
-                     failure_message=GAVE_UP),
-                lambda row, request: {"code": "grant_interrupted", "attempts": row.grant_attempts,
-                                      "message": GAVE_UP}, outcome="failed"))
+            gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS],
+                              self.notices["session.grant"],
+                              _set(status=RequestStatus.FAILED, updated_at=True, failure_code="grant_interrupted",
+                                   failure_message=GAVE_UP))
         handled = gave_up.handled
         for request_id, ref in retry:
             # The grant's own conditional claim decides between replicas that both saw the row.
@@ -154,15 +159,22 @@ class SweepService(UseCase):
         self._pruned_at = now
         return self.prune_revocations()
 
-    def _drain(self, claim: Callable[[Tx], Sequence[Row[Any]]], notice: Notice) -> int:
-        """Batches in short transactions until nothing is due, a send failed, or `max_batches` ran."""
+    def render_notice(self, job: Job) -> bool:
+        """Render a notice a tick queued (an outbox worker calls this): its messages, its audit event and its
+        row's settling commit together. False when there was nothing left to render."""
+        with self.transaction() as tx:
+            return render(tx, job.id, job.payload, self.notices)
+
+    def _drain(self, claim: Callable[[Tx], Sequence[Row[Any]]], action: str, mark: Mark,
+               args: Args | None = None) -> int:
+        """Batches in short transactions until nothing is due or `max_batches` ran."""
         handled = 0
         for _ in range(self.max_batches):
             with self.transaction() as tx:
-                result = deliver(tx, claim(tx), notice)
+                result = deliver(tx, claim(tx), self.notices[action], mark, args)
             handled += result.handled
-            if result.claimed < self.batch or result.failed:
-                break  # a failed row stays due: it waits for the next tick instead of being retried at once
+            if result.claimed < self.batch:
+                break
         return handled
 
     def _tell_expired(self, view: RequestView) -> None:
@@ -181,7 +193,8 @@ def _set(**values: Any) -> Mark:
     return Mark({name: NOW if value is True else value for name, value in values.items()})
 
 
-def _session_details(row: Row[Any], request: RequestRead) -> dict[str, Any]:
+def _session_details(row: SessionRead | RequestRead, request: RequestRead, args: Args) -> dict[str, Any]:
+    assert isinstance(row, SessionRead)
     return {"request": request.ref, "owner": row.requester_id, "role_session_name": row.role_session_name,
             "expires_at": row.expires_at.isoformat()}
 

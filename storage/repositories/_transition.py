@@ -7,10 +7,10 @@ cannot be written. `claim` is the bookkeeping kind: a conditional UPDATE that le
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Integer, String, Table, Update, any_, bindparam, literal, update
+from sqlalchemy import ColumnElement, CursorResult, Integer, String, Update, any_, literal, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -61,15 +61,6 @@ def among(session: Session, column: Any, ids: Sequence[int] | Sequence[str]) -> 
         item = String() if ids and isinstance(ids[0], str) else Integer()
         return cast("ColumnElement[bool]", column == any_(literal(list(ids), ARRAY(item))))
     return cast("ColumnElement[bool]", column.in_(ids))
-
-
-def set_each(session: Session, model: type[Row], column: str, values: Mapping[int, Any]) -> None:
-    """`column` set to a value of its own on each row (by id), in one executemany statement."""
-    if not values:
-        return
-    table = cast(Table, model.__table__)
-    session.execute(update(table).where(table.c.id == bindparam("row_id")).values({column: bindparam("value")}),
-                    [{"row_id": row_id, "value": value} for row_id, value in values.items()])
 
 
 def _statement(model: type[Row], expected: StatusT, new: StatusT, *conditions: ColumnElement[bool],

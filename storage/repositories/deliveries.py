@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.models import AccessRequest, Delivery
 from storage.repositories._bulk import insert_in_order
 from storage.repositories._transition import among
+from storage.repositories.results import rowcount
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
 # Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
@@ -105,6 +106,12 @@ class DeliveryRepository:
 
     def get(self, delivery_id: int) -> Delivery | None:
         return self.session.get(Delivery, delivery_id)
+
+    def settle(self, delivery_id: int, now: datetime) -> bool:
+        """Close a row that is still queued (a rendered notice); False when it was closed already."""
+        done = self.session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == QUEUED)
+                                    .values(state=DONE, done_at=now, lease_until=None))
+        return bool(rowcount(done))
 
     def newer_queued(self, row: Delivery) -> bool:
         """Whether a later row with the same key waits behind this update (then its state is already stale)."""

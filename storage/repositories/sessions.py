@@ -117,10 +117,6 @@ class SessionRepository:
         among the values is checked against the life cycle first. How many rows it changed."""
         return _transition.mark_all(self.session, AccessSession, ids, current, **values)
 
-    def count_notice_failures(self, failures: dict[int, int]) -> None:
-        """Store each session's count of notices that could not be queued (one statement for the batch)."""
-        _transition.set_each(self.session, AccessSession, "notice_failures", failures)
-
     def claim_due_revocations(self, now: datetime, limit: int) -> Sequence[AccessSession]:
         """`revoking` sessions whose next try is due (uses ix_sessions_revoke_due); rows other replicas hold
         are skipped."""

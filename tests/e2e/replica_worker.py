@@ -1,5 +1,5 @@
 """One scheduler replica in its own OS process: the real container on DATABASE_URL (its worker delivering the
-outbox), ticking until nothing is due.
+outbox), ticking until nothing is due, then delivering until its outbox is empty.
 
 Usage: python -m tests.e2e.replica_worker NOW_ISO BATCH. It prints `ready` once built, waits for a line on
 standard input (so that every replica starts at once), then prints its totals as JSON and exits.
@@ -49,6 +49,8 @@ def main(argv: list[str]) -> int:
             if due(container, now, sweeps.warning) == 0:
                 break
             time.sleep(0.01)
+        while time.monotonic() < deadline and not container.outbox.idle():  # the replicas render and send
+            time.sleep(0.05)
     finally:
         container.close()
     print(json.dumps(dict(totals)), flush=True)

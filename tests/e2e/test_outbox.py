@@ -97,12 +97,13 @@ def test_a_crash_between_the_post_and_its_record_does_not_post_twice(bot: Bot) -
         raise RuntimeError("the worker died after Slack took the post")
 
     sender = SlackSender(bot.container.deliverer.sender.client)  # type: ignore[attr-defined]
+    render = bot.container.services.sweeps.render_notice
     with pytest.raises(RuntimeError):
-        Deliverer(bot.container.outbox, sender, after_send=crash).run_once()
+        Deliverer(bot.container.outbox, sender, render=render, after_send=crash).run_once()
     (row,) = deliveries(bot)
     assert row.state == "queued" and row.sending_since is not None
     at(bot, bot.clock() + LEASE + SECOND)  # its lease runs out: another worker claims it
-    assert Deliverer(bot.container.outbox, sender).drain() == 1
+    assert Deliverer(bot.container.outbox, sender, render=render).drain() == 1
     assert len(posts_with(bot, "exactly once, please")) == 1
     (lookup,) = bot.slack.calls_to("conversations.history")
     assert lookup.args["include_all_metadata"] in (True, "true", "1")
@@ -138,10 +139,13 @@ def test_the_tick_makes_no_slack_call_and_the_outbox_sends_its_notices(bot: Bot)
     calls = len(bot.slack.calls)
     assert bot.container.services.sweeps.tick().ended == 1
     assert len(bot.slack.calls) == calls  # the tick only changed rows and queued
-    queued = [d for d in deliveries(bot) if d.state == "queued"]
-    assert {d.kind for d in queued} == {"dm", "update"}
+    (queued,) = [d for d in deliveries(bot) if d.state == "queued"]  # one small row: which notice, which row
+    assert queued.kind == "notice" and queued.payload["notice"] == "session.ended"
+    assert bot.sessions()[0].status == "ended" and not bot.audit("session.ended")  # audited once rendered
     bot.container.deliverer.start()
     wait_for(lambda: bool(dms(bot, REQUESTER, session.ref, "has ended")), "the end notice")
+    assert "ended" in json.dumps(bot.card())  # the card's update went out too
+    assert [e.target for e in bot.audit("session.ended")] == [session.ref]
     assert tick(bot).ended == 0
 
 
@@ -172,4 +176,5 @@ def test_a_link_dm_that_cannot_land_offers_a_new_link_that_works_for_the_remaini
     assert int(target_hop["DurationSeconds"]) == int(remaining)
     (link,) = button_urls(dms(bot, REQUESTER, "Open AWS Console")[0].args)
     assert signs_in(bot.aws.federation, link)
-    assert len(bot.sessions()) == 1 and bot.audit("session.relinked")[-1].actor == REQUESTER
+    (relinked,) = wait_for(lambda: bot.audit("session.relinked"), "the relink's audit event (written after the DM)")
+    assert len(bot.sessions()) == 1 and relinked.actor == REQUESTER

@@ -45,7 +45,8 @@ def insert_sessions(bot: Bot, now: datetime) -> tuple[set[str], set[str]]:
                 role_session_name=f"user-{index}", assumed_role_arn=f"{ROLE}/user-{index}", status="active",
                 started_at=now - timedelta(minutes=30),
                 expires_at=now - timedelta(minutes=1) if over else now + timedelta(minutes=2),
-                warned_at=now - timedelta(minutes=6) if over else None))
+                warned_at=now - timedelta(minutes=6) if over else None,
+                link_channel=f"D{owner}", link_ts=f"1700000000.{index:06d}"))  # its link DM landed
     return ending, warning
 
 
