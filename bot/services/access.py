@@ -14,7 +14,7 @@ from bot.domain.policy import Outcome, ensure_can_request
 from bot.domain.schedule import start_at
 from bot.domain.states import RequestStatus
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
-from bot.services.asking import asked_before, new_request, validate
+from bot.services.asking import asked_before, extension_asked_before, new_request, validate
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT
 from bot.services.deciding import record_decision
@@ -67,16 +67,21 @@ class AccessService(UseCase):
                 if earlier is None and request.status == RequestStatus.PENDING:
                     self._queue_cards(tx, view)  # committed with the request: a replayed ask queues none again
         if earlier is not None:
-            log.warning("request %s: its ask was handled again after a worker stopped", request.ref,
-                        extra={"request": request.ref})
-            if request.status == RequestStatus.PENDING and request.cards:
-                return view
-            if request.status == RequestStatus.GRANTED:
-                self.grants.resume_link(request.id)  # granted, but its link may have died with that worker
-                return view
-        else:
-            log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
+            return self._carry_on(view)
+        log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
         if request.status == RequestStatus.APPROVED:
+            return self._grant_or_wait(view)
+        return view
+
+    def _carry_on(self, view: RequestView) -> RequestView:
+        """An ask handled again after its worker stopped: carry on the request it made (no second one); its card
+        was queued with it, and a grant it made keeps its one session (only its link may have died)."""
+        request = view.request
+        log.warning("request %s: its ask was handled again after a worker stopped", request.ref,
+                    extra={"request": request.ref})
+        if request.status == RequestStatus.GRANTED:
+            self.grants.resume_link(request.id)
+        elif request.status == RequestStatus.APPROVED:
             return self._grant_or_wait(view)
         return view
 
@@ -114,12 +119,20 @@ class AccessService(UseCase):
         view = self._announce_break_glass(view)
         return self.grants.grant(request.id) or view
 
-    def extend(self, *, user_id: str, session_ref: str) -> RequestView:
+    def extend(self, *, user_id: str, session_ref: str, acked_at: datetime | None = None) -> RequestView:
         """Ask to continue an active session for the account's default duration: a new grant (new AssumeRoles, a
-        new link), approved again unless the account says extensions need none."""
+        new link), approved again unless the account says extensions need none.
+
+        `acked_at`: the click is handled again (its first worker died); the extension it asked for, if any, is
+        carried on instead of a second one."""
         with self.audited(user_id, "request.extend", session_ref):
             person = self.directory.person(user_id)
             ensure_can_request(actor_of(person))
+            with self.transaction() as tx:
+                earlier = extension_asked_before(tx, person, session_ref, acked_at)
+                view = load_view(tx, earlier) if earlier is not None else None
+            if view is not None:
+                return self._carry_on(view)
             with self.transaction() as tx:
                 res, acc = extendable(tx, session_ref, user_id, daily_cap_seconds=self.daily_cap_seconds)
             decision = self._ensure_eligible(user_id, res.name, acc.name)

@@ -60,6 +60,19 @@ def asked_before(tx: Tx, person: Person, resource: str, account: str, acked_at: 
     return tx.requests.asked_since(person.user_id, acc.id, acked_at - CLOCK_SKEW)
 
 
+def extension_asked_before(tx: Tx, person: Person, session_ref: str,
+                           acked_at: datetime | None) -> AccessRequest | None:
+    """A replayed Extend click (its first worker died after acting, before marking it done): the extension it
+    asked for then. Looked for before anything else, since that extension may have ended the session it extends."""
+    if acked_at is None:
+        return None
+    session = tx.sessions.by_ref(session_ref)
+    if session is None or session.requester_id != person.user_id:
+        return None
+    tx.lock(_ask_lock(person, session.resource_name, session.account_name))
+    return tx.requests.extension_since(session.ref, acked_at - CLOCK_SKEW)
+
+
 def _ask_lock(person: Person, resource: str, account: str) -> str:
     return f"ask:{person.user_id}:{resource.lower()}/{account.lower()}"
 

@@ -59,6 +59,13 @@ class RequestRepository:
             .order_by(AccessRequest.id.desc()).limit(1)
         ).first()
 
+    def extension_since(self, session_ref: str, since: datetime) -> AccessRequest | None:
+        """The newest extension of a session asked for at or after `since` (whatever its status)."""
+        return self.session.scalars(
+            select(AccessRequest).where(AccessRequest.extends == session_ref, AccessRequest.created_at >= since)
+            .order_by(AccessRequest.id.desc()).limit(1)
+        ).first()
+
     def transition(self, request_id: int, expected: RequestStatus, new: RequestStatus, **values: Any) -> bool:
         """One conditional UPDATE; True only for the caller that changed the row (IllegalTransition for a move
         the life cycle does not declare)."""
@@ -151,10 +158,6 @@ class RequestRepository:
         """Set `values` on the claimed requests `ids` that are still `current`, in one UPDATE; a new `status`
         among the values is checked against the life cycle first. How many rows it changed."""
         return _transition.mark_all(self.session, AccessRequest, ids, current, **values)
-
-    def count_notice_failures(self, failures: dict[int, int]) -> None:
-        """Store each request's count of notices that could not be queued (one statement for the batch)."""
-        _transition.set_each(self.session, AccessRequest, "notice_failures", failures)
 
     def break_glass_since(self, requester_id: str, since: datetime) -> int:
         """Break-glass requests a person made since `since`, over every account."""

@@ -3,10 +3,13 @@ second one (a second grant, a second card)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from tests.e2e.helpers import wait_dm
+from tests.e2e.lifecycle_helpers import grant_session
 from tests.e2e.test_access_flow import click, wait_status
+from tests.e2e.test_extend import warning_of
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
 
 
@@ -57,3 +60,18 @@ def test_a_replayed_pending_ask_keeps_its_one_card(bot: Bot) -> None:
     replay(bot)
     assert [r.status for r in bot.requests()] == ["pending"]
     assert len(bot.slack.messages(CHANNEL)) == 1
+
+
+def test_a_replayed_extend_click_extends_once(bot: Bot) -> None:
+    bot.add_account(max_extensions=2, extend_without_approval=True, duration="30m")
+    first = grant_session(bot)
+    warning = warning_of(bot, first.ref)
+    bot.container.worker.stop()
+    bot.driver.click(REQUESTER, "pam_extend", first.ref, channel_id=f"D{REQUESTER}", message_ts=warning["ts"])
+    handle_and_die(bot)  # the extension was granted; its worker died before marking the click done
+    (extension,) = [s for s in bot.sessions() if s.continues == first.ref]
+    replay(bot)
+    assert [s.ref for s in bot.sessions() if s.continues] == [extension.ref]  # no second extension
+    assert [r.extends for r in bot.requests()].count(first.ref) == 1
+    answers = [json.dumps(c.args) for c in bot.slack.calls_to("response_url")]
+    assert not any("You already have request" in answer for answer in answers), answers

@@ -14,7 +14,7 @@ from bot.slack.context import Services
 from bot.slack.errors import tell_user
 from bot.slack.ids import Action, other_than
 from bot.slack.modals import deny_modal, request_modal
-from bot.slack.payload import REPLAYED, action_value, user_id
+from bot.slack.payload import REPLAYED, acked_at, action_value, user_id
 
 
 def register(app: App) -> None:
@@ -60,7 +60,8 @@ def review_break_glass(ack: Ack, body: dict[str, Any], client: WebClient, servic
 
 def extend(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
     ack()
-    view = services.access.extend(user_id=user_id(body), session_ref=normalise_ref(action_value(body), "S"))
+    view = services.access.extend(user_id=user_id(body), session_ref=normalise_ref(action_value(body), "S"),
+                                  acked_at=acked_at(body))
     if view.request.status == RequestStatus.PENDING:
         tell_user(client, body, f"Extension {view.request.ref} of {view.request.extends} is waiting for approval; "
                                 "the new link comes by DM once it is approved.")
