@@ -15,7 +15,8 @@ import botocore.session
 
 from bot.aws import federation, revocation
 from bot.domain import iam_policies as policies
-from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, RoleStsClients, client_config, session_from
+from bot.aws.clients import DEFAULT_MAX_ATTEMPTS, RoleClients, RoleStsClients, client_config, session_from, \
+    shared_loader
 from bot.aws.errors import SOURCE_IDENTITY_HINT, TRUST_HINT, TRUST_READ_HINT, hop2_hint, region_hint, request_id, \
     translated
 from bot.domain.arns import parse_role_arn
@@ -65,6 +66,7 @@ class AwsBroker:
                          issuer: str = federation.DEFAULT_ISSUER) -> AwsBroker:
         """Build the clients once from AWS_* variables (`env`, or os.environ and boto3's usual chain)."""
         core = botocore.session.Session()
+        core.register_component("data_loader", shared_loader())
         session, endpoint_url = session_from(env, core=core)
         config = client_config(http_timeout=http_timeout, max_attempts=max_attempts)
         sts = session.client("sts", config=config, endpoint_url=endpoint_url)

@@ -22,6 +22,19 @@ DEFAULT_REGION = "us-east-1"  # STS is called on this Region's endpoint when AWS
 DEFAULT_MAX_ATTEMPTS = 3  # botocore's "standard" retries: throttling and transient errors, with backoff
 
 
+_LOADER: list[Any] = []  # botocore's service data, read once per process
+_LOADER_LOCK = threading.Lock()
+
+
+def shared_loader() -> Any:
+    """One botocore data loader for the process: the service models it reads (a few MB of JSON, ~0.1 s each) are
+    the same for every client, so a broker built again (a test, a reload) does not read them again."""
+    with _LOADER_LOCK:
+        if not _LOADER:
+            _LOADER.append(botocore.session.Session().get_component("data_loader"))
+        return _LOADER[0]
+
+
 def client_config(*, http_timeout: float, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
     return Config(connect_timeout=http_timeout, read_timeout=http_timeout,
                   retries={"mode": "standard", "total_max_attempts": max_attempts})

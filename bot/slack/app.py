@@ -19,12 +19,16 @@ from bot.slack.errors import handle_error
 from bot.slack import listeners
 from bot.slack.payload import ACKED_AT, REPLAYED
 
+# Named: without a name Bolt takes its caller's file name from inspect.stack(), which reads the source of every
+# frame on the stack (a quarter of a second under a deep caller such as a test runner).
+APP_NAME = "pam-bot"
+
 
 def create_app(*, signing_secret: str, client: WebClient, services: Services, verify_token: bool = True) -> App:
     """The worker's app: runs the listeners on requests the web path verified, recorded and acknowledged.
 
     Its ack goes nowhere (Slack has had its answer); listeners run in the calling worker thread."""
-    app = App(signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
+    app = App(name=APP_NAME, signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               request_verification_enabled=False,  # verified at the edge before the row was written
               process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
     app.use(provide(services=services))
@@ -41,7 +45,7 @@ def create_front_app(*, signing_secret: str, client: WebClient, services: Servic
                      verify_token: bool = True, guard: Callable[..., Any] | None = None) -> App:
     """The web path's app: `guard` (installation_guard) before any listener, then record-and-ack
     (bot/slack/front.py)."""
-    app = App(signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
+    app = App(name=APP_NAME, signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               process_before_response=True,  # the listeners here are the ack; nothing runs after it
               logger=logging.getLogger("bot.slack.bolt"))
     app.use(provide(services=services, inbox=inbox, then=guard))  # one middleware: each costs Bolt an argument build
