@@ -16,13 +16,14 @@ from bot.domain.errors import NotifyFailed
 from bot.services.base import Tx
 from bot.services.ports import RequestView
 from bot.services.read_models import RequestRead, SessionRead
-from bot.services.views import load_view
+from bot.services.views import load_views, read_request
 from storage.repositories import RequestRepository, SessionRepository
 from storage.repositories.deliveries import DeliveryRepository
 
 log = logging.getLogger(__name__)
 NOTICE = "notice"  # the outbox kind of a row a tick queued: a worker renders it into its messages' rows
 NOW = object()  # in a Mark's values: the transaction's time
+RENDER_BATCH = 50  # notices a worker renders in one transaction
 
 Args = Mapping[str, Any]  # what a notice's row carries besides its row: the same for the whole batch
 
@@ -77,38 +78,46 @@ def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: 
     return BatchResult(claimed=len(rows), handled=len(rows))
 
 
-def render(tx: Tx, delivery_id: int, payload: Mapping[str, Any], notices: Mapping[str, Notice]) -> bool:
-    """Render one queued notice in the caller's transaction: queue its messages, audit it and settle its outbox
-    row together. False when the row was settled already (another worker rendered it) or its row is gone."""
-    if not DeliveryRepository(tx.session).settle(delivery_id, tx.now):
-        return False
-    notice, args = notices[payload["notice"]], payload.get("args") or {}
-    view = _view(tx, notice, payload["row"])
-    if view is None:
-        log.warning("%s: row %s is gone, nothing to say", notice.action, payload["row"])
-        return False
-    row = view.session if notice.about is SessionRead else view.request
-    assert row is not None
-    details = notice.details(row, view.request, args)
+def render(tx: Tx, first: int, notices: Mapping[str, Notice]) -> int:
+    """Render the notice row `first` (claimed by the caller) and up to RENDER_BATCH - 1 more that are due, in the
+    caller's transaction: each one's messages are queued and its audit event written, and the rows settled, all
+    in one commit. The views are loaded together (three queries for the batch), with the state the rows are in
+    now. How many notices were rendered (0: `first` was settled already, by another worker)."""
+    outbox = DeliveryRepository(tx.session)
+    rows = outbox.take_notices(first, tx.now, RENDER_BATCH)
+    if not rows:
+        return 0
+    requests = [read_request(row) for row in tx.requests.rows_by_ids(sorted({row.request_id for row in rows}))]
+    views = load_views(tx, requests)
+    for row in rows:
+        notice, args = notices[row.payload["notice"]], row.payload.get("args") or {}
+        view = views.get(row.request_id)
+        about = (view.session if notice.about is SessionRead else view.request) if view is not None else None
+        if view is None or about is None or about.id != row.payload["row"]:
+            log.warning("%s: row %s is gone, nothing to say", notice.action, row.payload["row"])
+            continue
+        details = notice.details(about, view.request, args)
+        queued = outbox.buffered()
+        code = _send(notice, view, args)
+        if code is None:
+            tx.pending.append(AuditEntry("pam-bot", notice.action, about.ref, notice.outcome, details))
+            continue
+        outbox.drop_buffered(queued)  # a half-rendered notice leaves nothing queued; said once, in the audit trail
+        tx.pending.append(AuditEntry("pam-bot", notice.action, about.ref, "failed", {**details, "notify_code": code}))
+    return len(rows)
+
+
+def _send(notice: Notice, view: RequestView, args: Args) -> str | None:
+    """Render and queue one notice; the error code when it could not be."""
     try:
         notice.send(view, args)
-    except NotifyFailed as error:  # e.g. an approver group Slack cannot read: said once, in the audit trail
-        DeliveryRepository(tx.session).drop_buffered(0)
-        tx.pending.append(AuditEntry("pam-bot", notice.action, row.ref, "failed",
-                                     {**details, "notify_code": error.code}))
-        log.warning("%s for %s not sent: %s", notice.action, row.ref, error.code)
-        return True
-    tx.pending.append(AuditEntry("pam-bot", notice.action, row.ref, notice.outcome, details))
-    return True
-
-
-def _view(tx: Tx, notice: Notice, row_id: int) -> RequestView | None:
-    if notice.about is SessionRead:
-        session = tx.sessions.by_id(row_id)
-        request = tx.requests.by_id(session.request_id) if session is not None else None
-    else:
-        request = tx.requests.by_id(row_id)
-    return load_view(tx, request) if request is not None else None
+    except NotifyFailed as error:  # e.g. an approver group Slack cannot read
+        log.warning("%s for %s not sent: %s", notice.action, view.request.ref, error.code)
+        return error.code
+    except Exception:  # one bad notice must not roll back (and so repeat) the others rendered with it
+        log.exception("%s for %s failed unexpectedly", notice.action, view.request.ref)
+        return "unexpected_error"
+    return None
 
 
 def _write(repo: SessionRepository | RequestRepository, rows: Sequence[Row[Any]], values: dict[str, Any]) -> None:

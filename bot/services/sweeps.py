@@ -159,11 +159,11 @@ class SweepService(UseCase):
         self._pruned_at = now
         return self.prune_revocations()
 
-    def render_notice(self, job: Job) -> bool:
-        """Render a notice a tick queued (an outbox worker calls this): its messages, its audit event and its
-        row's settling commit together. False when there was nothing left to render."""
+    def render_notice(self, job: Job) -> int:
+        """Render a notice a tick queued, with the due ones queued after it (an outbox worker calls this): their
+        messages, their audit events and their rows' settling commit together. How many were rendered."""
         with self.transaction() as tx:
-            return render(tx, job.id, job.payload, self.notices)
+            return render(tx, job.id, self.notices)
 
     def _drain(self, claim: Callable[[Tx], Sequence[Row[Any]]], action: str, mark: Mark,
                args: Args | None = None) -> int:
