@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -25,33 +25,29 @@ def load_view(tx: Tx, request: AccessRequest, *, found: tuple[Resource, Account]
     return _view(request, tx.requests.decisions(request.id), session, found[1] if found else None)
 
 
-def load_views(tx: Tx, requests: Sequence[RequestRead],
-               sessions: Mapping[int, SessionRead] | None = None) -> dict[int, RequestView]:
-    """`load_view` for a sweep's batch in three queries, whatever its size: decisions and sessions come as
-    plain rows copied into read models (no ORM object per row: a tick renders thousands), the accounts (a
-    few) as objects. `sessions` (by request id) are read models the caller holds already; the others are read."""
+def load_views(tx: Tx, requests: Sequence[RequestRead]) -> dict[int, RequestView]:
+    """`load_view` for a batch of notices in three queries, whatever its size: decisions and sessions come as
+    plain rows copied into read models (no ORM object per row), the accounts (a few) as objects."""
     ids = [request.id for request in requests]
     decisions = tx.requests.decision_rows_of(ids)
-    found = dict(sessions or {})
-    found.update((row.request_id, read_session(row))
-                 for row in tx.sessions.rows_of_requests([i for i in ids if i not in found]))
+    found = {row.request_id: read_session(row) for row in tx.sessions.rows_of_requests(ids)}
     accounts = tx.config.accounts_by_ids({r.account_id for r in requests if r.account_id is not None})
     return {request.id: _assemble(request, tuple(map(read_decision, decisions[request.id])), found.get(request.id),
                                   accounts.get(request.account_id) if request.account_id is not None else None)
             for request in requests}
 
 
-def read_request(row: Row[Any], **changed: Any) -> RequestRead:
-    """A plain `access_requests` row (a sweep's claim) as its read model, with `changed` columns (its mark)."""
+def read_request(row: Row[Any]) -> RequestRead:
+    """A plain `access_requests` row as its read model."""
     values = row._mapping
-    return RequestRead(**{name: values[name] for name in _REQUEST_FIELDS if name not in changed},
-                       cards=tuple(dict(card) for card in values["cards"] or ()), **changed)
+    return RequestRead(**{name: values[name] for name in _REQUEST_FIELDS},
+                       cards=tuple(dict(card) for card in values["cards"] or ()))
 
 
-def read_session(row: Row[Any], **changed: Any) -> SessionRead:
-    """A plain `sessions` row (a sweep's claim) as its read model, with `changed` columns (its mark)."""
+def read_session(row: Row[Any]) -> SessionRead:
+    """A plain `sessions` row as its read model."""
     values = row._mapping
-    return SessionRead(**{name: values[name] for name in _SESSION_FIELDS if name not in changed}, **changed)
+    return SessionRead(**{name: values[name] for name in _SESSION_FIELDS})
 
 
 def read_decision(row: Row[Any]) -> DecisionRead:

@@ -15,6 +15,7 @@ from storage.repositories.results import rowcount
 from storage.repositories import _transition
 
 REQUESTS, DECISIONS = AccessRequest.__table__, Decision.__table__
+CLAIMED: tuple[Any, ...] = (REQUESTS.c.id, REQUESTS.c.ref, REQUESTS.c.status)  # what a sweep reads of its claims
 
 
 class RequestRepository:
@@ -32,7 +33,7 @@ class RequestRepository:
         return self.session.get(AccessRequest, request_id)
 
     def rows_by_ids(self, request_ids: Sequence[int]) -> Sequence[Row[Any]]:
-        """Several requests in one query, as plain rows (a sweep's batch copies them into read models)."""
+        """Several requests in one query, as plain rows (a batch of notices copies them into read models)."""
         if not request_ids:
             return []
         return self.session.execute(select(REQUESTS).where(
@@ -91,7 +92,7 @@ class RequestRepository:
         ).all()
 
     def decision_rows_of(self, request_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
-        """The decisions of several requests in one query, by request id, as plain rows (a sweep's batch)."""
+        """The decisions of several requests in one query, by request id, as plain rows (a batch of notices)."""
         found: dict[int, list[Row[Any]]] = {request_id: [] for request_id in request_ids}
         if request_ids:
             for decision in self.session.execute(
@@ -133,9 +134,9 @@ class RequestRepository:
     def claim(self, status: RequestStatus, created_before: datetime, limit: int, *, reminders_sent: int | None = None,
               started_by: datetime | None = None) -> Sequence[Row[Any]]:
         """Rows due for a sweep, locked so other replicas skip them (PostgreSQL; SQLite serialises writers);
-        `reminders_sent`: only those that have had exactly that many reminders. Claims return plain rows, not
-        ORM objects: a sweep copies them into read models and marks the batch with one UPDATE (`mark`)."""
-        query = select(REQUESTS).where(REQUESTS.c.status == status, REQUESTS.c.created_at <= created_before)
+        `reminders_sent`: only those that have had exactly that many reminders. Claims return plain rows with
+        what a sweep needs to mark them and queue their notices (id, ref, status): the notices are rendered later."""
+        query = select(*CLAIMED).where(REQUESTS.c.status == status, REQUESTS.c.created_at <= created_before)
         if reminders_sent is not None:
             query = query.where(REQUESTS.c.reminders_sent == reminders_sent)
         if started_by is not None:  # a scheduled request waits for approval until its start
@@ -180,7 +181,7 @@ class RequestRepository:
     def claim_unreviewed(self, due_before: datetime, limit: int) -> Sequence[Row[Any]]:
         """Break-glass grants still owed a review, last brought up before `due_before`, locked for one replica."""
         return self.session.execute(
-            select(REQUESTS).where(
+            select(*CLAIMED).where(
                 REQUESTS.c.break_glass, REQUESTS.c.review.is_(None),  # the partial index's own predicate
                 REQUESTS.c.created_at <= due_before,
                 or_(REQUESTS.c.reminded_at.is_(None), REQUESTS.c.reminded_at <= due_before))

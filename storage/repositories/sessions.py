@@ -15,6 +15,8 @@ from storage.repositories import _transition
 from storage.repositories.results import rowcount
 
 SESSIONS = AccessSession.__table__
+# What a sweep reads of the sessions it claims.
+CLAIMED: tuple[Any, ...] = (SESSIONS.c.id, SESSIONS.c.ref, SESSIONS.c.request_id, SESSIONS.c.status)
 
 
 class SessionRepository:
@@ -95,10 +97,10 @@ class SessionRepository:
         return self._claim(SESSIONS.c.expires_at <= now, limit=limit)
 
     def _claim(self, *conditions: Any, limit: int) -> Sequence[Row[Any]]:
-        # Plain rows, not ORM objects: a tick copies hundreds of them into read models and writes its marks
-        # with one UPDATE (`mark`), so the identity map and the unit of work would only cost time.
+        # Only what a tick needs to mark the rows and queue their notices (id, ref, request_id, status), as plain
+        # rows: the notices are rendered later, from the rows as they are then.
         return self.session.execute(
-            select(SESSIONS)
+            select(*CLAIMED)
             .where(SESSIONS.c.status == SessionStatus.ACTIVE, *conditions)
             .order_by(SESSIONS.c.expires_at)
             .limit(limit)
@@ -106,7 +108,7 @@ class SessionRepository:
         ).all()
 
     def rows_of_requests(self, request_ids: Sequence[int]) -> Sequence[Row[Any]]:
-        """The session rows of several requests in one query (a sweep's batch of requests renders them)."""
+        """The session rows of several requests in one query (for a batch of notices)."""
         if not request_ids:
             return []
         return self.session.execute(select(SESSIONS).where(
