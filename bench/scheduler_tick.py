@@ -87,7 +87,7 @@ def one_tick(sweeps: SweepService) -> tuple[float, int]:
 def render_all(outbox: Outbox, sweeps: SweepService) -> tuple[float, int]:
     """Render every notice the tick queued, as an outbox worker would (its Slack rows stay queued)."""
     started, rendered = time.perf_counter(), 0
-    while jobs := [job for job in outbox.claim(50) if job.kind == NOTICE]:
+    while jobs := [job for job in outbox.claim(1) if job.kind == NOTICE]:  # one claim, a batch rendered
         rendered += sum(sweeps.render_notice(job) for job in jobs)
     return time.perf_counter() - started, rendered
 

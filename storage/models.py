@@ -291,6 +291,9 @@ class AuditSinkCursor(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+QUEUED_DELIVERY = "state = 'queued'"
+
+
 class Delivery(Base):
     """One Slack call the outbox owes: a message, an update or a Home publish, rendered when it was queued.
 
@@ -302,8 +305,11 @@ class Delivery(Base):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_state_due_at", "state", "due_at"),
-                      Index("ix_deliveries_dedupe_key", "dedupe_key"))
+    # Only queued rows are looked for by due time or key: the indexes leave settled rows out.
+    __table_args__ = (Index("ix_deliveries_queued_due", "due_at", "id",
+                            postgresql_where=text(QUEUED_DELIVERY), sqlite_where=text(QUEUED_DELIVERY)),
+                      Index("ix_deliveries_queued_key", "dedupe_key", "id",
+                            postgresql_where=text(QUEUED_DELIVERY), sqlite_where=text(QUEUED_DELIVERY)))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # post, dm, update, publish
     channel: Mapped[str] = mapped_column(String(32))  # a conversation; a user id for dm and publish

@@ -23,7 +23,7 @@ from storage.repositories.deliveries import DeliveryRepository
 log = logging.getLogger(__name__)
 NOTICE = "notice"  # the outbox kind of a row a tick queued: a worker renders it into its messages' rows
 NOW = object()  # in a Mark's values: the transaction's time
-RENDER_BATCH = 50  # notices a worker renders in one transaction
+RENDER_BATCH = 50  # notices in one outbox row: a worker renders them in one transaction
 
 Args = Mapping[str, Any]  # what a notice's row carries besides its row: the same for the whole batch
 
@@ -63,38 +63,39 @@ class BatchResult:
 def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: Args | None = None) -> BatchResult:
     """Mark every claimed row and queue its notice, in this transaction; nothing is rendered here.
 
-    A batch costs the same two statements whatever its size: the marks in one UPDATE, the notices in one
-    INSERT of small outbox rows (which notice, which row). A worker renders each after the commit (`render`),
-    with the state the row is in then, and audits it there: a notice is recorded once its messages are queued.
+    A batch costs the same two statements whatever its size: the marks in one UPDATE, and one INSERT of a few
+    small outbox rows, each naming up to RENDER_BATCH notices (which notice, which rows). A worker renders each
+    outbox row after the commit (`render`), with the state its rows are in then, and audits every notice there:
+    a notice is recorded once its messages are queued.
     """
     if not rows:
         return BatchResult()
     _write(tx.sessions if notice.about is SessionRead else tx.requests, rows, mark.at(tx.now))
     outbox = DeliveryRepository(tx.session)
-    for row in rows:
-        request_id = row.request_id if notice.about is SessionRead else row.id
-        outbox.buffer({"kind": NOTICE, "channel": "", "request_id": request_id,
-                       "payload": {"notice": notice.action, "row": row.id, "args": dict(args or {})}})
+    items = [[row.id, row.request_id if notice.about is SessionRead else row.id] for row in rows]
+    for start in range(0, len(items), RENDER_BATCH):
+        outbox.buffer({"kind": NOTICE, "channel": "", "payload": {
+            "notice": notice.action, "args": dict(args or {}), "rows": items[start:start + RENDER_BATCH]}})
     return BatchResult(claimed=len(rows), handled=len(rows))
 
 
-def render(tx: Tx, first: int, notices: Mapping[str, Notice]) -> int:
-    """Render the notice row `first` (claimed by the caller) and up to RENDER_BATCH - 1 more that are due, in the
-    caller's transaction: each one's messages are queued and its audit event written, and the rows settled, all
-    in one commit. The views are loaded together (three queries for the batch), with the state the rows are in
-    now. How many notices were rendered (0: `first` was settled already, by another worker)."""
+def render(tx: Tx, delivery_id: int, notices: Mapping[str, Notice]) -> int:
+    """Render the notices of outbox row `delivery_id` (claimed by the caller) in the caller's transaction: each
+    one's messages are queued and its audit event written, and the row settled, all in one commit. Their views
+    are loaded together (three queries), with the state the rows are in now. How many notices were rendered
+    (0: the row was settled already, by another worker)."""
     outbox = DeliveryRepository(tx.session)
-    rows = outbox.take_notices(first, tx.now, RENDER_BATCH)
-    if not rows:
+    payload = outbox.settle_queued(delivery_id, tx.now)
+    if payload is None:
         return 0
-    requests = [read_request(row) for row in tx.requests.rows_by_ids(sorted({row.request_id for row in rows}))]
+    notice, args, items = notices[payload["notice"]], payload.get("args") or {}, payload["rows"]
+    requests = [read_request(row) for row in tx.requests.rows_by_ids(sorted({request_id for _, request_id in items}))]
     views = load_views(tx, requests)
-    for row in rows:
-        notice, args = notices[row.payload["notice"]], row.payload.get("args") or {}
-        view = views.get(row.request_id)
+    for row_id, request_id in items:
+        view = views.get(request_id)
         about = (view.session if notice.about is SessionRead else view.request) if view is not None else None
-        if view is None or about is None or about.id != row.payload["row"]:
-            log.warning("%s: row %s is gone, nothing to say", notice.action, row.payload["row"])
+        if view is None or about is None or about.id != row_id:
+            log.warning("%s: row %s is gone, nothing to say", notice.action, row_id)
             continue
         details = notice.details(about, view.request, args)
         queued = outbox.buffered()
@@ -104,7 +105,7 @@ def render(tx: Tx, first: int, notices: Mapping[str, Notice]) -> int:
             continue
         outbox.drop_buffered(queued)  # a half-rendered notice leaves nothing queued; said once, in the audit trail
         tx.pending.append(AuditEntry("pam-bot", notice.action, about.ref, "failed", {**details, "notify_code": code}))
-    return len(rows)
+    return len(items)
 
 
 def _send(notice: Notice, view: RequestView, args: Args) -> str | None:

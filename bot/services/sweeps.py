@@ -50,10 +50,13 @@ class TickReport:
 
 
 class SweepService(UseCase):
-    """The scheduler's work; every method is safe to run on several replicas at once."""
+    """The scheduler's work; every method is safe to run on several replicas at once.
+
+    A sweep claims up to `batch` rows a transaction, `max_batches` times a tick: a batch costs a few statements
+    and a commit whatever its size, so batches are large; the rest waits for the next tick."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, notifier: Notifier, grants: GrantService,
-                 warning: timedelta, request_timeout: timedelta, batch: int = 200, max_batches: int = 10,
+                 warning: timedelta, request_timeout: timedelta, batch: int = 1000, max_batches: int = 2,
                  prune_revocations: Callable[[], int] = lambda: 0,
                  prune_every: timedelta = timedelta(minutes=5),
                  retry_revocations: Callable[[], int] = lambda: 0, reminders: Sequence[timedelta] = ()) -> None:
@@ -160,8 +163,8 @@ class SweepService(UseCase):
         return self.prune_revocations()
 
     def render_notice(self, job: Job) -> int:
-        """Render a notice a tick queued, with the due ones queued after it (an outbox worker calls this): their
-        messages, their audit events and their rows' settling commit together. How many were rendered."""
+        """Render the notices of an outbox row a tick queued (an outbox worker calls this): their messages, their
+        audit events and the row's settling commit together. How many were rendered."""
         with self.transaction() as tx:
             return render(tx, job.id, self.notices)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
@@ -106,23 +106,13 @@ class DeliveryRepository:
     def get(self, delivery_id: int) -> Delivery | None:
         return self.session.get(Delivery, delivery_id)
 
-    def take_notices(self, first: int, now: datetime, limit: int) -> list[Row[Any]]:
-        """Row `first` (the caller's claim) and up to `limit` - 1 more due, unclaimed rows of its kind, oldest
-        first, locked (other workers skip them) and settled: the caller renders them in this transaction. Empty
-        when `first` was settled already."""
-        columns = (Delivery.id, Delivery.kind, Delivery.request_id, Delivery.payload)
-        head = self.session.execute(select(*columns).where(Delivery.id == first, Delivery.state == QUEUED)
-                                    .with_for_update()).first()
-        if head is None:
-            return []
-        rows = [head, *self.session.execute(
-            select(*columns).where(Delivery.kind == head.kind, Delivery.state == QUEUED, Delivery.id != first,
-                                   Delivery.due_at <= now,
-                                   or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
-            .order_by(Delivery.id).limit(limit - 1).with_for_update(skip_locked=True)).all()]
-        self.session.execute(update(Delivery).where(among(self.session, Delivery.id, [row.id for row in rows]))
-                             .values(state=DONE, done_at=now, lease_until=None))
-        return rows
+    def settle_queued(self, delivery_id: int, now: datetime) -> dict[str, Any] | None:
+        """Close a row that is still queued and return its payload (a notice the caller renders in this
+        transaction); None when it was closed already."""
+        payload = self.session.execute(
+            update(Delivery).where(Delivery.id == delivery_id, Delivery.state == QUEUED)
+            .values(state=DONE, done_at=now, lease_until=None).returning(Delivery.payload)).scalar()
+        return dict(payload) if payload is not None else None
 
     def newer_queued(self, row: Delivery) -> bool:
         """Whether a later row with the same key waits behind this update (then its state is already stale)."""

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
                 break
             time.sleep(0.01)
         while time.monotonic() < deadline and not container.outbox.idle():  # the replicas render and send
-            time.sleep(0.05)
+            time.sleep(0.5)
     finally:
         container.close()
     print(json.dumps(dict(totals)), flush=True)
