@@ -16,7 +16,7 @@ from bot.cli.setup import add_setup_commands
 from bot.config import Settings
 from bot.domain.errors import PamError
 from bot.cli.health import add_health_command
-from bot.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED
+from bot.cli.errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, EXIT_REFUSED
 from bot.cli.storage import refuse_new_sqlite
 from bot.config import DEFAULT_DATABASE_URL
 from bot.logs import configure_logging
@@ -62,6 +62,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure an operator can fix is one `error:` line on stderr (exit codes in README)."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit: a reader that went away shows up inside the guard
+        return code
+    except BrokenPipeError:  # `pam-bot schema | head`: the reader stopped; stop quietly, as shell tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush must not fail again
+        return EXIT_PIPE_CLOSED
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     args.actor = cli_actor(args.actor or _os_user())
     configure_logging(os.environ)
@@ -77,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except Exception as error:  # noqa: BLE001 - the operator gets one line; --verbose shows the traceback
         known = explain(error, database_url)
         if args.verbose:

@@ -30,7 +30,8 @@ def add_config_commands(commands: Any) -> None:
     apply.set_defaults(run=_apply)
     commands.add_parser("export", help="print today's configuration as a file `apply` takes").set_defaults(
         run=_export)
-    commands.add_parser("schema", help="print the configuration file's JSON Schema").set_defaults(run=_schema)
+    commands.add_parser("schema", help="print the configuration file's JSON Schema").set_defaults(
+        run=_schema, uses_database=False)  # a constant: no database needed
 
 
 def apply_service() -> ApplyService:

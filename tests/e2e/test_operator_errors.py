@@ -114,3 +114,13 @@ def test_the_external_id_is_never_made_up_by_a_cli_command(deploy_env: dict[str,
         assert "no ExternalId" in line and "PAM_EXTERNAL_ID" in line
     generated = pam_bot(deploy_env, "audit", "export").stdout
     assert "installation.external_id_generated" not in generated
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(deploy_env: dict[str, str]) -> None:
+    """`pam-bot schema | head`: the pipe closes before pam-bot writes; no traceback, no error line, exit 141."""
+    command = subprocess.Popen([str(BIN / "pam-bot"), "schema"], env=deploy_env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert command.stdout is not None and command.stderr is not None
+    command.stdout.close()  # the reader is gone before the first line
+    assert command.wait(timeout=60) == 141
+    assert command.stderr.read() == ""
