@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.states import RequestStatus
 from bot.services.base import Tx
+from bot.services.notices import CARDS_CLOSED, notice_row
 from storage.repositories.deliveries import DeliveryRepository
 
 CARD_POSTS = ("post", "dm")  # the kinds of a card's first post; its updates are `update` rows with the same key
@@ -17,7 +18,8 @@ def card_key(ref: str) -> str:
 
 def card_refused(tx: Tx, request_id: int, code: str, hint: str) -> None:
     """Slack refused a first card for good: a request still pending is cancelled (nobody could approve it), its
-    other unsent cards dropped and its requester told why; a break-glass card's refusal is only audited."""
+    other unsent cards dropped, the ones that landed closed (their update is rendered by a worker) and its
+    requester told why; a break-glass card's refusal is only audited."""
     request = tx.requests.by_id(request_id)
     if request is None:
         return
@@ -30,6 +32,8 @@ def card_refused(tx: Tx, request_id: int, code: str, hint: str) -> None:
         return
     outbox = DeliveryRepository(tx.session)
     outbox.drop_posts(card_key(request.ref), tx.now, "request_cancelled")
+    # Cards that did land (by DM to other approvers) must stop offering Approve: a worker renders their update.
+    outbox.buffer(notice_row(CARDS_CLOSED, [(request_id, request_id)]))
     outbox.buffer({"kind": "dm", "channel": request.requester_id, "payload": {
         "text": f"🚫 Request {request.ref} for `{request.resource_name}/{request.account_name}` is cancelled: its "
                 f"approval card could not be posted. {reason}"}})

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 NOTICE = "notice"  # the outbox kind of a row a tick queued: a worker renders it into its messages' rows
 NOW = object()  # in a Mark's values: the transaction's time
 RENDER_BATCH = 50  # notices in one outbox row: a worker renders them in one transaction
+CARDS_CLOSED = "request.cards_closed"  # a request cancelled because Slack refused one of its cards: the others close
 
 Args = Mapping[str, Any]  # what a notice's row carries besides its row: the same for the whole batch
 
@@ -72,11 +73,17 @@ def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: 
         return BatchResult()
     _write(tx.sessions if notice.about is SessionRead else tx.requests, rows, mark.at(tx.now))
     outbox = DeliveryRepository(tx.session)
-    items = [[row.id, row.request_id if notice.about is SessionRead else row.id] for row in rows]
+    items = [(row.id, row.request_id if notice.about is SessionRead else row.id) for row in rows]
     for start in range(0, len(items), RENDER_BATCH):
-        outbox.buffer({"kind": NOTICE, "channel": "", "payload": {
-            "notice": notice.action, "args": dict(args or {}), "rows": items[start:start + RENDER_BATCH]}})
+        outbox.buffer(notice_row(notice.action, items[start:start + RENDER_BATCH], args))
     return BatchResult(claimed=len(rows), handled=len(rows))
+
+
+def notice_row(action: str, items: Sequence[tuple[int, int]], args: Args | None = None) -> dict[str, Any]:
+    """The outbox row (the keyword arguments of `DeliveryRepository.add`) of the notice `action` about `items`:
+    (row id, request id) pairs, up to RENDER_BATCH of them."""
+    return {"kind": NOTICE, "channel": "", "payload": {"notice": action, "args": dict(args or {}),
+                                                       "rows": [list(item) for item in items]}}
 
 
 def render(tx: Tx, delivery_id: int, notices: Mapping[str, Notice]) -> int:

@@ -22,7 +22,7 @@ from bot.domain.states import RequestStatus, SessionStatus
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import REMIND_EVERY
 from bot.services.grants import GrantService
-from bot.services.notices import NOW, Args, Mark, Notice, deliver, render
+from bot.services.notices import CARDS_CLOSED, NOW, Args, Mark, Notice, deliver, render
 from bot.services.outbox import Job
 from bot.services.ports import Notifier, RequestView
 from bot.services.read_models import RequestRead, SessionRead
@@ -82,6 +82,8 @@ class SweepService(UseCase):
             Notice("session.grant", RequestRead, lambda view, args: self._tell_failed(view),
                    lambda row, request, args: {"code": "grant_interrupted", "attempts": request.grant_attempts,
                                                "message": GAVE_UP}, outcome="failed"),
+            # Not a sweep's: queued by the outbox when Slack refused one of a request's first cards for good.
+            Notice(CARDS_CLOSED, RequestRead, lambda view, args: notifier.update_request_cards(view)),
         )}
 
     def tick(self) -> TickReport:

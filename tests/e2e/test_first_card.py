@@ -136,6 +136,23 @@ def test_without_a_channel_each_approver_gets_the_card_by_dm_through_the_outbox(
                            and "Granted" in json.dumps(c.args), timeout=10)
 
 
+def test_when_slack_refuses_one_approvers_card_the_cards_that_landed_lose_their_buttons(bot: Bot) -> None:
+    bot.add_account(approval_channel=None)
+    bot.container.deliverer.stop()  # the cards wait in the outbox; this test delivers them one at a time
+    assert bot.driver.command(REQUESTER, ASK).status == 200
+    wait_for(lambda: len(deliveries(bot)) == 2, "the two card DMs queued")
+    (ref,) = [r.ref for r in bot.requests()]
+    assert bot.container.deliverer.drain(limit=1) == 1  # the first approver's card lands
+    (landed,) = request_row(bot, ref).cards
+    bot.slack.fail_next("chat.postMessage", error="channel_not_found")  # the second approver's is refused
+    bot.container.deliverer.drain()
+    assert request_row(bot, ref).status == "cancelled"
+    update = bot.slack.wait_for("chat.update", lambda c: c.args.get("ts") == landed["ts"], timeout=10)
+    assert update.args["channel"] == landed["channel"] and not has_buttons(update.args)
+    assert "cancelled" in json.dumps(update.args).lower()
+    assert [e.target for e in bot.audit("request.cards_closed")] == [ref]
+
+
 def test_without_a_channel_an_unreadable_approver_group_refuses_the_ask_and_queues_nothing(bot: Bot) -> None:
     bot.add_account(approval_channel=None, approver_ids=(), approver_group=GROUP)
     bot.slack.fail_next("usergroups.users.list", error="missing_scope")
