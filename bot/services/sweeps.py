@@ -1,8 +1,8 @@
 """Time-driven work: warnings, end notices, timeouts, reminders, crash recovery, revocation retries and clean-up.
 
 Each sweep claims due rows (row locks with SKIP LOCKED on PostgreSQL, serialised writers on SQLite),
-marks them and queues a small notice row per claimed row in the outbox in the same transaction (see
-`notices.deliver`): no Slack call and no rendering happens in a tick. Another replica never sees a
+marks them and queues small notice rows in the outbox (one per fifty claimed rows) in the same transaction
+(see `notices.deliver`): no Slack call and no rendering happens in a tick. Another replica never sees a
 claimed row; the outbox's workers render the notices after the commit (`render_notice`) and deliver
 their messages, with retries.
 """
