@@ -26,8 +26,11 @@ from bot.services.notices import CARDS_CLOSED, NOW, Args, Mark, Notice, deliver,
 from bot.services.outbox import Job
 from bot.services.ports import Notifier, RequestView
 from bot.services.read_models import RequestRead, SessionRead
+from storage.repositories.deliveries import DeliveryRepository
 
 log = logging.getLogger(__name__)
+OUTBOX_KEEP = timedelta(days=7)  # settled outbox rows stay this long (what was sent, for an operator), then go
+OUTBOX_PRUNE_BATCH = 5000  # at most this many deleted at a time
 STUCK_AFTER = timedelta(minutes=2)  # an approved request untouched this long lost its grant to a crash
 GRANT_ATTEMPTS = 2  # the grant that crashed and one retry
 GAVE_UP = "pam-bot was interrupted while creating the console session and could not finish it; please ask again."
@@ -47,6 +50,7 @@ class TickReport:
     break_glass_reminded: int = 0
     started: int = 0  # scheduled requests granted at their start
     links_lost: int = 0  # sessions whose link died with its process, offered a new link
+    outbox_pruned: int = 0  # outbox rows settled more than OUTBOX_KEEP ago, deleted
 
 
 class SweepService(UseCase):
@@ -72,6 +76,7 @@ class SweepService(UseCase):
         self.retry_revocations = retry_revocations  # claims due rows itself (SKIP LOCKED), like the sweeps here
         self.reminders = tuple(reminders)
         self._pruned_at: datetime | None = None
+        self._outbox_pruned_at: datetime | None = None
         self.notices = {notice.action: notice for notice in (
             Notice("session.warned", SessionRead, lambda view, args: notifier.warn_expiry(view), _session_details),
             Notice("session.ended", SessionRead, lambda view, args: notifier.announce_end(view), _session_details),
@@ -92,7 +97,7 @@ class SweepService(UseCase):
                   "reminded": self.remind_approvers, "ended": self.end_sessions, "warned": self.warn_sessions,
                   "pruned": self.prune, "revocations": self.retry_revocations,
                   "break_glass_reminded": self.remind_break_glass, "started": self.start_scheduled,
-                  "links_lost": self.grants.offer_lost_links}
+                  "links_lost": self.grants.offer_lost_links, "outbox_pruned": self.prune_outbox}
         return TickReport(**{name: _guarded(name, sweep) for name, sweep in sweeps.items()})
 
     def warn_sessions(self) -> int:
@@ -163,6 +168,16 @@ class SweepService(UseCase):
             return 0
         self._pruned_at = now
         return self.prune_revocations()
+
+    def prune_outbox(self) -> int:
+        """Delete outbox rows settled (sent, refused or superseded) more than OUTBOX_KEEP ago, at most every
+        `prune_every`; rows still queued are never touched."""
+        now = self.clock()
+        if self._outbox_pruned_at is not None and now - self._outbox_pruned_at < self.prune_every:
+            return 0
+        self._outbox_pruned_at = now
+        with self.transaction() as tx:
+            return DeliveryRepository(tx.session).prune(tx.now - OUTBOX_KEEP, OUTBOX_PRUNE_BATCH)
 
     def render_notice(self, job: Job) -> int:
         """Render the notices of an outbox row a tick queued (an outbox worker calls this): their messages, their

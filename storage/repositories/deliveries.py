@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
 from storage.repositories._bulk import insert_in_order
 from storage.repositories._transition import among
+from storage.repositories.results import rowcount
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
 # Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
@@ -113,6 +114,12 @@ class DeliveryRepository:
             update(Delivery).where(Delivery.id == delivery_id, Delivery.state == QUEUED)
             .values(state=DONE, done_at=now, lease_until=None).returning(Delivery.payload)).scalar()
         return dict(payload) if payload is not None else None
+
+    def prune(self, settled_before: datetime, limit: int) -> int:
+        """Delete up to `limit` rows settled before `settled_before` (oldest first); how many."""
+        old = select(Delivery.id).where(Delivery.state != QUEUED, Delivery.done_at < settled_before) \
+            .order_by(Delivery.id).limit(limit)
+        return rowcount(self.session.execute(delete(Delivery).where(Delivery.id.in_(old.scalar_subquery()))))
 
     def newer_queued(self, row: Delivery) -> bool:
         """Whether a later row with the same key waits behind this update (then its state is already stale)."""

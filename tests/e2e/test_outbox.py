@@ -178,3 +178,21 @@ def test_a_link_dm_that_cannot_land_offers_a_new_link_that_works_for_the_remaini
     assert signs_in(bot.aws.federation, link)
     (relinked,) = wait_for(lambda: bot.audit("session.relinked"), "the relink's audit event (written after the DM)")
     assert len(bot.sessions()) == 1 and relinked.actor == REQUESTER
+
+
+def test_settled_rows_are_deleted_a_week_after_they_settled_and_queued_ones_never(bot: Bot) -> None:
+    bot.add_account()
+    grant_session(bot)
+    bot.settle()
+    settled = {d.id for d in deliveries(bot) if d.state != "queued"}
+    assert settled
+    bot.container.deliverer.stop()
+    bot.container.outbox.queue("dm", REQUESTER, {"text": "still waiting"})  # Slack has not taken it yet
+    sweeps = bot.container.services.sweeps
+    at(bot, bot.clock() + timedelta(days=6))
+    assert sweeps.tick().outbox_pruned == 0  # settled less than a week ago: kept
+    at(bot, bot.clock() + timedelta(days=1, minutes=1))
+    assert sweeps.tick().outbox_pruned == len(settled)
+    left = deliveries(bot)
+    assert not settled & {d.id for d in left} and all(d.state == "queued" for d in left)
+    assert [d.payload for d in left if d.kind == "dm"] == [{"text": "still waiting"}]
