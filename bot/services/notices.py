@@ -1,5 +1,5 @@
-"""Notices for claimed rows: the tick marks the batch and queues one small outbox row per notice; the outbox's
-workers render each one later (`render`), queue its Slack messages and audit it, in one transaction."""
+"""Notices for claimed rows: the tick marks the batch and queues small outbox rows (one per fifty notices); the
+outbox's workers render each later (`render`): its notices' Slack messages and audit events, in one transaction."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def render(tx: Tx, delivery_id: int, notices: Mapping[str, Notice]) -> int:
     """Render the notices of outbox row `delivery_id` (claimed by the caller) in the caller's transaction: each
     one's messages are queued and its audit event written, and the row settled, all in one commit. Their views
     are loaded together (three queries), with the state the rows are in now. How many notices were rendered
-    (0: the row was settled already, by another worker)."""
+    (0: the row was settled already, by another worker; a notice whose row is gone is skipped)."""
     outbox = DeliveryRepository(tx.session)
     payload = outbox.settle_queued(delivery_id, tx.now)
     if payload is None:
@@ -98,13 +98,14 @@ def render(tx: Tx, delivery_id: int, notices: Mapping[str, Notice]) -> int:
     notice, args, items = notices[payload["notice"]], payload.get("args") or {}, payload["rows"]
     requests = [read_request(row) for row in tx.requests.rows_by_ids(sorted({request_id for _, request_id in items}))]
     views = load_views(tx, requests)
+    rendered = 0
     for row_id, request_id in items:
         view = views.get(request_id)
         about = (view.session if notice.about is SessionRead else view.request) if view is not None else None
         if view is None or about is None or about.id != row_id:
             log.warning("%s: row %s is gone, nothing to say", notice.action, row_id)
             continue
-        details = notice.details(about, view.request, args)
+        details, rendered = notice.details(about, view.request, args), rendered + 1
         queued = outbox.buffered()
         code = _send(notice, view, args)
         if code is None:
@@ -112,7 +113,7 @@ def render(tx: Tx, delivery_id: int, notices: Mapping[str, Notice]) -> int:
             continue
         outbox.drop_buffered(queued)  # a half-rendered notice leaves nothing queued; said once, in the audit trail
         tx.pending.append(AuditEntry("pam-bot", notice.action, about.ref, "failed", {**details, "notify_code": code}))
-    return len(items)
+    return rendered
 
 
 def _send(notice: Notice, view: RequestView, args: Args) -> str | None:
