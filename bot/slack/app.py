@@ -20,7 +20,7 @@ from bot.slack import listeners
 from bot.slack.payload import ACKED_AT, REPLAYED
 
 # Named: without a name Bolt takes its caller's file name from inspect.stack(), which reads the source of every
-# frame on the stack (a quarter of a second under a deep caller such as a test runner).
+# frame on the stack (slow under a deep caller such as a test runner). Bolt names its listener logger after it.
 APP_NAME = "pam-bot"
 
 
