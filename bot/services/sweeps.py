@@ -57,10 +57,12 @@ class SweepService(UseCase):
     """The scheduler's work; every method is safe to run on several replicas at once.
 
     A sweep claims up to `batch` rows a transaction, `max_batches` times a tick: a batch costs a few statements
-    and a commit whatever its size, so batches are large; the rest waits for the next tick."""
+    and a commit whatever its size, so batches are large; the rest waits for the next tick. The sweeps that grant
+    take `grant_batch` a tick, since each grant calls AWS."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, notifier: Notifier, grants: GrantService,
                  warning: timedelta, request_timeout: timedelta, batch: int = 1000, max_batches: int = 2,
+                 grant_batch: int = 200,
                  prune_revocations: Callable[[], int] = lambda: 0,
                  prune_every: timedelta = timedelta(minutes=5),
                  retry_revocations: Callable[[], int] = lambda: 0, reminders: Sequence[timedelta] = ()) -> None:
@@ -70,6 +72,7 @@ class SweepService(UseCase):
         self.warning = warning
         self.request_timeout = request_timeout
         self.batch = batch
+        self.grant_batch = grant_batch  # the sweeps that grant (a scheduled start, a crashed grant) take fewer
         self.max_batches = max_batches
         self.prune_revocations = prune_revocations
         self.prune_every = prune_every
@@ -139,13 +142,13 @@ class SweepService(UseCase):
     def start_scheduled(self) -> int:
         """Grant the approved requests whose scheduled start has come (the grant's own claim keeps it to once)."""
         with self.transaction() as tx:
-            due = tx.requests.claim_starting(tx.now, self.batch)
+            due = tx.requests.claim_starting(tx.now, self.grant_batch)
         return sum(1 for request_id in due if self.grants.grant(request_id) is not None)
 
     def recover_stuck(self) -> int:
         """Approved requests a crash left without a session: retry the grant once, then fail them loudly."""
         with self.transaction() as tx:
-            rows = tx.requests.claim_stuck(tx.now - STUCK_AFTER, self.batch)
+            rows = tx.requests.claim_stuck(tx.now - STUCK_AFTER, self.grant_batch)
             retry = [(row.id, row.ref) for row in rows if row.grant_attempts < GRANT_ATTEMPTS]
             gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS],
                               self.notices["session.grant"],

@@ -86,7 +86,7 @@ def test_two_schedulers_send_each_reminder_once(bot: Bot, database_url: str) -> 
                 target_role_arn=account.role_arn, duration_seconds=900, reason="", status="pending",
                 created_at=now - timedelta(minutes=40), updated_at=now, cards=[{"channel": CHANNEL, "ts": "1.000001"}]))
     sweeps = bot.container.services.sweeps
-    sweeps.batch = 10  # small batches, so that both take turns on the same due rows
+    sweeps.batch, sweeps.max_batches = 10, 20  # small batches, so that both take turns on the same due rows
     counts: list[int] = []
     threads = [threading.Thread(target=lambda: counts.append(sweeps.remind_approvers())) for _ in range(2)]
     for thread in threads:
@@ -94,6 +94,7 @@ def test_two_schedulers_send_each_reminder_once(bot: Bot, database_url: str) -> 
     for thread in threads:
         thread.join(timeout=60)
     assert sum(counts) == 120
+    bot.settle_outbox()  # each reminder is audited when the outbox renders it
     reminded = Counter(e.target for e in bot.audit("request.reminded"))
     assert len(reminded) == 120 and set(reminded.values()) == {1}
     assert all(r.reminders_sent == 1 for r in bot.requests() if r.ref.startswith("R-RM"))

@@ -99,7 +99,7 @@ def test_two_schedulers_grant_each_start_once(bot: Bot, database_url: str) -> No
                 created_at=now - timedelta(hours=1), updated_at=now - timedelta(hours=1), decided_at=now,
                 starts_at=now - timedelta(seconds=5), cards=[]))
     sweeps = bot.container.services.sweeps
-    sweeps.batch = 3
+    sweeps.grant_batch = 3
     threads = [threading.Thread(target=lambda: [sweeps.start_scheduled() for _ in range(6)]) for _ in range(2)]
     for thread in threads:
         thread.start()
