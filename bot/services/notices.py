@@ -53,16 +53,8 @@ class Notice:
     outcome: str = "ok"  # what the audit says once the notice is out ("failed" for a grant given up)
 
 
-@dataclass(frozen=True)
-class BatchResult:
-    """What one claimed batch came to."""
-
-    claimed: int = 0
-    handled: int = 0
-
-
-def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: Args | None = None) -> BatchResult:
-    """Mark every claimed row and queue its notice, in this transaction; nothing is rendered here.
+def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: Args | None = None) -> int:
+    """Mark every claimed row and queue its notice, in this transaction (nothing is rendered here); how many.
 
     A batch costs the same two statements whatever its size: the marks in one UPDATE, and one INSERT of a few
     small outbox rows, each naming up to RENDER_BATCH notices (which notice, which rows). A worker renders each
@@ -70,13 +62,13 @@ def deliver(tx: Tx, rows: Sequence[Row[Any]], notice: Notice, mark: Mark, args: 
     a notice is recorded once its messages are queued.
     """
     if not rows:
-        return BatchResult()
+        return 0
     _write(tx.sessions if notice.about is SessionRead else tx.requests, rows, mark.at(tx.now))
     outbox = DeliveryRepository(tx.session)
     items = [(row.id, row.request_id if notice.about is SessionRead else row.id) for row in rows]
     for start in range(0, len(items), RENDER_BATCH):
         outbox.buffer(notice_row(notice.action, items[start:start + RENDER_BATCH], args))
-    return BatchResult(claimed=len(rows), handled=len(rows))
+    return len(rows)
 
 
 def notice_row(action: str, items: Sequence[tuple[int, int]], args: Args | None = None) -> dict[str, Any]:

@@ -78,8 +78,7 @@ class SweepService(UseCase):
         self.prune_every = prune_every
         self.retry_revocations = retry_revocations  # claims due rows itself (SKIP LOCKED), like the sweeps here
         self.reminders = tuple(reminders)
-        self._pruned_at: datetime | None = None
-        self._outbox_pruned_at: datetime | None = None
+        self._pruned_at: dict[str, datetime] = {}  # when each clean-up last ran
         self.notices = {notice.action: notice for notice in (
             Notice("session.warned", SessionRead, lambda view, args: notifier.warn_expiry(view), _session_details),
             Notice("session.ended", SessionRead, lambda view, args: notifier.announce_end(view), _session_details),
@@ -150,11 +149,10 @@ class SweepService(UseCase):
         with self.transaction() as tx:
             rows = tx.requests.claim_stuck(tx.now - STUCK_AFTER, self.grant_batch)
             retry = [(row.id, row.ref) for row in rows if row.grant_attempts < GRANT_ATTEMPTS]
-            gave_up = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS],
+            handled = deliver(tx, [row for row in rows if row.grant_attempts >= GRANT_ATTEMPTS],  # given up
                               self.notices["session.grant"],
                               _set(status=RequestStatus.FAILED, updated_at=True, failure_code="grant_interrupted",
                                    failure_message=GAVE_UP))
-        handled = gave_up.handled
         for request_id, ref in retry:
             # The grant's own conditional claim decides between replicas that both saw the row.
             view = self.grants.grant(request_id, max_attempts=GRANT_ATTEMPTS)
@@ -166,21 +164,23 @@ class SweepService(UseCase):
 
     def prune(self) -> int:
         """Remove old revocation statements, at most every `prune_every` (each costs AWS calls)."""
-        now = self.clock()
-        if self._pruned_at is not None and now - self._pruned_at < self.prune_every:
-            return 0
-        self._pruned_at = now
-        return self.prune_revocations()
+        return self.prune_revocations() if self._time_to("revocations") else 0
 
     def prune_outbox(self) -> int:
         """Delete outbox rows settled (sent, refused or superseded) more than OUTBOX_KEEP ago, at most every
         `prune_every`; rows still queued are never touched."""
-        now = self.clock()
-        if self._outbox_pruned_at is not None and now - self._outbox_pruned_at < self.prune_every:
+        if not self._time_to("outbox"):
             return 0
-        self._outbox_pruned_at = now
         with self.transaction() as tx:
             return DeliveryRepository(tx.session).prune(tx.now - OUTBOX_KEEP, OUTBOX_PRUNE_BATCH)
+
+    def _time_to(self, chore: str) -> bool:
+        """Whether the clean-up `chore` last ran at least `prune_every` ago (it is then taken to run now)."""
+        now, last = self.clock(), self._pruned_at.get(chore)
+        if last is not None and now - last < self.prune_every:
+            return False
+        self._pruned_at[chore] = now
+        return True
 
     def render_notice(self, job: Job) -> int:
         """Render the notices of an outbox row a tick queued (an outbox worker calls this): their messages, their
@@ -194,9 +194,9 @@ class SweepService(UseCase):
         handled = 0
         for _ in range(self.max_batches):
             with self.transaction() as tx:
-                result = deliver(tx, claim(tx), self.notices[action], mark, args)
-            handled += result.handled
-            if result.claimed < self.batch:
+                marked = deliver(tx, claim(tx), self.notices[action], mark, args)
+            handled += marked
+            if marked < self.batch:
                 break
         return handled
 
