@@ -45,6 +45,7 @@ class Settings:
     daily_cap_seconds: int = 8 * 3600  # access one person may have on one account in 24 hours, extensions included
     reminder_seconds: tuple[int, ...] = ()  # offsets from a request's creation; empty: one reminder half-way
     port: int = 3000
+    worker_nice: int = 10  # PAM_WORKER_NICE: `pam-bot work` runs this much below the web processes' CPU priority
     auto_migrate: bool = True
     log_format: str = "text"
     log_level: str = "INFO"
@@ -77,6 +78,7 @@ class Settings:
             reminder_seconds=reader.schedule("PAM_REMINDERS"),
             daily_cap_seconds=reader.seconds("PAM_DAILY_CAP", "8h", minimum=900),
             port=reader.integer("PORT", "3000", minimum=1, maximum=65535),
+            worker_nice=reader.integer("PAM_WORKER_NICE", "10", minimum=0, maximum=19),
             auto_migrate=reader.flag("PAM_AUTO_MIGRATE", True),
             log_format=reader.choice("PAM_LOG_FORMAT", "text", {"text", "json"}),
             log_level=reader.choice("PAM_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),

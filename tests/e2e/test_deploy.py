@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -118,6 +119,40 @@ def test_release_then_web_serves_health_metrics_and_slack_then_stops_gracefully(
     assert "Traceback" not in logs
     worker_logs = stop_cleanly(worker)
     assert "stopped: scheduler off, jobs in hand finished" in worker_logs and "Traceback" not in worker_logs
+
+
+def nice_of_each_thread(pid: int) -> set[int]:
+    return {os.getpriority(os.PRIO_PROCESS, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads each thread's priority from /proc")
+def test_the_worker_process_yields_the_cpu_to_the_web_process(env: dict[str, str], start) -> None:
+    """Acks have Slack's 3 s; grants can wait a moment: on one host, `pam-bot work` runs below the web's priority,
+    each of its threads (deliverers, scheduler, job threads) included, and the web keeps the platform's."""
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    port = int(env["PORT"])
+    web = start(procfile()["web"], env)
+    wait_healthy(web, port)
+    worker = start(procfile()["worker"], {**env, "PAM_AUTO_MIGRATE": "false"})
+    wait_for(lambda: "worker ready" in output(worker), lambda: output(worker), 60, interval=0.2)
+    assert nice_of_each_thread(worker.pid) == {max(ours, 10)}, output(worker)
+    assert len(os.listdir(f"/proc/{worker.pid}/task")) > 2  # the worker's threads had started when we looked
+    assert nice_of_each_thread(web.pid) == {ours}
+    assert "nice 10" in output(worker) or ours > 10
+
+    level = start(procfile()["worker"], {**env, "PAM_AUTO_MIGRATE": "false", "PAM_WORKER_NICE": "0"})
+    wait_for(lambda: "worker ready" in output(level), lambda: output(level), 60, interval=0.2)
+    assert nice_of_each_thread(level.pid) == {ours}
+    stop_cleanly(worker), stop_cleanly(level), stop_cleanly(web)
+
+
+def test_a_worker_priority_outside_unix_nice_values_is_one_line_naming_the_range(env: dict[str, str]) -> None:
+    assert subprocess.run(["pam-bot", "db", "upgrade"], env=env, capture_output=True, timeout=60).returncode == 0
+    done = subprocess.run(["pam-bot", "work"], env={**env, "PAM_WORKER_NICE": "-5"}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if "PAM_WORKER_NICE" in line]
+    assert said and "0 to 19" in said[0], done.stderr
 
 
 def test_pam_bot_serve_runs_the_same_server(env: dict[str, str], start) -> None:
