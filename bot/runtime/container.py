@@ -38,7 +38,8 @@ from bot.services.ports import AccessBroker
 from bot.services.inbox import Inbox
 from bot.slack.app import create_app, create_front_app, run_job
 from bot.slack.context import Services
-from bot.slack.guard import Members, installation_guard
+from bot.slack.front import records_only
+from bot.slack.guard import Members, installation_guard, told_later
 from bot.slack.home import SlackHomePublisher
 from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
@@ -181,11 +182,14 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                                            permissions_boundary=settings.permissions_boundary),
                         home=HomeService(db=db, clock=clock, directory=directory, admin_ids=admin.admin_ids,
                                          publisher=SlackHomePublisher(outbox)))
-    guard = installation_guard(installation, Members(client, installation), services.audit.record)
+    members = Members(people, installation)
     front = create_front_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
-                             inbox=inbox, verify_token=verify_token, guard=guard)
+                             inbox=inbox, verify_token=verify_token,
+                             guard=installation_guard(installation, members, services.audit.record,
+                                                      checks_member=lambda body: not records_only(body)))
     app = create_app(signing_secret=settings.slack_signing_secret, client=client, services=services,
-                     verify_token=verify_token)
+                     verify_token=verify_token,
+                     guard=installation_guard(installation, members, services.audit.record, answer=told_later))
     worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds, outbox=deliverer,
                     wakeups=Wakeups(engine.url) if engine.dialect.name == "postgresql" else None)
     web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)

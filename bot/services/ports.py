@@ -76,6 +76,7 @@ class Person:
     user_id: str
     team_id: str
     name: str = ""
+    enterprise_id: str | None = None  # the Enterprise Grid organisation the person belongs to, if any
     email: str | None = None
     is_bot: bool = False
     is_deleted: bool = False

@@ -24,14 +24,16 @@ from bot.slack.payload import ACKED_AT, REPLAYED
 APP_NAME = "pam-bot"
 
 
-def create_app(*, signing_secret: str, client: WebClient, services: Services, verify_token: bool = True) -> App:
+def create_app(*, signing_secret: str, client: WebClient, services: Services, verify_token: bool = True,
+               guard: Callable[..., Any] | None = None) -> App:
     """The worker's app: runs the listeners on requests the web path verified, recorded and acknowledged.
 
-    Its ack goes nowhere (Slack has had its answer); listeners run in the calling worker thread."""
+    Its ack goes nowhere (Slack has had its answer); listeners run in the calling worker thread. `guard`
+    (installation_guard) checks the sender of each request first, the members the edge left to it included."""
     app = App(name=APP_NAME, signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               request_verification_enabled=False,  # verified at the edge before the row was written
               process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
-    app.use(provide(services=services))
+    app.use(provide(services=services, then=guard))
     listeners.register(app)
 
     @app.error

@@ -55,6 +55,26 @@ def register(app: App) -> None:
     app.event(ANY)(event)
 
 
+def records_only(body: dict[str, Any]) -> bool:
+    """Whether the front does nothing with this request but record it (`register`'s routes): then the worker's
+    guard checks who sent it, and the ack never waits for Slack's users.info. Requests the front acts on before
+    the ack (modals, form errors) have their sender checked at the edge."""
+    if "command" in body:
+        if body.get("command") != "/pam":
+            return True
+        parsed = cmd.parse_command(body.get("text") or "")
+        return not isinstance(parsed, cmd.Admin | cmd.Setup) and not (isinstance(parsed, cmd.Access)
+                                                                      and not parsed.reason)
+    kind = body.get("type")
+    if kind == "block_actions":
+        return _action_id(body) not in {a.value for a in (*actions.front_clicks(), *admin.front_clicks(),
+                                                           *WORKING_FIRST)}
+    if kind == "view_submission":
+        return (body.get("view") or {}).get("callback_id") not in (View.REQUEST.value, View.RESOURCE.value,
+                                                                    View.ACCOUNT.value)
+    return kind == "event_callback"
+
+
 def only(ids: Iterable[Action]) -> re.Pattern[str]:
     """Exactly these ids (Bolt searches an action's id with the pattern; \\Z, unlike $, allows no newline)."""
     return re.compile(rf"^(?:{_alternatives(ids)})\Z")

@@ -5,22 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext
 from slack_bolt.response import BoltResponse
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.domain.errors import NotifyFailed
+from bot.domain.errors import NotFound, NotifyFailed
+from bot.services.ports import Directory
 from bot.slack.errors import reply
 from bot.slack.installation import Installation
-from bot.slack.notifier import slack_call
 
 log = logging.getLogger(__name__)
-MEMBER_TTL_SECONDS = 300.0  # a member stays checked this long; refusals and failures are never remembered
+MEMBER_TTL_SECONDS = 300.0  # a plain member's users.info is remembered this long; failures are never remembered
 
 ANSWERS = {
     "foreign_team": "pam-bot serves only the Slack workspace it is installed in.",
@@ -35,41 +33,41 @@ ANSWERS = {
 
 
 class Members:
-    """users.info at the edge, for the requester of every request; members are remembered a few minutes."""
+    """Who may use pam-bot: users.info through the directory that remembers members a few minutes
+    (bot/slack/people.py), so the edge, the worker and the asker's own lookup share one call per person."""
 
-    def __init__(self, client: WebClient, installation: Installation, *, ttl: float = MEMBER_TTL_SECONDS,
-                 now: Callable[[], float] = time.monotonic) -> None:
-        self.client, self.installation, self.ttl, self.now = client, installation, ttl, now
-        self._checked: dict[str, float] = {}
-        self._lock = threading.Lock()
+    def __init__(self, people: Directory, installation: Installation) -> None:
+        self.people, self.installation = people, installation
 
     def problem(self, user_id: str) -> str | None:
-        with self._lock:
-            if self._checked.get(user_id, float("-inf")) > self.now():
-                return None
         try:
-            user = slack_call(lambda: self.client.users_info(user=user_id))["user"]
+            person = self.people.person(user_id)
+        except NotFound:  # e.g. someone from another organisation the app cannot see
+            return "unknown_user"
         except NotifyFailed as error:
-            if error.code == "user_not_found":  # e.g. someone from another organisation the app cannot see
-                return "unknown_user"
-            log.warning("could not check Slack user %s at the edge: %s", user_id, error.code)
+            log.warning("could not check Slack user %s: %s", user_id, error.code)
             return "member_check_failed"
-        problem = self.installation.member_problem(user)
-        if problem is None:
-            with self._lock:
-                self._checked[user_id] = self.now() + self.ttl
-        return problem
+        return self.installation.member_problem(person)
 
 
-def installation_guard(installation: Installation, members: Members,
-                       record: Callable[..., None]) -> Callable[..., Any]:
-    """Global middleware: requests of other teams, organisations or strangers are refused and audited."""
+Answer = Callable[[str, dict[str, Any], str], Any]
+
+
+def installation_guard(installation: Installation, members: Members, record: Callable[..., None], *,
+                       checks_member: Callable[[dict[str, Any]], bool] = lambda body: True,
+                       answer: Answer | None = None) -> Callable[..., Any]:
+    """Global middleware: requests of other teams, organisations or strangers are refused and audited.
+
+    `checks_member(body)` says whether this request's sender is looked up here: the edge leaves the requests it
+    only records to the worker's guard, so that an ack never waits for Slack. `answer(kind, body, text)` is what
+    a refused request gets (the edge: its ack, `refusal`; the worker: a reply through its response_url)."""
+    answer_with = answer or refusal
 
     def guard(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's name
         code = installation.foreign(team_id=context.team_id, enterprise_id=context.enterprise_id,
                                     actor_team_id=context.actor_team_id,
                                     actor_enterprise_id=context.actor_enterprise_id)
-        if code is None and context.user_id:
+        if code is None and context.user_id and checks_member(body):
             code = members.problem(context.user_id)
         if code is None:
             return next()
@@ -78,9 +76,16 @@ def installation_guard(installation: Installation, members: Members,
                team_id=context.team_id, enterprise_id=context.enterprise_id)
         log.warning("refused a Slack %s from team %s (enterprise %s, user %s): %s", kind, context.team_id,
                     context.enterprise_id, context.user_id, code)
-        return refusal(kind, body, ANSWERS[code])
+        return answer_with(kind, body, ANSWERS[code])
 
     return guard
+
+
+def told_later(kind: str, body: dict[str, Any], text: str) -> BoltResponse:
+    """The worker's answer to a refused request, acknowledged long ago: said through its response_url, if any."""
+    if body.get("response_url"):
+        _tell(str(body["response_url"]), text)
+    return BoltResponse(status=200, body="")
 
 
 def refusal(kind: str, body: dict[str, Any], text: str) -> BoltResponse:

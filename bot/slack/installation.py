@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.domain.errors import ConfigError, NotifyFailed
+from bot.services.ports import Person
 from bot.slack.notifier import slack_call
 
 
@@ -34,12 +33,11 @@ class Installation:
             return "foreign_user"
         return None
 
-    def member_problem(self, user: Mapping[str, Any]) -> str | None:
-        """Why a users.info user may not use pam-bot here (`stranger`, `foreign_user`), or None."""
-        if user.get("is_stranger"):
+    def member_problem(self, person: Person) -> str | None:
+        """Why a person (users.info) may not use pam-bot here (`stranger`, `foreign_user`), or None."""
+        if person.is_stranger:
             return "stranger"
-        enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
-        if not self._ours(str(user.get("team_id") or ""), enterprise):
+        if not self._ours(person.team_id, person.enterprise_id):
             return "foreign_user"
         return None
 

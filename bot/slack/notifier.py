@@ -64,6 +64,7 @@ class SlackDirectory:
             raise
         return Person(
             user_id=user["id"], team_id=user.get("team_id", ""), name=user.get("name", ""),
+            enterprise_id=(user.get("enterprise_user") or {}).get("enterprise_id") or None,
             email=(user.get("profile") or {}).get("email"),
             is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
             is_deleted=bool(user.get("deleted")),

@@ -13,7 +13,8 @@ MAX_REMEMBERED = 10_000  # people at most; the oldest go first beyond it
 
 
 class RememberedPeople:
-    """`person()` through users.info once per person per `ttl`, like the edge's member check (bot/slack/guard.py).
+    """`person()` through users.info once per person per `ttl`; the installation guard's member check
+    (bot/slack/guard.py) looks people up through it too, so one lookup serves the check and the ask.
 
     Only plain members are remembered: a bot, a deactivated account, a guest or a stranger is asked about every
     time, and so is anyone whose lookup failed. Group membership is never remembered: it decides who may approve.

@@ -66,10 +66,35 @@ def test_a_slack_connect_stranger_is_refused_and_audited(bot: Bot) -> None:
     bot.add_account()
     bot.slack.add_user("USTRANGER1", name="sam", email="sam@partner.example", is_stranger=True, team_id="T0PARTNER")
     answer = bot.driver.command("USTRANGER1", ASK)  # in a shared channel of this workspace
-    assert answer.status == 200 and answer.json is not None
-    assert "other organisations" in answer.json["text"]
+    assert answer.status == 200  # recorded and acknowledged; the worker checks who asked before anything else
+    assert "other organisations" in wait_ephemeral(bot.slack, "other organisations")
     assert refusals(bot) == [("USTRANGER1", "refused", "stranger")]
     assert nothing_happened(bot)
+
+
+def test_a_stranger_opening_a_modal_is_refused_in_the_ack(bot: Bot) -> None:
+    """What the front does before its ack (here the request form, which lists accounts) is for members only."""
+    bot.add_account(require_reason=True)
+    bot.slack.add_user("USTRANGER3", name="sue", is_stranger=True, team_id="T0PARTNER")
+    answer = bot.driver.command("USTRANGER3", "access prod-aws readonly")  # no reason: the front would open a form
+    assert answer.json is not None and "other organisations" in answer.json["text"]
+    assert bot.slack.calls_to("views.open") == []
+    assert refusals(bot) == [("USTRANGER3", "refused", "stranger")]
+
+
+def test_the_ack_of_a_newcomers_request_does_not_wait_for_slack_to_say_who_they_are(bot: Bot) -> None:
+    """users.info is the worker's: while Slack holds its answer the ask is already acknowledged, and it goes on
+    once Slack answers; the person is looked up once, for the edge's check and the ask's together."""
+    bot.add_account()
+    bot.slack.add_user("UNEWCOMER2", name="nico", email="nico@example.com")
+    bot.slack.delay_next("users.info", 2.0)
+    answer = bot.driver.command("UNEWCOMER2", ASK)
+    assert answer.status == 200
+    assert [c for c in bot.slack.calls_to("users.info") if c.args.get("user") == "UNEWCOMER2"] == []  # unanswered
+    bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == CHANNEL
+                       and "<@UNEWCOMER2>" in json.dumps(c.args), timeout=15)
+    assert len([c for c in bot.slack.calls_to("users.info") if c.args.get("user") == "UNEWCOMER2"]) == 1
+    assert refusals(bot) == []
 
 
 def test_a_stranger_cannot_approve(bot: Bot) -> None:
@@ -86,8 +111,8 @@ def test_when_slack_cannot_say_who_asks_the_request_is_refused(bot: Bot) -> None
     bot.add_account()
     bot.slack.add_user("UNEWCOMER1", name="nora", email="nora@example.com")
     bot.slack.fail_next("users.info", error="fatal_error")
-    answer = bot.driver.command("UNEWCOMER1", ASK)
-    assert answer.json is not None and "could not check" in answer.json["text"]
+    assert bot.driver.command("UNEWCOMER1", ASK).status == 200
+    wait_ephemeral(bot.slack, "could not check")
     assert refusals(bot) == [("UNEWCOMER1", "refused", "member_check_failed")]
     assert bot.requests() == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.services.ports import Person
 from bot.slack.installation import Installation
 
 PLAIN = Installation("T0PAM")
@@ -31,14 +32,14 @@ def test_foreign_requests(installation: Installation, team: str | None, enterpri
                                 actor_enterprise_id=enterprise) == expected
 
 
-@pytest.mark.parametrize(("installation", "user", "expected"), [
-    (PLAIN, {"id": "U1", "team_id": "T0PAM"}, None),
-    (PLAIN, {"id": "U1", "team_id": "T0PARTNER", "is_stranger": True}, "stranger"),
-    (PLAIN, {"id": "U1", "team_id": "T0PAM", "is_stranger": True}, "stranger"),
-    (PLAIN, {"id": "U1", "team_id": "T0OTHER"}, "foreign_user"),
-    (PLAIN, {"id": "U1"}, "foreign_user"),
-    (GRID, {"id": "U1", "team_id": "T0SISTER", "enterprise_user": {"enterprise_id": "E0ORG"}}, None),
-    (GRID, {"id": "U1", "team_id": "T0SISTER", "enterprise_user": {"enterprise_id": "E0EVIL"}}, "foreign_user"),
+@pytest.mark.parametrize(("installation", "person", "expected"), [
+    (PLAIN, Person("U1", "T0PAM"), None),
+    (PLAIN, Person("U1", "T0PARTNER", is_stranger=True), "stranger"),
+    (PLAIN, Person("U1", "T0PAM", is_stranger=True), "stranger"),
+    (PLAIN, Person("U1", "T0OTHER"), "foreign_user"),
+    (PLAIN, Person("U1", ""), "foreign_user"),
+    (GRID, Person("U1", "T0SISTER", enterprise_id="E0ORG"), None),
+    (GRID, Person("U1", "T0SISTER", enterprise_id="E0EVIL"), "foreign_user"),
 ])
-def test_members(installation: Installation, user: dict[str, object], expected: str | None) -> None:
-    assert installation.member_problem(user) == expected
+def test_members(installation: Installation, person: Person, expected: str | None) -> None:
+    assert installation.member_problem(person) == expected
