@@ -38,7 +38,7 @@ from bot.services.ports import AccessBroker
 from bot.services.inbox import Inbox
 from bot.slack.app import create_app, create_front_app, run_job
 from bot.slack.context import Services
-from bot.slack.front import records_only
+from bot.slack.recording import RecordDirectly, records_only
 from bot.slack.guard import Members, installation_guard, told_later
 from bot.slack.home import SlackHomePublisher
 from bot.slack.id_check import SlackIdCheck
@@ -192,7 +192,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker:
                      guard=installation_guard(installation, members, services.audit.record, answer=told_later))
     worker = Worker(inbox, lambda job: run_job(app, job), poll_seconds=poll_seconds, outbox=deliverer,
                     wakeups=Wakeups(engine.url) if engine.dialect.name == "postgresql" else None)
-    web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret)
+    web = WebApp(front, healthy=lambda: ping(engine), metrics=metrics, signing_secret=settings.slack_signing_secret,
+                 record=RecordDirectly(installation, inbox, client))
     shipper = AuditShipper(db=db, clock=clock, sinks=build_sinks(settings.audit, clock=clock, aws_env=aws_env),
                            batch=settings.audit.ship_batch)
     audit_runner = AuditRunner(services.audit, shipper, every_seconds=settings.audit.ship_seconds,

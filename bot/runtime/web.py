@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.runtime.edge import MAX_BODY_BYTES, Refusal, SignatureCheck, read_body
 from bot.runtime.metrics import CONTENT_TYPE, Metrics
@@ -24,13 +25,16 @@ _UNPARSABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 class WebApp:
     """A tiny router in front of Bolt; unknown paths get 404, never a stack trace.
 
-    /slack/events reads at most MAX_BODY_BYTES and checks Slack's signature before Bolt parses anything;
-    Bolt then verifies the signature again on its own.
+    /slack/events reads at most MAX_BODY_BYTES and checks Slack's signature before anything is parsed. A request
+    the web only records is recorded and answered by `record`; Bolt dispatches the rest and verifies the
+    signature again on its own.
     """
 
     def __init__(self, app: App, *, healthy: Callable[[], bool], metrics: Metrics | None = None,
-                 signing_secret: str, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 signing_secret: str, max_body_bytes: int = MAX_BODY_BYTES,
+                 record: Callable[[BoltRequest], BoltResponse | None] = lambda request: None) -> None:
         self.app = app
+        self.record = record  # answers the requests it only records (bot/slack/front.py RecordDirectly), else None
         self.healthy = healthy
         self.metrics = metrics
         self.signature = SignatureCheck(signing_secret)
@@ -70,7 +74,7 @@ class WebApp:
             return _plain(start_response, Refusal(400, "Bad Request"))
         if not isinstance(request.body, dict):
             return _plain(start_response, Refusal(400, "Bad Request"))
-        answer = self.app.dispatch(request)
+        answer = self.record(request) or self.app.dispatch(request)
         response = WsgiHttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
         start_response(response.status, response.get_headers())
         return response.get_body()

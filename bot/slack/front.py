@@ -14,7 +14,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.domain import command as cmd
 from bot.domain.errors import PamError
@@ -23,17 +22,15 @@ from bot.services.inbox import Inbox
 from bot.slack import admin_flows as flows
 from bot.slack.admin_blocks import working_view
 from bot.slack.context import Services
-from bot.slack.errors import handle_error, user_text
-from bot.slack.ids import Action, Block, View
+from bot.slack.errors import handle_error
+from bot.slack.ids import Action, Block
 from bot.slack.listeners import actions, admin
 from bot.slack.modals import request_modal
 from bot.slack.payload import user_id, view_values, with_asker
+from bot.slack.recording import FORMS_CHECKED_FIRST, WORKING_FIRST, action_id, kind_of, store
 
 log = logging.getLogger(__name__)
 ANY = re.compile(".*")
-
-
-WORKING_FIRST = (Action.ADMIN_SETUP, Action.ADMIN_CHECK)  # clicks that show "working…" before the worker runs
 
 
 def register(app: App) -> None:
@@ -47,32 +44,11 @@ def register(app: App) -> None:
     app.action(only(WORKING_FIRST))(working_first)
     actions.register_front(app)
     admin.register_front(app)
-    app.view(View.REQUEST.value)(request_form)
-    app.view(View.RESOURCE.value)(resource_form)
-    app.view(View.ACCOUNT.value)(account_form)
+    for view, submitted in zip(FORMS_CHECKED_FIRST, (request_form, resource_form, account_form), strict=True):
+        app.view(view.value)(submitted)
     app.command(ANY)(record)
     app.view(ANY)(record)
     app.event(ANY)(event)
-
-
-def records_only(body: dict[str, Any]) -> bool:
-    """Whether the front does nothing with this request but record it (`register`'s routes): then the worker's
-    guard checks who sent it, and the ack never waits for Slack's users.info. Requests the front acts on before
-    the ack (modals, form errors) have their sender checked at the edge."""
-    if "command" in body:
-        if body.get("command") != "/pam":
-            return True
-        parsed = cmd.parse_command(body.get("text") or "")
-        return not isinstance(parsed, cmd.Admin | cmd.Setup) and not (isinstance(parsed, cmd.Access)
-                                                                      and not parsed.reason)
-    kind = body.get("type")
-    if kind == "block_actions":
-        return _action_id(body) not in {a.value for a in (*actions.front_clicks(), *admin.front_clicks(),
-                                                           *WORKING_FIRST)}
-    if kind == "view_submission":
-        return (body.get("view") or {}).get("callback_id") not in (View.REQUEST.value, View.RESOURCE.value,
-                                                                    View.ACCOUNT.value)
-    return kind == "event_callback"
 
 
 def only(ids: Iterable[Action]) -> re.Pattern[str]:
@@ -95,16 +71,7 @@ def record(ack: Ack, body: dict[str, Any], client: WebClient, inbox: Inbox) -> N
 
 
 def _record(ack: Ack, body: dict[str, Any], client: WebClient, inbox: Inbox, row: dict[str, Any]) -> None:
-    try:
-        inbox.record(kind_of(body), row)
-    except SQLAlchemyError as error:
-        if "command" in body:
-            ack(text=user_text(error))
-            return
-        ack()
-        handle_error(error, body, client)
-        return
-    ack()
+    ack(text=store(body, client, inbox, row))
 
 
 def event(body: dict[str, Any], inbox: Inbox) -> None:
@@ -130,7 +97,7 @@ def pam(ack: Ack, body: dict[str, Any], client: WebClient, services: Services, i
 
 
 def working_first(ack: Ack, body: dict[str, Any], client: WebClient, services: Services, inbox: Inbox) -> None:
-    title = "Asking AWS who pam-bot is…" if _action_id(body) == Action.ADMIN_SETUP.value else flows.CHECKING
+    title = "Asking AWS who pam-bot is…" if action_id(body) == Action.ADMIN_SETUP.value else flows.CHECKING
     opened = _in_ack(ack, body, client, lambda: _push_working(body, client, services, title))
     if opened:
         inbox.record(kind_of(body), {**body, flows.OPENED: opened})
@@ -170,10 +137,6 @@ def account_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services:
         inbox.record(kind_of(body), body)
 
 
-def kind_of(body: dict[str, Any]) -> str:
-    return str(body.get("type") or ("slash_command" if "command" in body else "unknown"))[:32]
-
-
 def _in_ack(ack: Ack, body: dict[str, Any], client: WebClient, run: Callable[[], Any]) -> Any:
     """Ack, then open a modal while the trigger lives; a refusal goes to the person like any other error."""
     ack()
@@ -202,7 +165,3 @@ def _wants_reason(parsed: cmd.Access, services: Services) -> bool:
         return False
     found = next((a for _, a in services.admin.accounts(parsed.resource) if a.name == parsed.account), None)
     return bool(found is not None and found.require_reason)
-
-
-def _action_id(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("action_id", ""))

@@ -43,8 +43,13 @@ def register_front(app: App) -> None:
     database only; no AWS)."""
     for action, listener in front_clicks().items():
         app.action(action.value)(listener)
-    app.view(View.CONFIRM_REMOVE.value)(removal_confirmed)
-    app.view(View.ADMINS.value)(admins_submitted)
+    for view, submitted in front_views().items():
+        app.view(view.value)(submitted)
+
+
+def front_views() -> dict[View, Callable[..., None]]:
+    """Web path: submissions whose result is the ack itself."""
+    return {View.CONFIRM_REMOVE: removal_confirmed, View.ADMINS: admins_submitted}
 
 
 def admin_command(parsed: cmd.Admin, body: dict[str, Any], client: WebClient, services: Services) -> Message | None:
