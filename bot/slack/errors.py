@@ -50,8 +50,7 @@ def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
             return
         except PamError:
             pass  # not in that channel: fall through to a DM
-    dm = slack_call(lambda: client.conversations_open(users=user_id))["channel"]["id"]
-    slack_call(lambda: client.chat_postMessage(channel=dm, **message))
+    slack_call(lambda: client.chat_postMessage(channel=user_id, **message))  # the person's DM with the app
 
 
 def replace_clicked_message(client: WebClient, body: dict[str, Any], message: dict[str, Any]) -> None:

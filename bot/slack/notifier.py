@@ -94,8 +94,8 @@ class SlackNotifier:
 
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         message = {**messages.console_link_message(view, link), "metadata": _link_metadata(view)}
-        response = slack_call(lambda: self.client.chat_postMessage(channel=self._open_dm(view.request.requester_id),
-                                                                   **message))
+        # A user id as the channel posts to the person's DM with the app: no conversations.open first.
+        response = slack_call(lambda: self.client.chat_postMessage(channel=view.request.requester_id, **message))
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
     def find_console_link(self, view: RequestView) -> dict[str, str] | None:

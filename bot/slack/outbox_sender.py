@@ -31,7 +31,7 @@ class SlackSender:
             _call(lambda: self.client.views_publish(user_id=job.channel, view=job.payload["view"]))
             return {"channel": job.channel, "ts": ""}
         else:
-            channel = self._conversation(job)
+            channel = job.channel  # a DM's is the person's user id: Slack posts it to their DM with the app
             thread: dict[str, Any] = {"thread_ts": job.ts} if job.ts else {}
             answer = _call(lambda: self.client.chat_postMessage(channel=channel, **thread, **job.payload,
                                                                 metadata=_metadata(job)))
@@ -56,6 +56,7 @@ class SlackSender:
         return _call(lambda: self.client.chat_update(channel=channel, ts=ts, **payload))
 
     def _conversation(self, job: Job) -> str:
+        """The conversation id whose history holds the post (conversations.history wants one, not a user id)."""
         if job.kind != "dm":
             return job.channel
         return str(_call(lambda: self.client.conversations_open(users=job.channel))["channel"]["id"])

@@ -126,7 +126,7 @@ def test_any_request_modal_submission_is_answered_with_what_is_allowed(bot: Bot,
         assert not mine
     else:
         assert not response.body.strip()
-        told = bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == f"D{user_id}")
+        told = bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") in (f"D{user_id}", user_id))
         assert "is waiting for approval" in json.dumps(told.args)
         mine = [r for r in bot.requests() if r.requester_id == user_id]  # created after the ack, before the DM
         assert len(mine) == 1 and mine[0].reason.strip()

@@ -77,6 +77,20 @@ def test_an_approver_is_looked_up_once_while_the_requester_is_checked_at_every_g
     assert looked_up == [OUTSIDER]  # the approver was checked minutes ago; the requester is checked again
 
 
+def test_the_link_dm_is_one_slack_call_to_the_requesters_user_id(bot: Bot) -> None:
+    """Slack posts a message whose channel is a user id to that person's DM with the app: no conversations.open
+    before it (one round trip to Slack fewer between the click and the link)."""
+    bot.add_account(approver_ids=(APPROVER,))
+    bot.container.worker.stop()
+    card = ask(bot, REQUESTER)
+    seen = len(bot.slack.calls)
+    approve(bot, card)
+    methods = [c.method for c in bot.slack.calls[seen:]]
+    assert "conversations.open" not in methods
+    (link,) = [c for c in bot.slack.calls[seen:] if c.method == "chat.postMessage" and "is ready" in str(c.args)]
+    assert link.args["channel"] == REQUESTER and link.ok and link.response["channel"] == f"D{REQUESTER}"
+
+
 def test_one_grant_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
     bot.add_account(approver_ids=(APPROVER,))
     bot.container.worker.stop()

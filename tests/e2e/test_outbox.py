@@ -159,6 +159,7 @@ def test_a_link_dm_that_cannot_land_offers_a_new_link_that_works_for_the_remaini
     offer = bot.slack.wait_for("chat.postMessage", lambda c: c.ok and "Get a new link" in json.dumps(c.args),
                                timeout=15)
     assert offer.response["channel"] == f"D{REQUESTER}" and "federation" not in json.dumps(offer.args)
+    assert offer.args["channel"] == REQUESTER and not bot.slack.calls_to("conversations.open")  # a DM: one call
     assert not dms(bot, REQUESTER, "Open AWS Console")
     assert "federation" not in json.dumps([d.payload for d in deliveries(bot)])  # the link is never stored
     at(bot, bot.clock() + timedelta(minutes=10))

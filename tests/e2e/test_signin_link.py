@@ -21,7 +21,7 @@ def approve_and_get_dm(bot: Bot) -> tuple[str, dict[str, object]]:
     bot.add_account()
     ref = ask(bot)
     click(bot, APPROVER, "pam_approve", ref)
-    dm = bot.slack.wait_for("chat.postMessage", lambda c: c.ok and c.args.get("channel") == f"D{REQUESTER}"
+    dm = bot.slack.wait_for("chat.postMessage", lambda c: c.ok and c.args.get("channel") in (f"D{REQUESTER}", REQUESTER)
                             and "console access" in json.dumps(c.args), timeout=10).args
     wait_status(bot, ref, "granted")
     return ref, dm
