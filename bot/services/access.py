@@ -27,6 +27,13 @@ from bot.services.views import load_view
 from storage.models import Account, Resource
 
 log = logging.getLogger(__name__)
+# How long an approval's card update waits for the grant's own: a grant takes well under a second, so the card
+# goes from "pending" to "granted" in one update; a slow one (AWS retrying) shows "approved" meanwhile.
+GRANT_GRACE_SECONDS = 3.0
+
+
+def _scheduled_later(view: RequestView, now: datetime) -> bool:
+    return view.request.starts_at is not None and view.request.starts_at > now
 
 
 class AccessService(UseCase):
@@ -87,8 +94,7 @@ class AccessService(UseCase):
 
     def _grant_or_wait(self, view: RequestView) -> RequestView:
         """Grant an approved request now, or — scheduled for later — tell the requester when it will start."""
-        starts_at = view.request.starts_at
-        if starts_at is None or starts_at <= self.clock():
+        if not _scheduled_later(view, self.clock()):
             return self.grants.grant(view.request.id) or view
         self.notifier.update_request_cards(view)
         self.notifier.tell_requester(view, "scheduled")
@@ -178,7 +184,10 @@ class AccessService(UseCase):
                     raise NotFound(f"There is no request {ref}.")
                 outcome = record_decision(tx, request, person, approve, reason, eligible)
                 view = load_view(tx, request, found=found)
-                self.notifier.update_request_cards(view)  # queued with the decision: both commit, or neither
+                # Queued with the decision: both commit, or neither. An approval granted now shows "approved"
+                # only if the grant takes long: its "granted" (or "failed") replaces this update, one call to Slack.
+                granting = outcome is Outcome.APPROVED and not _scheduled_later(view, tx.now)
+                self.notifier.update_request_cards(view, after=GRANT_GRACE_SECONDS if granting else 0.0)
                 if outcome is Outcome.DENIED:
                     self.notifier.tell_requester(view, "denied")
         log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,

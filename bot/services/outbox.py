@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
 
 from bot.services.base import Tx, UseCase, current_session
 from bot.services.first_cards import CARD_POSTS, card_refused
@@ -66,21 +65,18 @@ class Outbox(UseCase):
     """Queue, claim and settle deliveries; each step is its own short transaction."""
 
     def queue(self, kind: str, channel: str, payload: dict[str, Any], *, ts: str | None = None,
-              dedupe_key: str | None = None, request_id: int | None = None, report_to: str | None = None) -> None:
-        """Queue in the caller's transaction when there is one (so the row commits with its change), else alone."""
+              dedupe_key: str | None = None, request_id: int | None = None, report_to: str | None = None,
+              delay: float = 0.0) -> None:
+        """Queue in the caller's transaction when there is one (so the row commits with its change), else alone.
+        `delay`: seconds before the row is due (a newer state of its key queued meanwhile replaces it, due now)."""
+        item = {"kind": kind, "channel": channel, "payload": payload, "ts": ts, "dedupe_key": dedupe_key,
+                "request_id": request_id, "report_to": report_to, **({"delay": delay} if delay else {})}
         session = current_session.get()
         if session is not None:
-            self._add(session, kind, channel, payload, ts, dedupe_key, request_id, report_to)
+            DeliveryRepository(session).buffer(item)  # written with the transaction's commit (UseCase.transaction)
             return
         with self.transaction() as tx:
-            self._add(tx.session, kind, channel, payload, ts, dedupe_key, request_id, report_to)
-
-    def _add(self, session: Session, kind: str, channel: str, payload: dict[str, Any], ts: str | None,
-             dedupe_key: str | None, request_id: int | None, report_to: str | None) -> None:
-        # Written with the transaction's commit (UseCase.transaction flushes the buffer).
-        DeliveryRepository(session).buffer({"kind": kind, "channel": channel, "payload": payload, "ts": ts,
-                                            "dedupe_key": dedupe_key, "request_id": request_id,
-                                            "report_to": report_to})
+            DeliveryRepository(tx.session).buffer(item)
 
     def claim(self, limit: int = 1) -> list[Job]:
         with self.transaction() as tx:

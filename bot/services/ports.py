@@ -117,8 +117,9 @@ class Notifier(Protocol):
         queues none); each card's {channel, ts} joins the request when it lands. Raise NotifyFailed when nobody
         could get one, CheckFailed when the approvers cannot be read."""
 
-    def update_request_cards(self, view: RequestView) -> None:
-        """Re-render every card of the request in its current state (buttons gone once decided)."""
+    def update_request_cards(self, view: RequestView, *, after: float = 0.0) -> None:
+        """Re-render every card of the request in its current state (buttons gone once decided); `after` seconds
+        from now, unless a newer state is queued meanwhile, which replaces this one and goes at once."""
 
     def send_console_link(self, view: RequestView, link: str) -> dict[str, str]:
         """DM the requester the sign-in link (the only place a link ever goes); return the DM's {channel, ts}."""

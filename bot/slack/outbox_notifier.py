@@ -56,10 +56,11 @@ class OutboxNotifier:
     def find_console_link(self, view: RequestView) -> dict[str, str] | None:
         return self.direct.find_console_link(view)
 
-    def update_request_cards(self, view: RequestView) -> None:
+    def update_request_cards(self, view: RequestView, *, after: float = 0.0) -> None:
         card, request = dict(card_of(view)), view.request
         if not request.auto_approved:  # one row for all its cards, found when it is sent (after their posts)
-            self.outbox.queue("update", "", card, dedupe_key=card_key(request.ref), request_id=request.id)
+            self.outbox.queue("update", "", card, dedupe_key=card_key(request.ref), request_id=request.id,
+                              delay=after)
         elif not request.cards and request.status == RequestStatus.GRANTED:
             channel = view.channel or self.default_channel  # announced (without the link) where a card would go
             if channel:

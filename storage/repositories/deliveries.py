@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select, update
@@ -37,7 +37,7 @@ class DeliveryRepository:
                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
                 .order_by(Delivery.id.desc()).limit(1).with_for_update(skip_locked=True)).first()
             if waiting is not None:
-                waiting.payload = payload
+                waiting.payload, waiting.due_at = payload, min(waiting.due_at, now)  # the newer state is due now
                 self.session.flush()
                 return waiting.id
         row = Delivery(kind=kind, channel=channel, ts=ts, payload=payload, dedupe_key=dedupe_key,
@@ -59,8 +59,8 @@ class DeliveryRepository:
         del self.session.info.setdefault(BUFFER, [])[keep:]
 
     def flush_buffer(self, now: datetime) -> int:
-        """Write the buffered rows: keyed updates replace a waiting update's payload, the rest in one INSERT; how
-        many were buffered."""
+        """Write the buffered rows: keyed updates replace a waiting update's payload (due by the sooner of the two),
+        the rest in one INSERT per delay (an item's `delay`: seconds before it is due); how many were buffered."""
         items = self.session.info.pop(BUFFER, [])
         if not items:
             return 0
@@ -73,17 +73,20 @@ class DeliveryRepository:
                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
                 .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
             waiting = {row.dedupe_key: row for row in rows}  # the newest per key wins
-        fresh = []
+        fresh: dict[datetime, list[dict[str, Any]]] = {}  # by due time: rows due now first, in their order
         for item in items:
             key = _replaces(item)
             if key and latest[key] is not item:
                 continue  # a later state of the same key was queued in this transaction
+            due = now + timedelta(seconds=item.get("delay", 0.0))
             if key and key in waiting:
-                waiting[key].payload = item["payload"]
+                waiting[key].payload, waiting[key].due_at = item["payload"], min(waiting[key].due_at, due)
                 continue
-            fresh.append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None, **item})
-        insert_in_order(self.session, cast(Table, Delivery.__table__), fresh, state=QUEUED, created_at=now,
-                        due_at=now, attempts=0)
+            fresh.setdefault(due, []).append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None,
+                                              **{k: v for k, v in item.items() if k != "delay"}})
+        for due in sorted(fresh):
+            insert_in_order(self.session, cast(Table, Delivery.__table__), fresh[due], state=QUEUED, created_at=now,
+                            due_at=due, attempts=0)
         self.session.flush()
         return len(items)
 
