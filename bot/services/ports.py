@@ -69,7 +69,7 @@ class AccessBroker(Protocol):
         """Remove revocation statements that can no longer match; return how many went."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: thousands are remembered (bot/slack/people.py)
 class Person:
     """A Slack user as the directory reports them (users.info), identified by the immutable user id."""
 

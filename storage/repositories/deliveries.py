@@ -37,7 +37,7 @@ class DeliveryRepository:
                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
                 .order_by(Delivery.id.desc()).limit(1).with_for_update(skip_locked=True)).first()
             if waiting is not None:
-                waiting.payload, waiting.due_at = payload, min(waiting.due_at, now)  # the newer state is due now
+                waiting.payload, waiting.due_at = payload, sooner(waiting, now)
                 self.session.flush()
                 return waiting.id
         row = Delivery(kind=kind, channel=channel, ts=ts, payload=payload, dedupe_key=dedupe_key,
@@ -80,7 +80,7 @@ class DeliveryRepository:
                 continue  # a later state of the same key was queued in this transaction
             due = now + timedelta(seconds=item.get("delay", 0.0))
             if key and key in waiting:
-                waiting[key].payload, waiting[key].due_at = item["payload"], min(waiting[key].due_at, due)
+                waiting[key].payload, waiting[key].due_at = item["payload"], sooner(waiting[key], due)
                 continue
             fresh.setdefault(due, []).append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None,
                                               **{k: v for k, v in item.items() if k != "delay"}})
@@ -166,6 +166,12 @@ def _first_of_its_key() -> ColumnElement[bool]:
     earlier = aliased(Delivery)
     return ~exists().where(earlier.dedupe_key == Delivery.dedupe_key, earlier.state == QUEUED,
                            earlier.id < Delivery.id)
+
+
+def sooner(waiting: Delivery, due: datetime) -> datetime:
+    """When a waiting row whose payload a newer state replaces is due: no later than the newer state wants, unless
+    it is waiting out a failed try's backoff or a 429's Retry-After, which the newer state must wait out too."""
+    return min(waiting.due_at, due) if waiting.attempts == 0 else waiting.due_at
 
 
 def _replaces(item: dict[str, Any]) -> str | None:

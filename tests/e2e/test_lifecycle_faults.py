@@ -55,7 +55,7 @@ def test_an_expiry_notice_refused_still_expires_the_request(make_bot: Callable[.
     bot.add_account()
     request = ask(bot)
     at(bot, request.created_at + timedelta(minutes=10) + SECOND)
-    bot.slack.fail_next("conversations.open", error="user_not_found")
+    bot.slack.fail_next("chat.postMessage", error="user_not_found")  # the expiry DM (the card's is chat.update)
     assert tick(bot).expired == 1
     assert request_row(bot, request.ref).status == "expired"
     assert "Expired" in json.dumps(bot.card())  # the card update is its own row: it went out

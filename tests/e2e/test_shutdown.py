@@ -11,7 +11,7 @@ from pathlib import Path
 from sandbox.slack_api import SlackApiStandIn
 from sandbox.slack_driver import SlackDriver
 from storage.db import create_db_engine, upgrade
-from tests.e2e.helpers import wait_ephemeral
+from tests.e2e.helpers import wait_ephemeral, wait_for
 from tests.e2e.test_deploy import ROOT, free_port, output, wait_healthy
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, AwsWorld, bot_env, populate_directory
 from tests.fixtures_slack import SLACK_SIGNING_SECRET
@@ -52,8 +52,10 @@ def test_sigterm_drains_an_acknowledged_grant(tmp_path: Path, slack_api: SlackAp
         card = slack_api.messages(CHANNEL)[-1]
         ref = card["text"].split()[2].rstrip(":")
         slack_api.delay_next("chat.postMessage", 3.0)  # the next post is the DM with the link: hold it
+        looked_up = len([c for c in slack_api.calls_to("users.info") if c.args.get("user") == REQUESTER])
         assert driver.click(APPROVER, "pam_approve", ref, channel_id=CHANNEL, message_ts=card["ts"]).status == 200
-        slack_api.wait_for("conversations.open", lambda c: c.args.get("users") == REQUESTER, timeout=15)
+        wait_for(lambda: len([c for c in slack_api.calls_to("users.info") if c.args.get("user") == REQUESTER])
+                 > looked_up, "the grant's own check of the requester, just before AWS and the DM", 15)
 
         web.send_signal(signal.SIGTERM)  # the grant is between its ack and its DM
         assert web.wait(timeout=40) == 0, output(web)
