@@ -38,13 +38,13 @@ from bot.services.ports import AccessBroker
 from bot.services.inbox import Inbox
 from bot.slack.app import create_app, create_front_app, run_job
 from bot.slack.context import Services
-from bot.slack.recording import RecordDirectly, records_only
 from bot.slack.guard import Members, installation_guard, told_later
 from bot.slack.home import SlackHomePublisher
 from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.slack.people import RememberedPeople
+from bot.slack.recording import RecordDirectly, records_only
 from bot.runtime.web import WebApp
 from bot.runtime.deliverer import Deliverer
 from bot.runtime.link_courier import LinkCourier

@@ -34,7 +34,7 @@ class WebApp:
                  signing_secret: str, max_body_bytes: int = MAX_BODY_BYTES,
                  record: Callable[[BoltRequest], BoltResponse | None] = lambda request: None) -> None:
         self.app = app
-        self.record = record  # answers the requests it only records (bot/slack/front.py RecordDirectly), else None
+        self.record = record  # answers the requests it only records (bot/slack/recording.py RecordDirectly), else None
         self.healthy = healthy
         self.metrics = metrics
         self.signature = SignatureCheck(signing_secret)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-
 from bot.services.base import Tx, UseCase, current_session
 from bot.services.first_cards import CARD_POSTS, card_refused
 from storage.models import Delivery
