@@ -19,7 +19,7 @@ from sandbox.aws_world import trusted_by
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import AccessRequest, Decision
 from storage.repositories import AuditRepository
-from tests.e2e.helpers import wait_dm, wait_ephemeral
+from tests.e2e.helpers import wait_dm, wait_ephemeral, wait_for
 from tests.e2e.test_access_flow import ask, click, wait_status
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
 
@@ -123,7 +123,12 @@ def test_grant_latency_runs_from_the_approval_to_the_link(bot: Bot) -> None:
     bot.clock.advance(timedelta(seconds=31))
     wait_dm(bot.slack, REQUESTER, "Open AWS Console")
     wait_status(bot, ref, "granted")
-    values = grown(before, scrape(bot))
+
+    def observed() -> dict[str, float] | None:  # once Slack has answered the DM: just after the stand-in recorded it
+        values = grown(before, scrape(bot))
+        return values if values.get("pam_grant_latency_seconds_count") else None
+
+    values = wait_for(observed, "the grant latency to be observed")
     assert values["pam_grant_latency_seconds_count"] == 1 and values["pam_grant_latency_seconds_sum"] >= 31
     assert values['pam_grant_latency_seconds_bucket{le="30.0"}'] == 0
     assert values['pam_grant_latency_seconds_bucket{le="60.0"}'] == 1
