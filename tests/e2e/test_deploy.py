@@ -143,7 +143,8 @@ def test_the_worker_process_yields_the_cpu_to_the_web_process(env: dict[str, str
     level = start(procfile()["worker"], {**env, "PAM_AUTO_MIGRATE": "false", "PAM_WORKER_NICE": "0"})
     wait_for(lambda: "worker ready" in output(level), lambda: output(level), 60, interval=0.2)
     assert nice_of_each_thread(level.pid) == {ours}
-    stop_cleanly(worker), stop_cleanly(level), stop_cleanly(web)
+    for process in (worker, level, web):
+        stop_cleanly(process)
 
 
 def test_a_worker_priority_outside_unix_nice_values_is_one_line_naming_the_range(env: dict[str, str]) -> None:
