@@ -3,6 +3,7 @@ the one insert, and the route that answers those without Bolt's dispatch."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from slack_bolt.request import BoltRequest
@@ -38,12 +39,17 @@ def records_only(body: dict[str, Any]) -> bool:
                                                                       and not parsed.reason)
     kind = body.get("type")
     if kind == "block_actions":
-        return action_id(body) not in {a.value for a in (*actions.front_clicks(), *admin.front_clicks(),
-                                                           *WORKING_FIRST)}
+        return action_id(body) not in _front_ids()[0]
     if kind == "view_submission":
-        return (body.get("view") or {}).get("callback_id") not in {v.value for v in (*FORMS_CHECKED_FIRST,
-                                                                                         *admin.front_views())}
+        return (body.get("view") or {}).get("callback_id") not in _front_ids()[1]
     return kind == "event_callback"
+
+
+@cache
+def _front_ids() -> tuple[frozenset[str], frozenset[str]]:
+    """The action ids and view callback ids the front acts on (built once: every click asks)."""
+    return (frozenset(a.value for a in (*actions.front_clicks(), *admin.front_clicks(), *WORKING_FIRST)),
+            frozenset(v.value for v in (*FORMS_CHECKED_FIRST, *admin.front_views())))
 
 
 def store(body: dict[str, Any], client: WebClient, inbox: Inbox, row: dict[str, Any]) -> str:
