@@ -9,6 +9,7 @@ from typing import Any
 from bot.config import Settings
 from bot.domain.errors import PamError
 from bot.runtime.errors import explain
+from bot.runtime.heap import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that cannot boot: the master stops instead of retrying
@@ -32,6 +33,7 @@ def create_wsgi_app(worker: bool = True) -> Any:
         raise SystemExit(WORKER_BOOT_ERROR) from None
     container.start_background(worker=worker)
     _CONTAINERS.append(container)
+    freeze_startup_heap()
     return container.web
 
 
