@@ -32,7 +32,8 @@ class Worker:
         self.outbox = outbox  # the Slack outbox's threads run (and stop) with the worker
         self.wakeups = wakeups  # PostgreSQL: jobs other processes record wake this worker at once
         self.threads, self.poll_seconds = threads, poll_seconds
-        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._calls = 0  # wake-ups no idle thread has taken yet (at most one per thread)
         self._stopping = threading.Event()
         self._held: set[int] = set()
         self._lock = threading.Lock()
@@ -40,7 +41,11 @@ class Worker:
         inbox.on_record(self.wake)
 
     def wake(self) -> None:
-        self._wake.set()
+        """One idle thread looks for work: a recorded job wakes one thread, not all of them, whose claims would
+        only race each other for it (and slow down the one that wins)."""
+        with self._idle:
+            self._calls = min(self._calls + 1, self.threads)
+            self._idle.notify()
 
     def start(self) -> Worker:
         if self._running:
@@ -61,7 +66,8 @@ class Worker:
     def stop(self) -> None:
         """Finish the jobs in hand, then stop; jobs not yet claimed stay in the database for the next worker."""
         self._stopping.set()
-        self._wake.set()
+        with self._idle:
+            self._idle.notify_all()
         for thread in self._running:
             thread.join()
         self._running = []
@@ -75,12 +81,14 @@ class Worker:
         with self._lock:
             held = set(self._held)
         try:
-            jobs = self.inbox.claim(1, exclude=held)
+            jobs, more = self.inbox.claim_and_look(1, exclude=held)
         except SQLAlchemyError as error:
             log.warning("worker could not claim work: %s", type(error).__name__)
             return False
         if not jobs:
             return False
+        if more:  # a backlog (found by a poll, or recorded while every thread was busy): another thread helps
+            self.wake()
         job = jobs[0]
         if job.attempts > MAX_ATTEMPTS:
             log.error("job %s (%s) dropped after %s attempts", job.id, job.kind, job.attempts - 1)
@@ -100,10 +108,11 @@ class Worker:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            if self.run_once():
-                continue
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+            self.run_once()  # one that found another job waiting behind its own woke a thread for it
+            with self._idle:
+                if not self._calls and not self._stopping.is_set():
+                    self._idle.wait(self.poll_seconds)
+                self._calls = max(self._calls - 1, 0)
 
     def _renew_leases(self) -> None:
         period = self.inbox.lease.total_seconds() / 3

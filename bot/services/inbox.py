@@ -50,10 +50,14 @@ class Inbox:
         return interaction_id
 
     def claim(self, limit: int = 1, exclude: Collection[int] = ()) -> list[Job]:
+        return self.claim_and_look(limit, exclude)[0]
+
+    def claim_and_look(self, limit: int = 1, exclude: Collection[int] = ()) -> tuple[list[Job], bool]:
+        """Up to `limit` jobs, leased to the caller, and whether another one is waiting."""
         now = self.clock()
         with self.db.begin() as session:
-            rows = InteractionRepository(session).claim(now, now + self.lease, limit, exclude)
-            return [Job(row.id, row.kind, dict(row.body), row.attempts, row.created_at) for row in rows]
+            rows, more = InteractionRepository(session).claim_and_look(now, now + self.lease, limit, exclude)
+            return [Job(row.id, row.kind, dict(row.body), row.attempts, row.created_at) for row in rows], more
 
     def renew(self, ids: Collection[int]) -> None:
         with self.db.begin() as session:

@@ -34,16 +34,22 @@ class InteractionRepository:
 
         On PostgreSQL rows another transaction is claiming right now are skipped, not waited for.
         """
+        return self.claim_and_look(now, lease_until, limit, exclude)[0]
+
+    def claim_and_look(self, now: datetime, lease_until: datetime, limit: int,
+                       exclude: Collection[int] = ()) -> tuple[Sequence[Interaction], bool]:
+        """`claim`, and whether one more free row was there (read in the same query, not leased)."""
         query = select(Interaction).where(or_(Interaction.lease_until.is_(None), Interaction.lease_until <= now))
         if exclude:
             query = query.where(Interaction.id.not_in(list(exclude)))
-        rows = self.session.scalars(query.order_by(Interaction.id).limit(limit)
-                                    .with_for_update(skip_locked=True)).all()
+        found = self.session.scalars(query.order_by(Interaction.id).limit(limit + 1)
+                                     .with_for_update(skip_locked=True)).all()
+        rows = found[:limit]
         for row in rows:
             row.lease_until = lease_until
             row.attempts += 1
         self.session.flush()
-        return rows
+        return rows, len(found) > limit
 
     def renew(self, ids: Collection[int], lease_until: datetime) -> None:
         if ids:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Collection
 
 import pytest
 from sqlalchemy import Engine, text
@@ -51,3 +53,50 @@ def test_a_job_another_process_records_starts_without_waiting_for_the_poll(
     finally:
         worker.stop()
         web_engine.dispose()
+
+
+class CountingInbox(Inbox):
+    """A real inbox that counts the claims made on it."""
+
+    claims = 0
+
+    def claim_and_look(self, limit: int = 1, exclude: Collection[int] = ()) -> tuple[list[Job], bool]:
+        self.claims += 1
+        return super().claim_and_look(limit, exclude)
+
+
+def test_one_recorded_job_wakes_one_thread_not_all_of_them(db: sessionmaker[Session], clock: ManualClock) -> None:
+    # Eight threads racing to claim each job's one row only slow down the one that wins it: one claim per job.
+    inbox = CountingInbox(db=db, clock=clock)
+    handled: list[int] = []
+    worker = Worker(inbox, lambda job: handled.append(job.id), threads=8, poll_seconds=POLL)
+    worker.start()
+    try:
+        wait_for(lambda: inbox.claims >= 8, "each thread's first look for work")
+        time.sleep(0.2)  # every thread is waiting now
+        before = inbox.claims
+        for n in range(3):
+            inbox.record("command", {"command": "/pam", "text": f"help {n}"})
+            wait_for(lambda n=n: len(handled) == n + 1, "the job to be handled")
+            time.sleep(0.2)
+        assert inbox.claims - before == 3, "a job woke more than one thread"
+    finally:
+        worker.stop()
+
+
+def test_a_backlog_a_poll_finds_is_shared_between_the_threads(db: sessionmaker[Session], clock: ManualClock) -> None:
+    # Recorded while nobody listened (another process, no wake-up): the thread that finds the first job wakes another.
+    inbox = CountingInbox(db=db, clock=clock)
+    everyone_in = threading.Barrier(4, timeout=10)
+    worker = Worker(inbox, lambda job: everyone_in.wait(), threads=4, poll_seconds=POLL)
+    worker.start()
+    try:
+        wait_for(lambda: inbox.claims >= 4, "each thread's first look for work")
+        time.sleep(0.2)
+        other_process = Inbox(db=db, clock=clock)  # its inserts wake nobody here
+        for n in range(4):
+            other_process.record("command", {"command": "/pam", "text": f"help {n}"})
+        worker.wake()  # one notification (or one thread's poll) for the four
+        wait_for(lambda: inbox.depth()[0] == 0, "the four jobs to be handled at once")
+    finally:
+        worker.stop()
