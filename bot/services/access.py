@@ -190,8 +190,12 @@ class AccessService(UseCase):
                 self.notifier.update_request_cards(view, after=GRANT_GRACE_SECONDS if granting else 0.0)
                 if outcome is Outcome.DENIED:
                     self.notifier.tell_requester(view, "denied")
+                # Claimed for granting with the approval: both commit, or neither (a replay claims it again).
+                held = self.grants.claim_in(tx, request.id, found=found) if granting else None
         log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,
                  extra={"request": ref})
+        if held is not None:
+            return self.grants.grant(request.id, held=held) or view
         if outcome is Outcome.APPROVED:
             return self._grant_or_wait(view)
         return view

@@ -57,9 +57,10 @@ class GrantService(UseCase):
         self.directory = directory
         self.notifier = notifier
 
-    def grant(self, request_id: int, *, max_attempts: int = 2) -> RequestView | None:
-        """Grant one approved request; None when another worker holds it or it is no longer approved."""
-        held = self._claim(request_id, max_attempts)
+    def grant(self, request_id: int, *, max_attempts: int = 2, held: _Claimed | None = None) -> RequestView | None:
+        """Grant one approved request; None when another worker holds it or it is no longer approved.
+        `held`: claimed already, in the transaction that approved it (`claim_in`)."""
+        held = held or self._claim(request_id, max_attempts)
         if held is None:
             return None
         claimed = held.request
@@ -133,19 +134,26 @@ class GrantService(UseCase):
 
     def _claim(self, request_id: int, max_attempts: int) -> _Claimed | None:
         with self.transaction() as tx:
-            request = tx.requests.by_id(request_id)
-            if request is None or request.status != RequestStatus.APPROVED or request.grant_attempts >= max_attempts:
-                return None
-            if request.starts_at is not None and request.starts_at > tx.now:
-                return None  # scheduled: the start sweep grants it when its time comes
-            # Bumping the counter conditionally is the claim: a second worker sees a changed row and stops.
-            if not tx.requests.claim_grant(request_id, request.grant_attempts, tx.now):
-                return None
-            claimed = tx.requests.by_id(request_id)
-            assert claimed is not None
+            return self.claim_in(tx, request_id, max_attempts=max_attempts)
+
+    def claim_in(self, tx: Tx, request_id: int, *, max_attempts: int = 2,
+                 found: tuple[Resource, Account] | None = None) -> _Claimed | None:
+        """Take an approved request for granting in the caller's transaction (an approval claims it in the one
+        that approved it: one commit fewer before AWS is asked). `found`: its account, read already."""
+        request = tx.requests.by_id(request_id)
+        if request is None or request.status != RequestStatus.APPROVED or request.grant_attempts >= max_attempts:
+            return None
+        if request.starts_at is not None and request.starts_at > tx.now:
+            return None  # scheduled: the start sweep grants it when its time comes
+        # Bumping the counter conditionally is the claim: a second worker sees a changed row and stops.
+        if not tx.requests.claim_grant(request_id, request.grant_attempts, tx.now):
+            return None
+        claimed = tx.requests.by_id(request_id)
+        assert claimed is not None
+        if found is None or found[1].id != claimed.account_id:
             found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
-            return _Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
-                            bool(found and found[0].source_identity), found)
+        return _Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
+                        bool(found and found[0].source_identity), found)
 
     def _recheck(self, request: AccessRequest, found: tuple[Resource, Account] | None) -> Person:
         """The requester, checked again at the moment of granting: still a member, still eligible.
