@@ -28,7 +28,7 @@ _queued_listeners: WeakKeyDictionary[sessionmaker[Session], list[Callable[[], No
 
 
 def on_queued(db: sessionmaker[Session], wake: Callable[[], None]) -> None:
-    """Call `wake` after each commit on `db` that wrote outbox rows."""
+    """Call `wake` after each commit on `db` that wrote outbox rows due now."""
     _queued_listeners.setdefault(db, []).append(wake)
 
 

@@ -60,7 +60,8 @@ class DeliveryRepository:
 
     def flush_buffer(self, now: datetime) -> int:
         """Write the buffered rows: keyed updates replace a waiting update's payload (due by the sooner of the two),
-        the rest in one INSERT per delay (an item's `delay`: seconds before it is due); how many were buffered."""
+        the rest in one INSERT per delay (an item's `delay`: seconds before it is due); how many are due now (a
+        row that waits is found by the deliverers' poll when its time comes: waking them now would find nothing)."""
         items = self.session.info.pop(BUFFER, [])
         if not items:
             return 0
@@ -74,6 +75,7 @@ class DeliveryRepository:
                 .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
             waiting = {row.dedupe_key: row for row in rows}  # the newest per key wins
         fresh: dict[datetime, list[dict[str, Any]]] = {}  # by due time: rows due now first, in their order
+        due_now = 0
         for item in items:
             key = _replaces(item)
             if key and latest[key] is not item:
@@ -81,14 +83,16 @@ class DeliveryRepository:
             due = now + timedelta(seconds=item.get("delay", 0.0))
             if key and key in waiting:
                 waiting[key].payload, waiting[key].due_at = item["payload"], sooner(waiting[key], due)
+                due_now += waiting[key].due_at <= now
                 continue
+            due_now += due <= now
             fresh.setdefault(due, []).append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None,
                                               **{k: v for k, v in item.items() if k != "delay"}})
         for due in sorted(fresh):
             insert_in_order(self.session, cast(Table, Delivery.__table__), fresh[due], state=QUEUED, created_at=now,
                             due_at=due, attempts=0)
         self.session.flush()
-        return len(items)
+        return due_now
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Delivery]:
         """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for).

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from bot.services.access import GRANT_GRACE_SECONDS
+from bot.services.base import on_queued
 from tests.e2e.lifecycle_helpers import at, wait_for
 from tests.e2e.test_access_flow import ask, click, wait_status
 from tests.fixtures_bot import APPROVER, Bot
@@ -48,3 +49,16 @@ def test_a_grant_slower_than_the_grace_shows_approved_first_then_granted(bot: Bo
     bot.settle_outbox()
     approved, granted = updates_of(bot, card["ts"])
     assert CREATING in approved and "Granted" in granted and CREATING not in granted
+
+
+def test_a_row_queued_for_later_wakes_no_deliverer_and_one_due_now_does(bot: Bot) -> None:
+    # The approval's delayed card update used to wake the outbox threads in the middle of the grant, for nothing.
+    woken: list[str] = []
+    on_queued(bot.container.outbox.db, lambda: woken.append("woken"))
+    bot.container.outbox.queue("dm", APPROVER, {"text": "later"}, delay=GRANT_GRACE_SECONDS)
+    assert woken == []
+    bot.container.outbox.queue("dm", APPROVER, {"text": "now"})
+    assert woken == ["woken"]
+    bot.settle_outbox()
+    assert [c.args["text"] for c in bot.slack.calls_to("chat.postMessage") if c.args.get("channel") == APPROVER] \
+        == ["now"]
