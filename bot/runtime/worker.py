@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 THREADS = 8  # jobs handled at once per process, however deep the backlog
 POLL_SECONDS = 0.5  # how often an idle worker looks for work other processes acknowledged
 MAX_ATTEMPTS = 5  # a job claimed this often kills its workers: dropped (and logged) so the queue moves on
+REMEMBERED = 4096  # ids of jobs this process recorded whose notification has not come back yet
 
 
 class Worker:
@@ -23,6 +25,9 @@ class Worker:
 
     A job is handled at least once and, while its worker lives, by that worker only: the lease is renewed
     every third of its length, so only a job whose worker died (or lost the database) is claimed again.
+
+    A job recorded by this process while a thread is idle is handed to that thread as it is recorded (its insert
+    leases it here): no claim. Any other job wakes one idle thread, which claims it.
     """
 
     def __init__(self, inbox: Inbox, handle: Callable[[Job], None], *, threads: int = THREADS,
@@ -32,13 +37,18 @@ class Worker:
         self.outbox = outbox  # the Slack outbox's threads run (and stop) with the worker
         self.wakeups = wakeups  # PostgreSQL: jobs other processes record wake this worker at once
         self.threads, self.poll_seconds = threads, poll_seconds
-        self._idle = threading.Condition()
+        self._idle = threading.Condition()  # guards the five below
         self._calls = 0  # wake-ups no idle thread has taken yet (at most one per thread)
+        self._waiting = 0  # threads waiting for work
+        self._reserved = 0  # of those, how many a job being recorded here will be handed to
+        self._handed: deque[Job] = deque()
+        self._recorded: OrderedDict[int, None] = OrderedDict()  # recorded here: their notification wakes nobody
         self._stopping = threading.Event()
         self._held: set[int] = set()
         self._lock = threading.Lock()
         self._running: list[threading.Thread] = []
-        inbox.on_record(self.wake)
+        inbox.on_record(self._on_record)
+        inbox.hand_to(self)
 
     def wake(self) -> None:
         """One idle thread looks for work: a recorded job wakes one thread, not all of them, whose claims would
@@ -46,6 +56,48 @@ class Worker:
         with self._idle:
             self._calls = min(self._calls + 1, self.threads)
             self._idle.notify()
+
+    def heard(self, ids: tuple[int, ...]) -> None:
+        """A notification from the database: wake a thread, unless it names only jobs this process recorded (each
+        took a thread already)."""
+        with self._idle:
+            if ids and all(i in self._recorded for i in ids):
+                for i in ids:
+                    del self._recorded[i]
+                return
+        self.wake()
+
+    def reserve(self) -> bool:
+        with self._idle:
+            if self._stopping.is_set() or self._waiting <= self._reserved:
+                return False
+            self._reserved += 1
+            return True
+
+    def release(self) -> None:
+        with self._idle:
+            self._reserved -= 1
+
+    def take(self, job: Job) -> None:
+        with self._lock:
+            self._held.add(job.id)  # its lease is renewed from now on, like a claimed job's
+        with self._idle:
+            self._reserved -= 1
+            self._remember(job.id)
+            self._handed.append(job)
+            self._idle.notify()
+
+    def _on_record(self, interaction_id: int) -> None:
+        with self._idle:
+            self._remember(interaction_id)
+        self.wake()
+
+    def _remember(self, interaction_id: int) -> None:
+        if self.wakeups is None:
+            return
+        self._recorded[interaction_id] = None
+        while len(self._recorded) > REMEMBERED:  # notifications lost with a connection never come back
+            self._recorded.popitem(last=False)
 
     def start(self) -> Worker:
         if self._running:
@@ -59,7 +111,7 @@ class Worker:
         if self.outbox is not None:
             self.outbox.start()
         if self.wakeups is not None:
-            self.wakeups.start(self.wake)
+            self.wakeups.start(self.heard)
         log.info("worker started: %s threads", self.threads)
         return self
 
@@ -96,6 +148,10 @@ class Worker:
             return True
         with self._lock:
             self._held.add(job.id)
+        self._handle(job)
+        return True
+
+    def _handle(self, job: Job) -> None:
         try:
             self.handle(job)
             self.inbox.finish(job.id)
@@ -104,15 +160,31 @@ class Worker:
         finally:
             with self._lock:
                 self._held.discard(job.id)
-        return True
 
     def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self.run_once()  # one that found another job waiting behind its own woke a thread for it
-            with self._idle:
-                if not self._calls and not self._stopping.is_set():
+        handed: Job | None = None
+        while True:
+            if handed is not None:
+                self._handle(handed)
+            elif self._stopping.is_set():
+                return
+            else:
+                self.run_once()  # one that found another job waiting behind its own woke a thread for it
+            handed = self._await_work()
+
+    def _await_work(self) -> Job | None:
+        """A job handed to this thread; None when it should claim (woken, or its poll is due) or stop."""
+        with self._idle:
+            if not self._handed and not self._calls and not self._stopping.is_set():
+                self._waiting += 1
+                try:
                     self._idle.wait(self.poll_seconds)
-                self._calls = max(self._calls - 1, 0)
+                finally:
+                    self._waiting -= 1
+            if self._handed:
+                return self._handed.popleft()
+            self._calls = max(self._calls - 1, 0)
+            return None
 
     def _renew_leases(self) -> None:
         period = self.inbox.lease.total_seconds() / 3

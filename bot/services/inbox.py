@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,25 +28,56 @@ class Job:
     created_at: datetime
 
 
+class Taker(Protocol):
+    """A worker in the recording process that can take a job as it is recorded (bot/runtime/worker.py)."""
+
+    def reserve(self) -> bool:
+        """Hold an idle thread for a job about to be recorded; False when none is idle."""
+
+    def release(self) -> None:
+        """The job held for was not recorded after all."""
+
+    def take(self, job: Job) -> None:
+        """The job held for, recorded and leased to this process."""
+
+
 class Inbox:
     """One insert per acknowledged request; workers claim, renew while working, and delete when done."""
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, lease: timedelta = LEASE) -> None:
         self.db, self.clock, self.lease = db, clock, lease
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[int], None]] = []
+        self._taker: Taker | None = None
         self._insert_bind = _insert_bind(db)
 
-    def on_record(self, wake: Callable[[], None]) -> None:
-        """Call `wake` after every insert (an in-process worker starts at once instead of at its next poll)."""
+    def on_record(self, wake: Callable[[int], None]) -> None:
+        """Call `wake(id)` after every insert no worker took (an in-process worker starts at once instead of at its
+        next poll)."""
         self._listeners.append(wake)
+
+    def hand_to(self, taker: Taker) -> None:
+        """An in-process worker with an idle thread takes what this process records: the insert leases the row
+        to it, so no claim is needed; if this process dies, the lease runs out and any worker claims the row."""
+        self._taker = taker
 
     def record(self, kind: str, body: dict[str, Any]) -> int:
         """The web path's one statement: the row is committed when this returns (then the ack may go)."""
         clean = {key: value for key, value in body.items() if key not in SECRET_FIELDS}
-        with self._insert_bind.begin() as connection:  # a connection, not an ORM session: nothing to track
-            interaction_id = add_interaction(connection, kind, clean, self.clock())
+        now = self.clock()
+        taker = self._taker if self._taker is not None and self._taker.reserve() else None
+        try:
+            with self._insert_bind.begin() as connection:  # a connection, not an ORM session: nothing to track
+                interaction_id = add_interaction(connection, kind, clean, now,
+                                                 lease_until=now + self.lease if taker else None)
+        except BaseException:
+            if taker is not None:
+                taker.release()
+            raise
+        if taker is not None:
+            taker.take(Job(interaction_id, kind, clean, 1, now))
+            return interaction_id
         for wake in self._listeners:
-            wake()
+            wake(interaction_id)
         return interaction_id
 
     def claim(self, limit: int = 1, exclude: Collection[int] = ()) -> list[Job]:

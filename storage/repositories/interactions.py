@@ -15,10 +15,13 @@ _TABLE = Base.metadata.tables[Interaction.__tablename__]
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once: its compiled form is cached
 
 
-def add_interaction(connection: Connection, kind: str, body: dict[str, Any], now: datetime) -> int:
+def add_interaction(connection: Connection, kind: str, body: dict[str, Any], now: datetime,
+                    lease_until: datetime | None = None) -> int:
     """The web path's one statement per ack: INSERT … RETURNING id on a bare connection (no ORM session, no
-    unit of work, no object to track); the caller's transaction commits it."""
-    values = {"kind": kind, "body": body, "created_at": now, "lease_until": None, "attempts": 0}
+    unit of work, no object to track); the caller's transaction commits it. With `lease_until` the row is claimed
+    by the insert itself (handed to a worker thread of the same process)."""
+    values = {"kind": kind, "body": body, "created_at": now, "lease_until": lease_until,
+              "attempts": 0 if lease_until is None else 1}
     return int(connection.execute(_INSERT, values).scalar_one())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import pytest
 from sqlalchemy import Engine, text
@@ -65,23 +65,55 @@ class CountingInbox(Inbox):
         return super().claim_and_look(limit, exclude)
 
 
-def test_one_recorded_job_wakes_one_thread_not_all_of_them(db: sessionmaker[Session], clock: ManualClock) -> None:
-    # Eight threads racing to claim each job's one row only slow down the one that wins it: one claim per job.
+def listening_worker(database_url: str, engine: Engine, inbox: Inbox, handle: Callable[[Job], None],
+                     threads: int) -> Worker:
+    """A started worker that, on PostgreSQL, listens for notifications, as in production; its threads all idle."""
+    wakeups = Wakeups(engine.url) if database_url.startswith("postgresql") else None
+    worker = Worker(inbox, handle, threads=threads, poll_seconds=POLL, wakeups=wakeups).start()
+    if wakeups is not None:
+        wait_for(wakeups.listening.is_set, "the worker to LISTEN")
+    wait_for(lambda: getattr(inbox, "claims", threads) >= threads, "each thread's first look for work")
+    time.sleep(0.2)  # every thread is waiting now
+    return worker
+
+
+def test_a_job_this_process_records_goes_to_an_idle_thread_without_a_claim(
+        database_url: str, engine: Engine, db: sessionmaker[Session], clock: ManualClock) -> None:
+    # `pam-bot serve`: the insert that records a click leases it to this process's idle thread; its notification
+    # (PostgreSQL) then wakes nobody. Before, eight threads raced to claim each job, slowing the one that won.
     inbox = CountingInbox(db=db, clock=clock)
-    handled: list[int] = []
-    worker = Worker(inbox, lambda job: handled.append(job.id), threads=8, poll_seconds=POLL)
-    worker.start()
+    handled: list[Job] = []
+    worker = listening_worker(database_url, engine, inbox, handled.append, threads=8)
     try:
-        wait_for(lambda: inbox.claims >= 8, "each thread's first look for work")
-        time.sleep(0.2)  # every thread is waiting now
         before = inbox.claims
         for n in range(3):
             inbox.record("command", {"command": "/pam", "text": f"help {n}"})
+            wait_for(lambda n=n: len(handled) == n + 1 and inbox.depth()[0] == 0, "the job to be handled")
+        time.sleep(0.3)  # a notification that would wake a thread has come by now
+        assert inbox.claims - before == 0, "a job this process recorded was claimed"
+        assert [job.attempts for job in handled] == [1, 1, 1]
+    finally:
+        worker.stop()
+
+
+def test_a_job_another_process_records_wakes_one_thread_not_all_of_them(
+        database_url: str, engine: Engine, db: sessionmaker[Session], clock: ManualClock) -> None:
+    inbox = CountingInbox(db=db, clock=clock)
+    handled: list[Job] = []
+    worker = listening_worker(database_url, engine, inbox, handled.append, threads=8)
+    web_engine, web = web_process_inbox(database_url, clock)
+    try:
+        before = inbox.claims
+        for n in range(3):
+            web.record("command", {"command": "/pam", "text": f"help {n}"})
+            if worker.wakeups is None:
+                worker.wake()  # SQLite: one process only; the wake-up a notification would bring
             wait_for(lambda n=n: len(handled) == n + 1, "the job to be handled")
             time.sleep(0.2)
         assert inbox.claims - before == 3, "a job woke more than one thread"
     finally:
         worker.stop()
+        web_engine.dispose()
 
 
 def test_a_backlog_a_poll_finds_is_shared_between_the_threads(db: sessionmaker[Session], clock: ManualClock) -> None:
