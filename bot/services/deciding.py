@@ -22,11 +22,10 @@ def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: boo
     ensure_can_decide(actor_of(person), requester_id=request.requester_id, eligible=eligible,
                       already_decided=any(d.approver_id == person.user_id for d in decisions),
                       resource=request.resource_name, account=request.account_name)
-    try:
-        with tx.session.begin_nested():
-            tx.requests.add_decision(Decision(
-                request_id=request.id, approver_id=person.user_id, team_id=person.team_id,
-                verdict="approve" if approve else "deny", reason=reason.strip(), created_at=tx.now))
+    try:  # no savepoint: the caller holds the request's row lock, and a failure here ends its transaction anyway
+        tx.requests.add_decision(Decision(
+            request_id=request.id, approver_id=person.user_id, team_id=person.team_id,
+            verdict="approve" if approve else "deny", reason=reason.strip(), created_at=tx.now))
     except IntegrityError as error:
         raise Conflict("You have already decided on this request.") from error
     approvals = sum(d.verdict == "approve" for d in decisions) + approve

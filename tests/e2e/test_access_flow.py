@@ -6,9 +6,12 @@ import json
 import threading
 import time
 
+from sqlalchemy import func, select
+
 from sandbox.aws_world import trusted_by
 from sandbox.slack_payloads import plain_text_value, static_select
 from tests.e2e.helpers import button_urls, has_buttons, wait_dm, wait_ephemeral, wait_for
+from storage.models import Decision
 from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID, OUTSIDER, REQUESTER, Bot
 
 
@@ -147,6 +150,28 @@ def test_n_of_m_needs_distinct_approvers(bot: Bot) -> None:
     click(bot, APPROVER_2, "pam_approve", ref)
     wait_status(bot, ref, "granted")
     wait_dm(bot.slack, REQUESTER, "Open AWS Console")
+
+
+def test_one_approvers_double_click_counts_once(bot: Bot) -> None:
+    # Both clicks reach workers at once: the request's row lock queues the second, which finds the first's decision.
+    bot.add_account(approvals_required=2)
+    ref = ask(bot)
+    barrier = threading.Barrier(2)
+
+    def approve() -> None:
+        barrier.wait()
+        click(bot, APPROVER, "pam_approve", ref)
+
+    threads = [threading.Thread(target=approve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wait_ephemeral(bot.slack, "already")
+    bot.settle()
+    assert bot.requests()[-1].status == "pending"
+    with bot.db() as session:
+        assert session.scalar(select(func.count()).select_from(Decision)) == 1
 
 
 def test_deny_with_reason_tells_the_requester(bot: Bot) -> None:
