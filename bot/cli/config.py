@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from bot.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_REFUSED
-from bot.services.config_file import FileError, dump, load
 from bot.domain.config_schema import SCHEMA
 from bot.services.apply import ApplyService, Outcome, Problem
 from bot.services.config_plan import Plan, current_config
@@ -41,6 +40,8 @@ def apply_service() -> ApplyService:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from bot.services.config_file import FileError, load  # YAML and JSON Schema: loaded for the commands that read files
+
     source = "standard input" if args.file == "-" else args.file
     try:
         text = sys.stdin.read() if args.file == "-" else _read(args.file)
@@ -60,6 +61,8 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _read(path: str) -> str:
+    from bot.services.config_file import FileError
+
     try:
         with open(path, encoding="utf-8") as file:
             return file.read()
@@ -110,6 +113,8 @@ def _value(value: Any) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from bot.services.config_file import dump
+
     service = apply_service()
     with service.transaction() as tx:
         config = current_config(tx)

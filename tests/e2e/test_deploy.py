@@ -172,6 +172,27 @@ def test_a_serving_process_freezes_its_start_up_heap_out_of_the_collectors_way(e
     assert frozen > 50_000 and tracked < frozen / 10, done.stdout
 
 
+WORKER_MODULES = """
+import os, sys
+import bot.cli, bot.runtime.serve  # what `pam-bot work` imports before it builds
+from bot.config import Settings
+from bot.runtime.container import build
+container = build(Settings.from_env(os.environ))
+print(" ".join(sorted(m for m in ("alembic", "mako", "pygments", "yaml", "jsonschema") if m in sys.modules)))
+container.close()
+"""
+
+
+def test_a_worker_on_a_migrated_database_loads_no_migration_or_config_file_code(env: dict[str, str]) -> None:
+    """alembic (with mako and pygments) and the config file's YAML and JSON Schema are 16 MiB of each process
+    that loads them; a worker whose database the release step migrated needs none of them."""
+    assert subprocess.run(["pam-bot", "db", "upgrade"], env=env, capture_output=True, timeout=60).returncode == 0
+    done = subprocess.run([str(BIN / "python"), "-c", WORKER_MODULES], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [], done.stdout
+
+
 def test_a_worker_priority_outside_unix_nice_values_is_one_line_naming_the_range(env: dict[str, str]) -> None:
     assert subprocess.run(["pam-bot", "db", "upgrade"], env=env, capture_output=True, timeout=60).returncode == 0
     done = subprocess.run(["pam-bot", "work"], env={**env, "PAM_WORKER_NICE": "-5"}, capture_output=True, text=True,
