@@ -19,7 +19,7 @@ from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT
 from bot.services.deciding import record_decision
 from bot.services.extensions import extendable
-from bot.services.grants import GrantService
+from bot.services.grants import Claimed, GrantService
 from bot.services.lookups import GroupCache, actor_of, unknown_account
 from bot.services.ports import Directory, Notifier, Person, RequestView
 from bot.services.read_models import AccountRead, ResourceRead
@@ -177,28 +177,49 @@ class AccessService(UseCase):
         action = "request.approve" if approve else "request.deny"
         with self.audited(user_id, action, ref):
             person = self.directory.person(user_id)
-            eligible, found = self._may_decide(ref, user_id)
-            with self.transaction() as tx:
-                request = tx.requests.by_ref(ref, lock=True)
-                if request is None:
-                    raise NotFound(f"There is no request {ref}.")
-                outcome = record_decision(tx, request, person, approve, reason, eligible)
-                view = load_view(tx, request, found=found)
-                # Queued with the decision: both commit, or neither. An approval granted now shows "approved"
-                # only if the grant takes long: its "granted" (or "failed") replaces this update, one call to Slack.
-                granting = outcome is Outcome.APPROVED and not _scheduled_later(view, tx.now)
-                self.notifier.update_request_cards(view, after=GRANT_GRACE_SECONDS if granting else 0.0)
-                if outcome is Outcome.DENIED:
-                    self.notifier.tell_requester(view, "denied")
-                # Claimed for granting with the approval: both commit, or neither (a replay claims it again).
-                held = self.grants.claim_in(tx, request.id, found=found) if granting else None
+            decided = self._record(ref, person, approve, reason)  # an account that names its approvers: one transaction
+            if decided is None:  # an approver group (read from Slack) or the admins: checked before the transaction
+                eligible, found = self._may_decide(ref, user_id)
+                decided = self._record(ref, person, approve, reason, checked=(eligible, found))
+            assert decided is not None
+            view, outcome, held = decided
         log.info("request %s: %s by %s, now %s", ref, "approve" if approve else "deny", user_id, outcome.value,
                  extra={"request": ref})
         if held is not None:
-            return self.grants.grant(request.id, held=held) or view
+            return self.grants.grant(view.request.id, held=held) or view
         if outcome is Outcome.APPROVED:
             return self._grant_or_wait(view)
         return view
+
+    def _record(self, ref: str, person: Person, approve: bool, reason: str, *,
+                checked: tuple[bool, tuple[Resource, Account] | None] | None = None,
+                ) -> tuple[RequestView, Outcome, Claimed | None] | None:
+        """One verdict in one transaction, with the approval's grant claimed in it. `checked`: whether the person
+        approves this account, and the account, found before; without it the account is read here, and None is
+        returned, nothing written, when it cannot be decided without leaving the transaction (a group, the admins)."""
+        with self.transaction() as tx:
+            request = tx.requests.by_ref(ref, lock=True)
+            if request is None:
+                raise NotFound(f"There is no request {ref}.")
+            if checked is None:
+                found = tx.config.account_by_id(request.account_id) if request.account_id is not None else None
+                if found is None or found[1].approver_group or not found[1].approver_ids:
+                    return None
+                eligible = person.user_id in resolve_approvers(frozenset(found[1].approver_ids), None,
+                                                               directory=self.directory, admin_ids=self.admin_ids)
+            else:
+                eligible, found = checked
+            outcome = record_decision(tx, request, person, approve, reason, eligible)
+            view = load_view(tx, request, found=found)
+            # Queued with the decision: both commit, or neither. An approval granted now shows "approved"
+            # only if the grant takes long: its "granted" (or "failed") replaces this update, one call to Slack.
+            granting = outcome is Outcome.APPROVED and not _scheduled_later(view, tx.now)
+            self.notifier.update_request_cards(view, after=GRANT_GRACE_SECONDS if granting else 0.0)
+            if outcome is Outcome.DENIED:
+                self.notifier.tell_requester(view, "denied")
+            # Claimed for granting with the approval: both commit, or neither (a replay claims it again).
+            held = self.grants.claim_in(tx, request.id, found=found) if granting else None
+        return view, outcome, held
 
     def _resume(self, user_id: str, ref: str) -> RequestView | None:
         with self.transaction() as tx:

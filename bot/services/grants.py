@@ -34,7 +34,7 @@ LINK_UNSETTLED_AFTER = LINK_LIFETIME + timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class Claimed:
     """An approved request this worker holds, with what its session will be called and carry."""
 
     request: AccessRequest
@@ -57,7 +57,7 @@ class GrantService(UseCase):
         self.directory = directory
         self.notifier = notifier
 
-    def grant(self, request_id: int, *, max_attempts: int = 2, held: _Claimed | None = None) -> RequestView | None:
+    def grant(self, request_id: int, *, max_attempts: int = 2, held: Claimed | None = None) -> RequestView | None:
         """Grant one approved request; None when another worker holds it or it is no longer approved.
         `held`: claimed already, in the transaction that approved it (`claim_in`)."""
         held = held or self._claim(request_id, max_attempts)
@@ -132,12 +132,12 @@ class GrantService(UseCase):
             self.notifier.tell_approvers(view, "failed")
         return view
 
-    def _claim(self, request_id: int, max_attempts: int) -> _Claimed | None:
+    def _claim(self, request_id: int, max_attempts: int) -> Claimed | None:
         with self.transaction() as tx:
             return self.claim_in(tx, request_id, max_attempts=max_attempts)
 
     def claim_in(self, tx: Tx, request_id: int, *, max_attempts: int = 2,
-                 found: tuple[Resource, Account] | None = None) -> _Claimed | None:
+                 found: tuple[Resource, Account] | None = None) -> Claimed | None:
         """Take an approved request for granting in the caller's transaction (an approval claims it in the one
         that approved it: one commit fewer before AWS is asked). `found`: its account, read already."""
         request = tx.requests.by_id(request_id)
@@ -152,7 +152,7 @@ class GrantService(UseCase):
         assert claimed is not None
         if found is None or found[1].id != claimed.account_id:
             found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
-        return _Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
+        return Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
                         bool(found and found[0].source_identity), found)
 
     def _recheck(self, request: AccessRequest, found: tuple[Resource, Account] | None) -> Person:

@@ -24,13 +24,13 @@ def transition(session: Session, model: type[Row], row_id: int, expected: Status
                *conditions: ColumnElement[bool], **values: Any) -> bool:
     """Move one row from `expected` to `new` (and set `values`) if it is still `expected` and meets
     `conditions`; True only for the caller that changed it."""
-    return _run(session, _statement(model, expected, new, model.id == row_id, *conditions, **values)) == 1
+    return _run(session, model, _statement(model, expected, new, model.id == row_id, *conditions, **values)) == 1
 
 
 def transition_all(session: Session, model: type[Row], expected: StatusT, new: StatusT,
                    *conditions: ColumnElement[bool], **values: Any) -> int:
     """Move every row in `expected` that meets `conditions`; how many moved."""
-    return _run(session, _statement(model, expected, new, *conditions, **values))
+    return _run(session, model, _statement(model, expected, new, *conditions, **values))
 
 
 def claim(session: Session, model: type[Row], row_id: int, status: StatusT,
@@ -40,7 +40,7 @@ def claim(session: Session, model: type[Row], row_id: int, status: StatusT,
     if "status" in values:
         raise ValueError("a claim keeps the status; use transition to change it")
     statement = update(model).where(model.id == row_id, model.status == status, *conditions).values(**values)
-    return _run(session, statement) == 1
+    return _run(session, model, statement) == 1
 
 
 def mark_all(session: Session, model: type[Row], ids: Sequence[int], current: StatusT, **values: Any) -> int:
@@ -48,8 +48,8 @@ def mark_all(session: Session, model: type[Row], ids: Sequence[int], current: St
     among `values` is checked like `transition`'s); how many rows changed."""
     new = values.pop("status", None)
     if new is not None:
-        return _run(session, _statement(model, current, new, among(session, model.id, ids), **values))
-    return _run(session, update(model).where(among(session, model.id, ids), model.status == current)
+        return _run(session, model, _statement(model, current, new, among(session, model.id, ids), **values))
+    return _run(session, model, update(model).where(among(session, model.id, ids), model.status == current)
                 .values(**values))
 
 
@@ -70,7 +70,10 @@ def _statement(model: type[Row], expected: StatusT, new: StatusT, *conditions: C
     return update(model).where(model.status == expected, *conditions).values(status=new, **values)
 
 
-def _run(session: Session, statement: Update) -> int:
+def _run(session: Session, model: type[Row], statement: Update) -> int:
+    """Run it; the session's loaded rows of `model` are read again on their next use (the statement changed only
+    that table: the accounts, decisions… a transaction loaded stay as they are, without a query each)."""
     result = cast("CursorResult[Any]", session.execute(statement.execution_options(synchronize_session=False)))
-    session.expire_all()
+    for loaded in [row for row in session.identity_map.values() if isinstance(row, model)]:
+        session.expire(loaded)
     return int(result.rowcount or 0)
