@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
-from bot.runtime.wakeups import Wakeups
+from bot.runtime.wakeups import CHANNEL, Wakeups
 from bot.runtime.worker import Worker
 from bot.services.inbox import Inbox, Job
 from storage.db import create_db_engine, make_sessionmaker
@@ -84,16 +86,33 @@ def test_a_job_this_process_records_goes_to_an_idle_thread_without_a_claim(
     inbox = CountingInbox(db=db, clock=clock)
     handled: list[Job] = []
     worker = listening_worker(database_url, engine, inbox, handled.append, threads=8)
+    announced: list[str] = []
+    listener = listen(database_url, engine)
     try:
         before = inbox.claims
         for n in range(3):
             inbox.record("command", {"command": "/pam", "text": f"help {n}"})
             wait_for(lambda n=n: len(handled) == n + 1 and inbox.depth()[0] == 0, "the job to be handled")
+        if listener is not None:
+            announced += [n.payload for n in listener.notifies(timeout=0.3)]
         time.sleep(0.3)  # a notification that would wake a thread has come by now
         assert inbox.claims - before == 0, "a job this process recorded was claimed"
         assert [job.attempts for job in handled] == [1, 1, 1]
+        assert announced == [], "a job handed over as it was recorded was announced to every worker"
     finally:
         worker.stop()
+        if listener is not None:
+            listener.close()
+
+
+def listen(database_url: str, engine: Engine) -> psycopg.Connection[Any] | None:
+    """A connection of its own that hears what the workers hear (PostgreSQL)."""
+    if not database_url.startswith("postgresql"):
+        return None
+    connection = psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                                 autocommit=True)
+    connection.execute(f"LISTEN {CHANNEL}")
+    return connection
 
 
 def test_a_job_another_process_records_wakes_one_thread_not_all_of_them(
