@@ -20,8 +20,7 @@ STOP_CHECK_SECONDS = 0.1  # how long a wait for notifications lasts before the t
 
 
 class Wakeups:
-    """One thread with its own connection (outside the pool) that calls `wake` on every notification, with the ids
-    of the interactions it announces (migration 0015; empty: unknown, or caught up after a reconnection)."""
+    """One thread with its own connection (outside the pool) that calls `wake` on every notification."""
 
     def __init__(self, url: URL, *, channel: str = CHANNEL) -> None:
         self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -30,7 +29,7 @@ class Wakeups:
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()  # set while LISTEN is in place (tests wait for it)
 
-    def start(self, wake: Callable[[tuple[int, ...]], None]) -> None:
+    def start(self, wake: Callable[[], None]) -> None:
         if self._thread is not None:
             return
         self._stopping.clear()
@@ -44,26 +43,18 @@ class Wakeups:
             self._thread = None
         self.listening.clear()
 
-    def _run(self, wake: Callable[[tuple[int, ...]], None]) -> None:
+    def _run(self, wake: Callable[[], None]) -> None:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as connection:
                     connection.execute(f"LISTEN {self.channel}")
                     self.listening.set()
-                    wake(())  # anything recorded while not listening
+                    wake()  # anything recorded while not listening
                     while not self._stopping.is_set():
-                        for notification in connection.notifies(timeout=STOP_CHECK_SECONDS):
-                            wake(announced(notification.payload))
+                        for _ in connection.notifies(timeout=STOP_CHECK_SECONDS):
+                            wake()
             except psycopg.Error as error:
                 log.warning("worker wake-ups lost their database connection (%s); polling meanwhile",
                             type(error).__name__)
             self.listening.clear()
             self._stopping.wait(RECONNECT_SECONDS)
-
-
-def announced(payload: str) -> tuple[int, ...]:
-    """The interaction ids a notification names (none: it did not say, as before migration 0015)."""
-    try:
-        return tuple(int(part) for part in payload.split(",") if part)
-    except ValueError:
-        return ()

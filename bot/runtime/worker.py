@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 THREADS = 8  # jobs handled at once per process, however deep the backlog
 POLL_SECONDS = 0.5  # how often an idle worker looks for work other processes acknowledged
 MAX_ATTEMPTS = 5  # a job claimed this often kills its workers: dropped (and logged) so the queue moves on
-REMEMBERED = 4096  # ids of jobs this process recorded whose notification has not come back yet
 
 
 class Worker:
@@ -37,17 +36,16 @@ class Worker:
         self.outbox = outbox  # the Slack outbox's threads run (and stop) with the worker
         self.wakeups = wakeups  # PostgreSQL: jobs other processes record wake this worker at once
         self.threads, self.poll_seconds = threads, poll_seconds
-        self._idle = threading.Condition()  # guards the five below
+        self._idle = threading.Condition()  # guards the four below
         self._calls = 0  # wake-ups no idle thread has taken yet (at most one per thread)
         self._waiting = 0  # threads waiting for work
         self._reserved = 0  # of those, how many a job being recorded here will be handed to
         self._handed: deque[Job] = deque()
-        self._recorded: OrderedDict[int, None] = OrderedDict()  # recorded here: their notification wakes nobody
         self._stopping = threading.Event()
         self._held: set[int] = set()
         self._lock = threading.Lock()
         self._running: list[threading.Thread] = []
-        inbox.on_record(self._on_record)
+        inbox.on_record(self.wake)
         inbox.hand_to(self)
 
     def wake(self) -> None:
@@ -56,16 +54,6 @@ class Worker:
         with self._idle:
             self._calls = min(self._calls + 1, self.threads)
             self._idle.notify()
-
-    def heard(self, ids: tuple[int, ...]) -> None:
-        """A notification from the database: wake a thread, unless it names only jobs this process recorded (each
-        took a thread already)."""
-        with self._idle:
-            if ids and all(i in self._recorded for i in ids):
-                for i in ids:
-                    del self._recorded[i]
-                return
-        self.wake()
 
     def reserve(self) -> bool:
         with self._idle:
@@ -81,23 +69,10 @@ class Worker:
     def take(self, job: Job) -> None:
         with self._lock:
             self._held.add(job.id)  # its lease is renewed from now on, like a claimed job's
-        with self._idle:
+        with self._idle:  # inserted leased, it is announced to no other worker (migration 0015)
             self._reserved -= 1
-            self._remember(job.id)
             self._handed.append(job)
             self._idle.notify()
-
-    def _on_record(self, interaction_id: int) -> None:
-        with self._idle:
-            self._remember(interaction_id)
-        self.wake()
-
-    def _remember(self, interaction_id: int) -> None:
-        if self.wakeups is None:
-            return
-        self._recorded[interaction_id] = None
-        while len(self._recorded) > REMEMBERED:  # notifications lost with a connection never come back
-            self._recorded.popitem(last=False)
 
     def start(self) -> Worker:
         if self._running:
@@ -111,7 +86,7 @@ class Worker:
         if self.outbox is not None:
             self.outbox.start()
         if self.wakeups is not None:
-            self.wakeups.start(self.heard)
+            self.wakeups.start(self.wake)
         log.info("worker started: %s threads", self.threads)
         return self
 

@@ -46,13 +46,13 @@ class Inbox:
 
     def __init__(self, *, db: sessionmaker[Session], clock: Clock, lease: timedelta = LEASE) -> None:
         self.db, self.clock, self.lease = db, clock, lease
-        self._listeners: list[Callable[[int], None]] = []
+        self._listeners: list[Callable[[], None]] = []
         self._taker: Taker | None = None
         self._insert_bind = _insert_bind(db)
 
-    def on_record(self, wake: Callable[[int], None]) -> None:
-        """Call `wake(id)` after every insert no worker took (an in-process worker starts at once instead of at its
-        next poll)."""
+    def on_record(self, wake: Callable[[], None]) -> None:
+        """Call `wake` after every insert no worker took (an in-process worker starts at once instead of at its next
+        poll)."""
         self._listeners.append(wake)
 
     def hand_to(self, taker: Taker) -> None:
@@ -77,7 +77,7 @@ class Inbox:
             taker.take(Job(interaction_id, kind, clean, 1, now))
             return interaction_id
         for wake in self._listeners:
-            wake(interaction_id)
+            wake()
         return interaction_id
 
     def claim(self, limit: int = 1, exclude: Collection[int] = ()) -> list[Job]:

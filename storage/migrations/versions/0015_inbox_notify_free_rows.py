@@ -1,7 +1,7 @@
-"""On PostgreSQL, the inbox's notification names the interactions it announces (`pam_inbox`, payload `12,13`), so
-a worker can tell a job its own process recorded (and woke a thread for) from one another process recorded; a row
-inserted already leased (handed to a worker thread of the process that recorded it) is announced to nobody.
-Nothing changes on SQLite (one process).
+"""On PostgreSQL, the inbox's notification (`pam_inbox`) announces only rows nobody holds: a row inserted already
+leased was handed to a worker thread of the process that recorded it, and waking the other workers for it only made
+one of them claim in vain (its notification could reach that same process's listener before the hand-off, so a
+second thread woke there too). Nothing changes on SQLite (one process).
 
 Revision ID: 0015
 Revises: 0014
@@ -20,17 +20,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute("DROP TRIGGER IF EXISTS interactions_notify ON interactions")
-    # Rows inserted with a lease were handed to a worker of the inserting process: nobody else needs to hear of
-    # them. More than 100 rows in one insert: an empty payload (a NOTIFY payload stops at 8,000 bytes).
     op.execute("""
         CREATE OR REPLACE FUNCTION pam_inbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            waiting bigint;
-            ids text;
         BEGIN
-            SELECT count(*), string_agg(id::text, ',') INTO waiting, ids FROM recorded WHERE lease_until IS NULL;
-            IF waiting > 0 THEN
-                PERFORM pg_notify('pam_inbox', CASE WHEN waiting > 100 THEN '' ELSE ids END);
+            IF EXISTS (SELECT 1 FROM recorded WHERE lease_until IS NULL) THEN
+                PERFORM pg_notify('pam_inbox', '');
             END IF;
             RETURN NULL;
         END $$
