@@ -1,7 +1,7 @@
 """Ack latency of `/pam access` and Approve clicks, pam-bot against a bare Bolt app, at 1, 10 and 50 clients.
 
     .venv/bin/python bench/ack_latency.py [--db sqlite|postgresql] [--quick] [--samples N] [--repeat R]
-                                          [--work-processes W] [--pause-work]
+                                          [--web-workers N] [--work-processes W] [--pause-work]
 
 On PostgreSQL pam-bot runs as the Procfile deploys it: a gunicorn web (production settings,
 `create_wsgi_app(worker=False)`: it verifies, records and acks) and a separate `pam-bot work` process that does
@@ -58,6 +58,9 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-processes", type=int, default=None,
                         help="`pam-bot work` processes (default: 1 on PostgreSQL, the Procfile's shape; 0 on SQLite, "
                              "whose one process runs its worker in-process)")
+    parser.add_argument("--web-workers", type=int, default=1,
+                        help="gunicorn processes of pam-bot's web and of the bare app alike (production's default is "
+                             "one per CPU on PostgreSQL)")
     parser.add_argument("--pause-work", action="store_true",
                         help="stop the `pam-bot work` processes (SIGSTOP) while pam-bot's requests are timed and "
                              "continue them after: the web path's own cost, without the worker competing for the CPU")
@@ -77,8 +80,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sandbox() as box, database(args.db, Path(tmp)) as url:
         env = bot_env(box, url)
         (account,) = seed(box, env)
-        with deployment(env, Path(tmp), work_processes=args.work_processes) as bot, \
-                gunicorn(BARE_FACTORY, env, Path(tmp) / "bare.log") as bare:
+        with deployment(env, Path(tmp), web_workers=args.web_workers, work_processes=args.work_processes) as bot, \
+                gunicorn(BARE_FACTORY, env, Path(tmp) / "bare.log", workers=args.web_workers) as bare:
             shape = bot.describe()
             for run in range(args.repeat):
                 for clients in LEVELS:
