@@ -94,34 +94,27 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (idempotent); one INFO line when it changed anything."""
-    if revision == "head" and recorded_revision(engine) == SCHEMA_HEAD:
+    before = schema_revision(engine)
+    if revision == "head" and before == SCHEMA_HEAD:
         return  # migrated already (the release step, the web's master): nothing to load
     from alembic import command
 
     log.debug("checking the database schema (alembic upgrade %s)", revision)
-    before = schema_revision(engine)
     command.upgrade(alembic_config(engine), revision)
     after = schema_revision(engine)
     if after != before:
         log.info("database schema upgraded from %s to %s", before or "an empty database", after)
 
 
-def recorded_revision(engine: Engine) -> str | None:
-    """The revision alembic recorded, read with one query and without alembic (None: no such record yet)."""
+def schema_revision(engine: Engine) -> str | None:
+    """The revision alembic recorded, read with one query and without loading alembic (None when the database was
+    never migrated)."""
     try:
         with engine.connect() as connection:
             found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except DBAPIError:  # a new database: no alembic_version table
         return None
     return found[0] if len(found) == 1 else None
-
-
-def schema_revision(engine: Engine) -> str | None:
-    """The alembic revision the database is at (None when it was never migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
 
 
 def ping_or_raise(engine: Engine) -> None:

@@ -99,7 +99,7 @@ def test_upgrade_keeps_existing_accounts_open_and_closes_duplicate_open_requests
 def test_the_schema_head_a_process_checks_without_alembic_is_alembics_head(engine: Engine) -> None:
     from alembic.script import ScriptDirectory
 
-    from storage.db import SCHEMA_HEAD, alembic_config, recorded_revision
+    from storage.db import SCHEMA_HEAD, alembic_config, schema_revision
 
     assert ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == SCHEMA_HEAD
-    assert recorded_revision(engine) == SCHEMA_HEAD  # the fixture's database is migrated
+    assert schema_revision(engine) == SCHEMA_HEAD  # the fixture's database is migrated
