@@ -31,17 +31,13 @@ class InteractionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim(self, now: datetime, lease_until: datetime, limit: int,
-              exclude: Collection[int] = ()) -> Sequence[Interaction]:
-        """The oldest rows nobody holds (never claimed, or their lease ran out), leased to the caller.
+    def claim_and_look(self, now: datetime, lease_until: datetime, limit: int,
+                       exclude: Collection[int] = ()) -> tuple[Sequence[Interaction], bool]:
+        """The oldest rows nobody holds (never claimed, or their lease ran out), leased to the caller, and whether
+        one more free row was there (read in the same query, not leased).
 
         On PostgreSQL rows another transaction is claiming right now are skipped, not waited for.
         """
-        return self.claim_and_look(now, lease_until, limit, exclude)[0]
-
-    def claim_and_look(self, now: datetime, lease_until: datetime, limit: int,
-                       exclude: Collection[int] = ()) -> tuple[Sequence[Interaction], bool]:
-        """`claim`, and whether one more free row was there (read in the same query, not leased)."""
         query = select(Interaction).where(or_(Interaction.lease_until.is_(None), Interaction.lease_until <= now))
         if exclude:
             query = query.where(Interaction.id.not_in(list(exclude)))
