@@ -17,32 +17,27 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != 'postgresql':
-        return
-    op.execute("DROP TRIGGER IF EXISTS interactions_notify ON interactions")
-    op.execute("""
-        CREATE OR REPLACE FUNCTION pam_inbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
+    _replace_trigger("""
             IF EXISTS (SELECT 1 FROM recorded WHERE lease_until IS NULL) THEN
                 PERFORM pg_notify('pam_inbox', '');
-            END IF;
-            RETURN NULL;
-        END $$
-    """)
-    op.execute("CREATE TRIGGER interactions_notify AFTER INSERT ON interactions REFERENCING NEW TABLE AS recorded "
-               "FOR EACH STATEMENT EXECUTE FUNCTION pam_inbox_notify()")
+            END IF;""", referencing="REFERENCING NEW TABLE AS recorded ")
 
 
 def downgrade() -> None:
+    _replace_trigger("""
+            PERFORM pg_notify('pam_inbox', '');""", referencing="")  # as 0013 made it: every insert
+
+
+def _replace_trigger(body: str, *, referencing: str) -> None:
+    """The inbox's trigger function with `body`, and its trigger; PostgreSQL only."""
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute("DROP TRIGGER IF EXISTS interactions_notify ON interactions")
-    op.execute("""
+    op.execute(f"""
         CREATE OR REPLACE FUNCTION pam_inbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            PERFORM pg_notify('pam_inbox', '');
+        BEGIN{body}
             RETURN NULL;
         END $$
     """)
-    op.execute("CREATE TRIGGER interactions_notify AFTER INSERT ON interactions "
+    op.execute(f"CREATE TRIGGER interactions_notify AFTER INSERT ON interactions {referencing}"
                "FOR EACH STATEMENT EXECUTE FUNCTION pam_inbox_notify()")
