@@ -209,8 +209,8 @@ class AccessService(UseCase):
                                                                directory=self.directory, admin_ids=self.admin_ids)
             else:
                 eligible, found = checked
-            outcome = record_decision(tx, request, person, approve, reason, eligible)
-            view = load_view(tx, request, found=found)
+            outcome, decisions = record_decision(tx, request, person, approve, reason, eligible)
+            view = load_view(tx, request, found=found, decisions=decisions)
             # Queued with the decision: both commit, or neither. An approval granted now shows "approved"
             # only if the grant takes long: its "granted" (or "failed") replaces this update, one call to Slack.
             granting = outcome is Outcome.APPROVED and not _scheduled_later(view, tx.now)
@@ -218,7 +218,7 @@ class AccessService(UseCase):
             if outcome is Outcome.DENIED:
                 self.notifier.tell_requester(view, "denied")
             # Claimed for granting with the approval: both commit, or neither (a replay claims it again).
-            held = self.grants.claim_in(tx, request.id, found=found) if granting else None
+            held = self.grants.claim_in(tx, request.id, found=found, decisions=view.decisions) if granting else None
         return view, outcome, held
 
     def _resume(self, user_id: str, ref: str) -> RequestView | None:

@@ -14,8 +14,9 @@ from storage.models import AccessRequest, Decision
 
 
 def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,
-                    eligible: bool) -> Outcome:
-    """One approver's verdict; the request changes state only for the caller whose conditional update lands."""
+                    eligible: bool) -> tuple[Outcome, list[Decision]]:
+    """One approver's verdict; the request changes state only for the caller whose conditional update lands.
+    Returns the outcome and the request's decisions, this one last (the caller's view needs them)."""
     if request.status != RequestStatus.PENDING:
         raise Conflict(f"Request {request.ref} is already {request.status}.")
     decisions = tx.requests.decisions(request.id)
@@ -23,9 +24,9 @@ def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: boo
                       already_decided=any(d.approver_id == person.user_id for d in decisions),
                       resource=request.resource_name, account=request.account_name)
     try:  # no savepoint: the caller holds the request's row lock, and a failure here ends its transaction anyway
-        tx.requests.add_decision(Decision(
-            request_id=request.id, approver_id=person.user_id, team_id=person.team_id,
-            verdict="approve" if approve else "deny", reason=reason.strip(), created_at=tx.now))
+        decision = Decision(request_id=request.id, approver_id=person.user_id, team_id=person.team_id,
+                            verdict="approve" if approve else "deny", reason=reason.strip(), created_at=tx.now)
+        tx.requests.add_decision(decision)
     except IntegrityError as error:
         raise Conflict("You have already decided on this request.") from error
     approvals = sum(d.verdict == "approve" for d in decisions) + approve
@@ -38,4 +39,4 @@ def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: boo
     tx.audit(person.user_id, "request.approve" if approve else "request.deny", request.ref,
              reason=reason.strip(), approvals=approvals, required=request.approvals_required,
              request_status=outcome.value)
-    return outcome
+    return outcome, [*decisions, decision]

@@ -21,7 +21,7 @@ from bot.services.approvers import requesters_of
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.lookups import actor_of
 from bot.services.ports import AccessBroker, Directory, LinkCourier, Notifier, Person, RequestView
-from bot.services.read_models import RequestRead
+from bot.services.read_models import DecisionRead, RequestRead
 from bot.services.views import load_view
 from storage.models import AccessRequest, AccessSession, Account, Resource
 
@@ -42,6 +42,7 @@ class Claimed:
     revocation_enabled: bool
     source_identity: bool
     account: tuple[Resource, Account] | None  # read with the claim: the recheck and the view use it
+    decisions: tuple[DecisionRead, ...] | None = None  # read by the approval that claimed it (final by then)
 
 
 class GrantService(UseCase):
@@ -82,10 +83,10 @@ class GrantService(UseCase):
         except AwsError as error:
             return self.fail(request_id, code=error.code, message=error.user_message, detail=error.detail)
         with self.transaction() as tx:
-            if not tx.requests.transition(request_id, RequestStatus.APPROVED, RequestStatus.GRANTED, updated_at=tx.now):
+            request = tx.requests.transition(request_id, RequestStatus.APPROVED, RequestStatus.GRANTED,
+                                             updated_at=tx.now)
+            if request is None:
                 return None
-            request = tx.requests.by_id(request_id)
-            assert request is not None
             session = AccessSession(
                 ref=held.session_ref, request_id=request.id, requester_id=request.requester_id,
                 account_id=request.account_id, resource_name=request.resource_name,
@@ -106,7 +107,7 @@ class GrantService(UseCase):
                      **({"source_identity": grant.source_identity} if grant.source_identity else {}),
                      expires_at=grant.expires_at.isoformat(), aws_request_ids=list(grant.aws_request_ids),
                      cloudtrail=cloudtrail_link(request.target_role_arn, session_name))
-            view = load_view(tx, request, found=held.account)
+            view = load_view(tx, request, found=held.account, decisions=held.decisions, session=session)
         log.info("request %s granted: session %s as %s until %s", request.ref, session.ref, session_name,
                  grant.expires_at.isoformat(), extra={"request": request.ref, "session": session.ref})
         self._deliver(view, link)
@@ -116,11 +117,10 @@ class GrantService(UseCase):
              tell_approvers: bool = False) -> RequestView | None:
         """Mark an approved request failed and tell the requester and the card (and the thread) what went wrong."""
         with self.transaction() as tx:
-            if not tx.requests.transition(request_id, RequestStatus.APPROVED, RequestStatus.FAILED, updated_at=tx.now,
-                                          failure_code=code, failure_message=message):
+            request = tx.requests.transition(request_id, RequestStatus.APPROVED, RequestStatus.FAILED,
+                                             updated_at=tx.now, failure_code=code, failure_message=message)
+            if request is None:
                 return None
-            request = tx.requests.by_id(request_id)
-            assert request is not None
             tx.audit(actor, "session.grant", request.ref, "failed", aws_code=code, message=message,
                      **({"detail": detail} if detail else {}))
             view = load_view(tx, request)
@@ -137,23 +137,24 @@ class GrantService(UseCase):
             return self.claim_in(tx, request_id, max_attempts=max_attempts)
 
     def claim_in(self, tx: Tx, request_id: int, *, max_attempts: int = 2,
-                 found: tuple[Resource, Account] | None = None) -> Claimed | None:
+                 found: tuple[Resource, Account] | None = None,
+                 decisions: tuple[DecisionRead, ...] | None = None) -> Claimed | None:
         """Take an approved request for granting in the caller's transaction (an approval claims it in the one
-        that approved it: one commit fewer before AWS is asked). `found`: its account, read already."""
+        that approved it: one commit fewer before AWS is asked). `found`, `decisions`: its account and its
+        decisions, read already."""
         request = tx.requests.by_id(request_id)
         if request is None or request.status != RequestStatus.APPROVED or request.grant_attempts >= max_attempts:
             return None
         if request.starts_at is not None and request.starts_at > tx.now:
             return None  # scheduled: the start sweep grants it when its time comes
         # Bumping the counter conditionally is the claim: a second worker sees a changed row and stops.
-        if not tx.requests.claim_grant(request_id, request.grant_attempts, tx.now):
+        claimed = tx.requests.claim_grant(request_id, request.grant_attempts, tx.now)
+        if claimed is None:
             return None
-        claimed = tx.requests.by_id(request_id)
-        assert claimed is not None
         if found is None or found[1].id != claimed.account_id:
             found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
         return Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
-                        bool(found and found[0].source_identity), found)
+                       bool(found and found[0].source_identity), found, decisions)
 
     def _recheck(self, request: AccessRequest, found: tuple[Resource, Account] | None) -> Person:
         """The requester, checked again at the moment of granting: still a member, still eligible.

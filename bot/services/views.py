@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -15,14 +15,21 @@ from bot.domain.states import RequestStatus
 from storage.models import AccessRequest, AccessSession, Account, Decision, Resource
 
 
-def load_view(tx: Tx, request: AccessRequest, *, found: tuple[Resource, Account] | None = None) -> RequestView:
+def load_view(tx: Tx, request: AccessRequest, *, found: tuple[Resource, Account] | None = None,
+              decisions: Sequence[Decision | DecisionRead] | None = None,
+              session: AccessSession | None = None) -> RequestView:
     """The request, its decisions, its session and its account's named approvers, copied as they are now in
     this transaction (a view never loads or writes anything later: to see a change, load the view again).
-    `found`: the account, when the caller has just read it."""
+    What the caller holds already is not read again: `found`, the account; `decisions`, all of the request's,
+    in order (an approved request's are final); `session`, the one its grant just made."""
     if found is None and request.account_id is not None:
         found = tx.config.account_by_id(request.account_id)
-    session = tx.sessions.by_request(request.id) if request.status == RequestStatus.GRANTED else None  # only grants
-    return _view(request, tx.requests.decisions(request.id), session, found[1] if found else None)
+    if session is None and request.status == RequestStatus.GRANTED:  # only grants have one
+        session = tx.sessions.by_request(request.id)
+    return _assemble(RequestRead.of(request), tuple(
+        d if isinstance(d, DecisionRead) else DecisionRead.of(d)
+        for d in (tx.requests.decisions(request.id) if decisions is None else decisions)),
+        SessionRead.of(session) if session is not None else None, found[1] if found else None)
 
 
 def load_views(tx: Tx, requests: Sequence[RequestRead]) -> dict[int, RequestView]:
@@ -73,9 +80,3 @@ def _assemble(request: RequestRead, decisions: tuple[DecisionRead, ...], session
         escalate_to=account.escalate_to if account else None,
         max_extensions=account.max_extensions if account else 0,
     )
-
-
-def _view(request: AccessRequest, decisions: Iterable[Decision], session: AccessSession | None,
-          account: Account | None) -> RequestView:
-    return _assemble(RequestRead.of(request), tuple(DecisionRead.of(d) for d in decisions),
-                     SessionRead.of(session) if session is not None else None, account)

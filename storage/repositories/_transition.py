@@ -1,8 +1,9 @@
 """The one conditional status change every repository uses, checked against the declared life cycle first.
 
-`transition` moves a row (`UPDATE ... WHERE id = :id AND status = :expected`) and says whether this caller
-moved it; a move `bot.domain.states` does not declare raises `IllegalTransition` before any SQL runs, so it
-cannot be written. `claim` is the bookkeeping kind: a conditional UPDATE that leaves the status as it is.
+`transition` moves a row (`UPDATE ... WHERE id = :id AND status = :expected RETURNING ...`) and gives the row as
+it is now to the caller that moved it, None to any other; a move `bot.domain.states` does not declare raises
+`IllegalTransition` before any SQL runs, so it cannot be written. `claim` is the bookkeeping kind: a conditional
+UPDATE that leaves the status as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import ColumnElement, CursorResult, Integer, String, Update, any_, literal, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from bot.domain.states import StatusT, require_transition
 from storage.models import AccessRequest, AccessSession
@@ -21,10 +23,10 @@ Row = TypeVar("Row", AccessRequest, AccessSession)
 
 
 def transition(session: Session, model: type[Row], row_id: int, expected: StatusT, new: StatusT,
-               *conditions: ColumnElement[bool], **values: Any) -> bool:
+               *conditions: ColumnElement[bool], **values: Any) -> Row | None:
     """Move one row from `expected` to `new` (and set `values`) if it is still `expected` and meets
-    `conditions`; True only for the caller that changed it."""
-    return _run(session, model, _statement(model, expected, new, model.id == row_id, *conditions, **values)) == 1
+    `conditions`; the row as it is now for the caller that changed it, None for any other."""
+    return _one(session, model, row_id, _statement(model, expected, new, model.id == row_id, *conditions, **values))
 
 
 def transition_all(session: Session, model: type[Row], expected: StatusT, new: StatusT,
@@ -34,13 +36,13 @@ def transition_all(session: Session, model: type[Row], expected: StatusT, new: S
 
 
 def claim(session: Session, model: type[Row], row_id: int, status: StatusT,
-          *conditions: ColumnElement[bool], **values: Any) -> bool:
-    """Set `values` on one row still in `status` and meeting `conditions`, keeping its status; True only for
-    the caller that changed it (a grant's or a revocation's next attempt)."""
+          *conditions: ColumnElement[bool], **values: Any) -> Row | None:
+    """Set `values` on one row still in `status` and meeting `conditions`, keeping its status; the row as it is
+    now for the caller that changed it (a grant's or a revocation's next attempt), None for any other."""
     if "status" in values:
         raise ValueError("a claim keeps the status; use transition to change it")
-    statement = update(model).where(model.id == row_id, model.status == status, *conditions).values(**values)
-    return _run(session, model, statement) == 1
+    return _one(session, model, row_id, update(model).where(model.id == row_id, model.status == status, *conditions)
+                .values(**values))
 
 
 def mark_all(session: Session, model: type[Row], ids: Sequence[int], current: StatusT, **values: Any) -> int:
@@ -68,6 +70,17 @@ def _statement(model: type[Row], expected: StatusT, new: StatusT, *conditions: C
     """The checked UPDATE statement itself."""
     require_transition(expected, new)
     return update(model).where(model.status == expected, *conditions).values(status=new, **values)
+
+
+def _one(session: Session, model: type[Row], row_id: int, statement: Update) -> Row | None:
+    """Run a one-row statement with RETURNING: the changed row comes back with the UPDATE (the copy this session
+    had loaded, if any, refreshed with it), so nobody reads it again. A row left as it was (someone else moved it)
+    is read again on its next use, to say what it is now; the session's other rows stay as they are."""
+    changed = session.scalars(statement.returning(model), execution_options={
+        "synchronize_session": False, "populate_existing": True}).one_or_none()
+    if changed is None and (loaded := session.identity_map.get(identity_key(model, row_id))) is not None:
+        session.expire(loaded)
+    return changed
 
 
 def _run(session: Session, model: type[Row], statement: Update) -> int:

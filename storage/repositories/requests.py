@@ -67,9 +67,10 @@ class RequestRepository:
             .order_by(AccessRequest.id.desc()).limit(1)
         ).first()
 
-    def transition(self, request_id: int, expected: RequestStatus, new: RequestStatus, **values: Any) -> bool:
-        """One conditional UPDATE; True only for the caller that changed the row (IllegalTransition for a move
-        the life cycle does not declare)."""
+    def transition(self, request_id: int, expected: RequestStatus, new: RequestStatus,
+                   **values: Any) -> AccessRequest | None:
+        """One conditional UPDATE; the request as it is now for the caller that changed it, None for any other
+        (IllegalTransition for a move the life cycle does not declare)."""
         return _transition.transition(self.session, AccessRequest, request_id, expected, new, **values)
 
     def cancel_pending_for(self, account_ids: Sequence[int], now: datetime, message: str) -> int:
@@ -81,8 +82,9 @@ class RequestRepository:
             AccessRequest.account_id.in_(account_ids),
             updated_at=now, failure_code="account_removed", failure_message=message)
 
-    def claim_grant(self, request_id: int, attempts: int, now: datetime) -> bool:
-        """Take an approved request for granting: bump its attempt counter if nobody else did."""
+    def claim_grant(self, request_id: int, attempts: int, now: datetime) -> AccessRequest | None:
+        """Take an approved request for granting: bump its attempt counter if nobody else did; the request as it is
+        now for the caller that took it, None for any other."""
         return _transition.claim(self.session, AccessRequest, request_id, RequestStatus.APPROVED,
                                  AccessRequest.grant_attempts == attempts, grant_attempts=attempts + 1, updated_at=now)
 

@@ -74,14 +74,15 @@ class SessionRepository:
             query = query.where(AccessSession.requester_id == requester_id)
         return self.session.scalar(query) or 0
 
-    def transition(self, session_id: int, expected: SessionStatus, new: SessionStatus, **values: Any) -> bool:
-        """One conditional UPDATE; True only for the caller that changed the row (IllegalTransition for a move
-        the life cycle does not declare)."""
+    def transition(self, session_id: int, expected: SessionStatus, new: SessionStatus,
+                   **values: Any) -> AccessSession | None:
+        """One conditional UPDATE; the session as it is now for the caller that changed it, None for any other
+        (IllegalTransition for a move the life cycle does not declare)."""
         return _transition.transition(self.session, AccessSession, session_id, expected, new, **values)
 
-    def claim_revoke_attempt(self, session_id: int, attempts: int, **values: Any) -> bool:
+    def claim_revoke_attempt(self, session_id: int, attempts: int, **values: Any) -> AccessSession | None:
         """Take the next try at cutting a `revoking` session if nobody moved its attempt counter since it read
-        `attempts`; the session stays `revoking`. True only for the caller that took it."""
+        `attempts`; the session stays `revoking`. The session as it is now for the caller that took it, else None."""
         return _transition.claim(self.session, AccessSession, session_id, SessionStatus.REVOKING,
                                  AccessSession.revoke_attempts == attempts, revoke_attempts=attempts + 1, **values)
 

@@ -45,8 +45,11 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
         RequestRepository(session).add(make_request())
         request_id = RequestRepository(session).by_ref("R-AAAAAA").id
     with db.begin() as session:
-        assert RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
-                                                     updated_at=NOW)
+        loaded = RequestRepository(session).by_id(request_id)
+        moved = RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
+                                                      updated_at=NOW)
+        # The row comes back with the UPDATE, and the copy the transaction had loaded is that row, refreshed.
+        assert moved is loaded and moved.status is RequestStatus.APPROVED and moved.updated_at == NOW
     with db.begin() as session:
         assert not RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.DENIED,
                                                          updated_at=NOW)
@@ -64,7 +67,7 @@ def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -
         barrier.wait()
         with db.begin() as session:
             wins.append(RequestRepository(session).transition(request_id, RequestStatus.PENDING,
-                                                              RequestStatus.APPROVED))
+                                                              RequestStatus.APPROVED) is not None)
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
