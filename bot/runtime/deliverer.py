@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.runtime.idle import Idle
 from bot.services.base import on_queued
 from bot.services.notices import NOTICE
 from bot.services.outbox import DeliveryFailed, Job, Outbox, Sender, backoff
@@ -38,16 +39,18 @@ class Deliverer:
         self.threads, self.poll_seconds = threads, poll_seconds
         self.on_retry, self.after_send = on_retry, after_send
         self._stopping = threading.Event()
-        self._wake = threading.Event()
+        self._idle = Idle(threads, poll_seconds)
         self._running: list[threading.Thread] = []
         on_queued(outbox.db, self.wake)  # rows this process queues wake it at once; others' by polling
 
     def wake(self) -> None:
-        self._wake.set()
+        """One idle thread looks for work (a commit that queued rows due now wakes one thread, not both)."""
+        self._idle.call()
 
     def start(self) -> Deliverer:
         if not self._running:
             self._stopping.clear()
+            self._idle.open()
             self._running = [threading.Thread(target=self._loop, name=f"pam-outbox-{n}", daemon=True)
                              for n in range(self.threads)]
             for thread in self._running:
@@ -56,7 +59,7 @@ class Deliverer:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._wake.set()
+        self._idle.stop()
         for thread in self._running:
             thread.join()
         self._running = []
@@ -69,11 +72,15 @@ class Deliverer:
         return handled
 
     def run_once(self) -> bool:
+        """Claim and deliver one row in the calling thread; False when none was due. A claim that saw another row
+        due wakes another thread for it."""
         try:
-            jobs = self.outbox.claim(1)
+            jobs, more = self.outbox.claim_and_look(1)
         except SQLAlchemyError as error:
             log.warning("outbox could not claim work: %s", type(error).__name__)
             return False
+        if more:
+            self.wake()
         for job in jobs:
             try:
                 self.deliver(job)
@@ -143,11 +150,10 @@ class Deliverer:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                busy = self.run_once()
+                self.run_once()  # one that saw another row due behind its own woke a thread for it
             except Exception:
                 log.exception("outbox delivery failed unexpectedly")
-                busy = False
-            if not busy:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+            with self._idle.condition:
+                self._idle.wait()
+                self._idle.take_call()
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.runtime.deliverer import Deliverer
+from bot.runtime.idle import Idle
 from bot.runtime.wakeups import Wakeups
 from bot.services.inbox import Inbox, Job
 
@@ -26,7 +27,8 @@ class Worker:
     every third of its length, so only a job whose worker died (or lost the database) is claimed again.
 
     A job recorded by this process while a thread is idle is handed to that thread as it is recorded (its insert
-    leases it here): no claim. Any other job wakes one idle thread, which claims it.
+    leases it here): no claim. Any other job wakes one idle thread, which claims it; one idle thread at a time
+    polls (`Idle`).
     """
 
     def __init__(self, inbox: Inbox, handle: Callable[[Job], None], *, threads: int = THREADS,
@@ -36,10 +38,8 @@ class Worker:
         self.outbox = outbox  # the Slack outbox's threads run (and stop) with the worker
         self.wakeups = wakeups  # PostgreSQL: jobs other processes record wake this worker at once
         self.threads, self.poll_seconds = threads, poll_seconds
-        self._idle = threading.Condition()  # guards the four below
-        self._calls = 0  # wake-ups no idle thread has taken yet (at most one per thread)
-        self._waiting = 0  # threads waiting for work
-        self._reserved = 0  # of those, how many a job being recorded here will be handed to
+        self._idle = Idle(threads, poll_seconds)  # its condition guards the two below
+        self._reserved = 0  # of the waiting threads, how many a job being recorded here will be handed to
         self._handed: deque[Job] = deque()
         self._stopping = threading.Event()
         self._held: set[int] = set()
@@ -49,35 +49,33 @@ class Worker:
         inbox.hand_to(self)
 
     def wake(self) -> None:
-        """One idle thread looks for work: a recorded job wakes one thread, not all of them, whose claims would
-        only race each other for it (and slow down the one that wins)."""
-        with self._idle:
-            self._calls = min(self._calls + 1, self.threads)
-            self._idle.notify()
+        """One idle thread looks for work (a recorded job wakes one thread, not all of them)."""
+        self._idle.call()
 
     def reserve(self) -> bool:
-        with self._idle:
-            if self._stopping.is_set() or self._waiting <= self._reserved:
+        with self._idle.condition:
+            if self._stopping.is_set() or self._idle.waiting <= self._reserved:
                 return False
             self._reserved += 1
             return True
 
     def release(self) -> None:
-        with self._idle:
+        with self._idle.condition:
             self._reserved -= 1
 
     def take(self, job: Job) -> None:
         with self._lock:
             self._held.add(job.id)  # its lease is renewed from now on, like a claimed job's
-        with self._idle:  # inserted leased, it is announced to no other worker (migration 0015)
+        with self._idle.condition:  # inserted leased, it is announced to no other worker (migration 0015)
             self._reserved -= 1
             self._handed.append(job)
-            self._idle.notify()
+            self._idle.condition.notify()
 
     def start(self) -> Worker:
         if self._running:
             return self
         self._stopping.clear()
+        self._idle.open()
         self._running = [threading.Thread(target=self._loop, name=f"pam-worker-{n}", daemon=True)
                          for n in range(self.threads)]
         self._running.append(threading.Thread(target=self._renew_leases, name="pam-worker-leases", daemon=True))
@@ -93,8 +91,7 @@ class Worker:
     def stop(self) -> None:
         """Finish the jobs in hand, then stop; jobs not yet claimed stay in the database for the next worker."""
         self._stopping.set()
-        with self._idle:
-            self._idle.notify_all()
+        self._idle.stop()
         for thread in self._running:
             thread.join()
         self._running = []
@@ -149,16 +146,11 @@ class Worker:
 
     def _await_work(self) -> Job | None:
         """A job handed to this thread; None when it should claim (woken, or its poll is due) or stop."""
-        with self._idle:
-            if not self._handed and not self._calls and not self._stopping.is_set():
-                self._waiting += 1
-                try:
-                    self._idle.wait(self.poll_seconds)
-                finally:
-                    self._waiting -= 1
+        with self._idle.condition:
+            self._idle.wait(ready=lambda: bool(self._handed))
             if self._handed:
                 return self._handed.popleft()
-            self._calls = max(self._calls - 1, 0)
+            self._idle.take_call()
             return None
 
     def _renew_leases(self) -> None:

@@ -78,11 +78,16 @@ class Outbox(UseCase):
             DeliveryRepository(tx.session).buffer(item)
 
     def claim(self, limit: int = 1) -> list[Job]:
+        return self.claim_and_look(limit)[0]
+
+    def claim_and_look(self, limit: int = 1) -> tuple[list[Job], bool]:
+        """Up to `limit` due rows, leased to the caller, and whether another one is due."""
         with self.transaction() as tx:
             repo = DeliveryRepository(tx.session)
+            rows, more = repo.claim_and_look(tx.now, tx.now + LEASE, limit)
             return [Job(row.id, row.kind, row.channel, row.ts, dict(row.payload), row.request_id, row.report_to,
                         row.attempts, row.sending_since, repo.newer_queued(row), _places(tx, row))
-                    for row in repo.claim(tx.now, tx.now + LEASE, limit)]
+                    for row in rows], more
 
     def begin(self, job: Job) -> datetime:
         """Mark the attempt as started, in its own commit, before Slack is called; return when it started."""
@@ -98,12 +103,10 @@ class Outbox(UseCase):
         """Record what Slack took (a first card's place joins its request) and close the row."""
         with self.transaction() as tx:
             repo = DeliveryRepository(tx.session)
-            row = repo.get(job.id)
-            if row is None:
+            if not repo.settle(job.id, DONE, tx.now, result=result):
                 return
-            row.state, row.result, row.done_at, row.lease_until = DONE, result, tx.now, None
-            if result is not None and row.request_id is not None and row.kind in CARD_POSTS:
-                repo.record_card(row.request_id, {"channel": result["channel"], "ts": result["ts"]})
+            if result is not None and job.request_id is not None and job.kind in CARD_POSTS:
+                repo.record_card(job.request_id, {"channel": result["channel"], "ts": result["ts"]})
 
     def retry(self, job: Job, error: DeliveryFailed, delay: float) -> bool:
         """Put the row back for `delay` seconds; False (and failed) when it has waited too long already."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, delete, exists, func, null, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
@@ -18,6 +19,7 @@ QUEUED, DONE, FAILED = "queued", "done", "failed"
 # Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
 # payload, and a waiting one with a newer behind it is stale. Posts are never replaced nor skipped: each must land.
 REPLACEABLE = ("update", "publish")
+_EARLIER = aliased(Delivery)  # built once: an alias copies every column, which cost more than the claim's query
 BUFFER = "pam_outbox"  # Session.info key: rows queued in this transaction, written in one go before it commits
 
 
@@ -94,25 +96,30 @@ class DeliveryRepository:
         self.session.flush()
         return due_now
 
-    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[Delivery]:
-        """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for).
+    def claim_and_look(self, now: datetime, lease_until: datetime, limit: int) -> tuple[Sequence[Delivery], bool]:
+        """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for),
+        and whether one more was due (read in the same query, not leased).
 
         A row waits while an older row with its key is unsettled: the older one goes first (a card's first post
         before its updates), and an older state then finds it is stale.
         """
-        rows = self.session.scalars(
-            select(Delivery).where(Delivery.state == QUEUED, Delivery.due_at <= now,
-                                   or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
-                                   _first_of_its_key())
-            .order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)).all()
+        found = self.session.scalars(_due(limit + 1), {"now": now}).all()
+        rows = found[:limit]
         for row in rows:
             row.lease_until = lease_until
             row.attempts += 1
         self.session.flush()
-        return rows
+        return rows, len(found) > limit
 
     def get(self, delivery_id: int) -> Delivery | None:
         return self.session.get(Delivery, delivery_id)
+
+    def settle(self, delivery_id: int, state: str, now: datetime, *, result: dict[str, str] | None = None) -> bool:
+        """Close a row with what Slack answered, in one UPDATE; False when there is no such row."""
+        return rowcount(self.session.execute(
+            update(Delivery).where(Delivery.id == delivery_id)
+            .values(state=state, result=result if result is not None else null(), done_at=now, lease_until=None)
+            .execution_options(synchronize_session=False))) == 1
 
     def settle_queued(self, delivery_id: int, now: datetime) -> dict[str, Any] | None:
         """Close a row that is still queued and return its payload (a notice the caller renders in this
@@ -164,12 +171,22 @@ class DeliveryRepository:
         return int(count or 0), (now - oldest).total_seconds() if oldest is not None else 0.0
 
 
+@cache
+def _due(limit: int) -> Select[Delivery]:
+    """The claim's query for `limit` rows, built once (an idle outbox claims several times a second, and building
+    the statement cost more than running it)."""
+    now: BindParameter[datetime] = bindparam("now")
+    return (select(Delivery).where(Delivery.state == QUEUED, Delivery.due_at <= now,
+                                   or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
+                                   _first_of_its_key())
+            .order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True))
+
+
 def _first_of_its_key() -> ColumnElement[bool]:
     """No older row with the same key is unsettled: rows of one key go one at a time, in order (an older state never
     lands after a newer one, and a card's updates wait for its first post)."""
-    earlier = aliased(Delivery)
-    return ~exists().where(earlier.dedupe_key == Delivery.dedupe_key, earlier.state == QUEUED,
-                           earlier.id < Delivery.id)
+    return ~exists().where(_EARLIER.dedupe_key == Delivery.dedupe_key, _EARLIER.state == QUEUED,
+                           _EARLIER.id < Delivery.id)
 
 
 def sooner(waiting: Delivery, due: datetime) -> datetime:
