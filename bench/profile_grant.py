@@ -66,8 +66,11 @@ class SqlCounter:
         self.count = 0
         self.kinds: Counter[str] = Counter()
         self.last: list[str] = []  # the statements themselves, since `mark()`
+        self.seconds = 0.0  # inside the driver's execute: the round trip and the server's work
         self._thread = threading.get_ident()
+        self._started = 0.0
         event.listen(engine, "before_cursor_execute", self._seen)
+        event.listen(engine, "after_cursor_execute", self._done)
         event.listen(engine, "begin", self._began)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
@@ -75,6 +78,12 @@ class SqlCounter:
             self.count += 1
             self.kinds[statement.lstrip().split(None, 1)[0].upper()] += 1
             self.last.append(" ".join(statement.split()))
+            self._started = time.perf_counter()
+
+    def _done(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if threading.get_ident() == self._thread and self._started:
+            self.seconds += time.perf_counter() - self._started
+            self._started = 0.0
 
     def _began(self, conn: Any) -> None:
         if threading.get_ident() == self._thread:
@@ -133,6 +142,7 @@ def main() -> None:
         profile = cProfile.Profile()
         per_grant: list[dict[str, float]] = []
         walls: list[float] = []  # pam-bot's own seconds per grant, without the profiler
+        in_sql: list[float] = []  # of which inside the database driver's execute
         slack_methods: Counter[str] = Counter()
         sql_kinds: Counter[str] = Counter()
         try:
@@ -148,7 +158,7 @@ def main() -> None:
                     assert answer.status == 200, answer.status
                     slack_seen, aws_seen, fed_seen = len(box.slack.calls), len(box.aws.calls()), \
                         len(box.federation.calls())
-                    sql_seen, kinds_seen = sql.count, Counter(sql.kinds)
+                    sql_seen, kinds_seen, sql_seconds = sql.count, Counter(sql.kinds), sql.seconds
                     sql.mark()
                     measured = warmup <= index < warmup + grants  # then as many timed without the profiler
                     started = time.perf_counter()
@@ -163,6 +173,7 @@ def main() -> None:
                     assert box.slack.dms_to(user_id), f"no DM to {user_id}"
                     if index >= warmup + grants:
                         walls.append(wall - stand_ins(box, slack_seen, aws_seen, fed_seen))
+                        in_sql.append(sql.seconds - sql_seconds)
                     if not measured:
                         continue
                     calls = box.slack.calls[slack_seen:]
@@ -174,7 +185,7 @@ def main() -> None:
                     })
         finally:
             container.close()
-    report(args, grants, per_grant, walls, slack_methods, sql_kinds, profile)
+    report(args, grants, per_grant, walls, in_sql, slack_methods, sql_kinds, profile)
     if args.show_sql:
         print("\nSQL of the last grant:")
         print("\n".join(f"{n:3d}  {line[:160]}" for n, line in enumerate(sql.last, 1)))
@@ -186,7 +197,27 @@ def stand_ins(box: Any, slack_seen: int, aws_seen: int, fed_seen: int) -> float:
             + sum(c.duration for c in box.federation.calls()[fed_seen:]))
 
 
+def by_package(stats: pstats.Stats) -> list[tuple[str, int, float]]:
+    """cProfile's rows summed by the package a function lives in (site-packages' top directory, pam-bot's own
+    top-level package, the standard library, or C built-ins), most own time first."""
+    calls: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    for (filename, _line, name), (_prim, ncalls, tottime, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if filename == "~":
+            package = "(built-in) " + name.split(" ")[-1].strip("<>").split(".")[0]
+        elif "site-packages/" in filename:
+            package = filename.split("site-packages/")[1].split("/")[0]
+        elif "/lib/python3" in filename:
+            package = "(stdlib) " + filename.rsplit("/", 1)[-1]
+        else:
+            package = Path(filename).parts[-2] if len(Path(filename).parts) > 1 else filename
+        calls[package] += ncalls
+        own[package] += tottime
+    return sorted(((name, calls[name], own[name]) for name in own), key=lambda row: -row[2])[:30]
+
+
 def report(args: argparse.Namespace, grants: int, per_grant: list[dict[str, float]], walls: list[float],
+           in_sql: list[float],
            slack_methods: Counter[str], sql_kinds: Counter[str], profile: cProfile.Profile) -> None:
     stats = pstats.Stats(profile)
     print(f"\nCost of one grant (worker: Approve click → DM), {grants} grants, {args.db}; {machine()}\n")
@@ -201,7 +232,11 @@ def report(args: argparse.Namespace, grants: int, per_grant: list[dict[str, floa
     print(table(["per grant", "count"], rows))
     print(f"\nWall time of the worker's job per grant, stand-ins' own time taken out, {len(walls)} grants without "
           f"the profiler (secondary; noisy on a shared machine): p50 {statistics.median(walls) * 1000:.1f} ms, "
-          f"p90 {sorted(walls)[int(0.9 * (len(walls) - 1))] * 1000:.1f} ms\n")
+          f"p90 {sorted(walls)[int(0.9 * (len(walls) - 1))] * 1000:.1f} ms; of which inside the database driver's "
+          f"execute (round trips and the server's work, commits not included) p50 {statistics.median(in_sql) * 1000:.1f} ms\n")
+    print("Where the calls go (cProfile's own time and calls, per package, per grant):")
+    print(table(["package", "calls", "own ms"], [[name, f"{calls / grants:,.0f}", f"{own / grants * 1000:.2f}"]
+                                                 for name, calls, own in by_package(stats)]))
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
     print("cProfile, cumulative, all grants together:")
