@@ -68,9 +68,13 @@ class AccessService(UseCase):
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
                 earlier = asked_before(tx, person, resource, account, acked_at)
-                request = earlier or new_request(tx, person, resource, account, duration, reason, decision,
+                if earlier is None:
+                    request, found = new_request(tx, person, resource, account, duration, reason, decision,
                                                  break_glass_limit=self.break_glass_limit, starts_at=starts_at)
-                view = load_view(tx, request)
+                    view = load_view(tx, request, found=found, decisions=())  # a new request: nobody decided
+                else:
+                    request = earlier
+                    view = load_view(tx, request)
                 if earlier is None and request.status == RequestStatus.PENDING:
                     self._queue_cards(tx, view)  # committed with the request: a replayed ask queues none again
         if earlier is not None:
@@ -111,9 +115,13 @@ class AccessService(UseCase):
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
                 earlier = asked_before(tx, person, resource, account, acked_at)
-                request = earlier or new_request(tx, person, resource, account, duration, reason, decision,
+                if earlier is None:
+                    request, found = new_request(tx, person, resource, account, duration, reason, decision,
                                                  break_glass_limit=self.break_glass_limit, break_glass=True)
-                view = load_view(tx, request)
+                    view = load_view(tx, request, found=found, decisions=())  # a new request: nobody decided
+                else:
+                    request = earlier
+                    view = load_view(tx, request)
                 if earlier is None:
                     self._queue_cards(tx, view)
         if earlier is not None:  # handled again after a worker stopped: announced already, granted at most once
@@ -143,9 +151,9 @@ class AccessService(UseCase):
                 res, acc = extendable(tx, session_ref, user_id, daily_cap_seconds=self.daily_cap_seconds)
             decision = self._ensure_eligible(user_id, res.name, acc.name)
             with self.transaction() as tx:
-                request = new_request(tx, person, res.name, acc.name, None, f"extension of {session_ref}",
-                                      decision, break_glass_limit=self.break_glass_limit, extends=session_ref)
-                view = load_view(tx, request)
+                request, found = new_request(tx, person, res.name, acc.name, None, f"extension of {session_ref}",
+                                             decision, break_glass_limit=self.break_glass_limit, extends=session_ref)
+                view = load_view(tx, request, found=found, decisions=())
                 if request.status == RequestStatus.PENDING:
                     self._queue_cards(tx, view)
         if request.status == RequestStatus.APPROVED:

@@ -79,8 +79,9 @@ def _ask_lock(person: Person, resource: str, account: str) -> str:
 
 def new_request(tx: Tx, person: Person, resource: str, account: str, duration: str | None, reason: str,
                 decision: Eligibility, *, break_glass_limit: int, break_glass: bool = False,
-                starts_at: datetime | None = None, extends: str | None = None) -> AccessRequest:
-    """The request row of an ask (pending, or approved when nobody needs to decide), audited."""
+                starts_at: datetime | None = None, extends: str | None = None,
+                ) -> tuple[AccessRequest, tuple[Resource, Account]]:
+    """The request row of an ask (pending, or approved when nobody needs to decide), audited, with its account."""
     # Asks by one person for one account queue here (every replica), so the open-request rule and the
     # daily auto-approval and break-glass limits are counted by one transaction at a time.
     tx.lock(_ask_lock(person, resource, account))
@@ -100,9 +101,8 @@ def new_request(tx: Tx, person: Person, resource: str, account: str, duration: s
         decided_at=tx.now if auto else None, cards=[], break_glass=break_glass, starts_at=starts_at,
         extends=extends,
     )
-    try:
-        with tx.session.begin_nested():
-            tx.requests.add(request)
+    try:  # no savepoint: a conflict ends this transaction anyway, and the ask lock above makes it all but moot
+        tx.requests.add(request)
     except IntegrityError as error:  # the one-open-request index: another ask got there first
         raise Conflict(f"You already have an open request for {res.name}/{acc.name}. "
                        "Cancel it with `/pam cancel` to ask again.") from error
@@ -113,4 +113,4 @@ def new_request(tx: Tx, person: Person, resource: str, account: str, duration: s
              **glass,
              **({"starts_at": starts_at.isoformat()} if starts_at else {}),
              **({"extends": extends} if extends else {}))
-    return request
+    return request, (res, acc)

@@ -92,12 +92,7 @@ class Outbox(UseCase):
     def begin(self, job: Job) -> datetime:
         """Mark the attempt as started, in its own commit, before Slack is called; return when it started."""
         with self.transaction() as tx:
-            row = DeliveryRepository(tx.session).get(job.id)
-            if row is None:
-                return tx.now
-            if row.sending_since is None:
-                row.sending_since = tx.now
-            return row.sending_since
+            return DeliveryRepository(tx.session).start_sending(job.id, tx.now) or tx.now
 
     def landed(self, job: Job, result: dict[str, str] | None) -> None:
         """Record what Slack took (a first card's place joins its request) and close the row."""

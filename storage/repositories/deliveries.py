@@ -7,7 +7,7 @@ from functools import cache
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, delete, exists, func, null, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, delete, exists, func, literal, null, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
@@ -113,6 +113,15 @@ class DeliveryRepository:
 
     def get(self, delivery_id: int) -> Delivery | None:
         return self.session.get(Delivery, delivery_id)
+
+    def start_sending(self, delivery_id: int, now: datetime) -> datetime | None:
+        """Mark an attempt begun, unless an earlier one was marked and not cleared: when the first began (None when
+        there is no such row), in one UPDATE."""
+        return self.session.scalar(
+            update(Delivery).where(Delivery.id == delivery_id)
+            .values(sending_since=func.coalesce(Delivery.sending_since, literal(now, Delivery.sending_since.type)))
+            .returning(Delivery.sending_since)
+            .execution_options(synchronize_session=False))
 
     def settle(self, delivery_id: int, state: str, now: datetime, *, result: dict[str, str] | None = None) -> bool:
         """Close a row with what Slack answered, in one UPDATE; False when there is no such row."""

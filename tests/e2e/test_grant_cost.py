@@ -104,3 +104,22 @@ def test_one_grant_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
     shown = "\n".join(" ".join(s.split())[:120] for s in seen)
     assert seen.count("BEGIN") <= TRANSACTIONS_PER_GRANT, shown
     assert len(seen) - seen.count("BEGIN") <= STATEMENTS_PER_GRANT[bot.engine.dialect.name], shown
+
+
+# One /pam access that ends in a pending request with its card queued: the job's claim and deletion, the account
+# read for the eligibility check, the ask's lock, checks and insert, the card's outbox row, the audit event. It was
+# 16 statements (18 on PostgreSQL) with a savepoint around the insert and the new request's account and (no)
+# decisions read again for its card.
+STATEMENTS_PER_ASK = {"sqlite": 12, "postgresql": 14}
+
+
+def test_one_ask_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
+    bot.add_account(approver_ids=(APPROVER,))
+    bot.container.worker.stop()
+    ask(bot, REQUESTER)  # warm
+    assert bot.driver.command(OUTSIDER, "access prod-aws readonly 30m cost check").status == 200
+    with statements_of_this_thread(bot) as seen:
+        assert bot.container.worker.run_once()
+    assert bot.requests()[-1].status == "pending"
+    shown = "\n".join(" ".join(s.split())[:120] for s in seen)
+    assert len(seen) - seen.count("BEGIN") <= STATEMENTS_PER_ASK[bot.engine.dialect.name], shown
