@@ -1,6 +1,6 @@
 """CPU an idle `pam-bot work` process costs: what a worker with nothing to do takes from the web on a shared host.
 
-    .venv/bin/python bench/idle_cpu.py [--db sqlite|postgresql] [--seconds N]
+    .venv/bin/python bench/idle_cpu.py [--db sqlite|postgresql] [--seconds N] [--quick]
 
 Starts `pam-bot work` against the stand-ins (its worker threads, outbox threads, scheduler and, on PostgreSQL,
 its LISTEN connection), lets it settle, then reads its CPU time and the PostgreSQL server processes' from /proc
@@ -27,7 +27,11 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="database of the bot")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured window")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="a 5 s window (a smoke run)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds = 5.0
+    return args
 
 
 def cpu_seconds(pid: int | str) -> float:
