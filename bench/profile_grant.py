@@ -199,12 +199,13 @@ def stand_ins(box: Any, slack_seen: int, aws_seen: int, fed_seen: int) -> float:
 
 def by_package(stats: pstats.Stats) -> list[tuple[str, int, float]]:
     """cProfile's rows summed by the package a function lives in (site-packages' top directory, pam-bot's own
-    top-level package, the standard library, or C built-ins), most own time first."""
+    top-level package, the standard library, or functions written in C), most own time first."""
     calls: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    for (filename, _line, name), (_prim, ncalls, tottime, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    rows = stats.stats.items()  # type: ignore[attr-defined]
+    for (filename, _line, _name), (_prim, ncalls, tottime, _cum, _callers) in rows:
         if filename == "~":
-            package = "(built-in) " + name.split(" ")[-1].strip("<>").split(".")[0]
+            package = "(C functions and methods)"
         elif "site-packages/" in filename:
             package = filename.split("site-packages/")[1].split("/")[0]
         elif "/lib/python3" in filename:
@@ -217,8 +218,8 @@ def by_package(stats: pstats.Stats) -> list[tuple[str, int, float]]:
 
 
 def report(args: argparse.Namespace, grants: int, per_grant: list[dict[str, float]], walls: list[float],
-           in_sql: list[float],
-           slack_methods: Counter[str], sql_kinds: Counter[str], profile: cProfile.Profile) -> None:
+           in_sql: list[float], slack_methods: Counter[str], sql_kinds: Counter[str],
+           profile: cProfile.Profile) -> None:
     stats = pstats.Stats(profile)
     print(f"\nCost of one grant (worker: Approve click → DM), {grants} grants, {args.db}; {machine()}\n")
     rows = [["SQL statements (BEGIN not counted)", f"{statistics.mean(g['sql'] for g in per_grant):.1f}"],
@@ -233,7 +234,8 @@ def report(args: argparse.Namespace, grants: int, per_grant: list[dict[str, floa
     print(f"\nWall time of the worker's job per grant, stand-ins' own time taken out, {len(walls)} grants without "
           f"the profiler (secondary; noisy on a shared machine): p50 {statistics.median(walls) * 1000:.1f} ms, "
           f"p90 {sorted(walls)[int(0.9 * (len(walls) - 1))] * 1000:.1f} ms; of which inside the database driver's "
-          f"execute (round trips and the server's work, commits not included) p50 {statistics.median(in_sql) * 1000:.1f} ms\n")
+          f"execute (round trips and the server's work, commits not included) "
+          f"p50 {statistics.median(in_sql) * 1000:.1f} ms\n")
     print("Where the calls go (cProfile's own time and calls, per package, per grant):")
     print(table(["package", "calls", "own ms"], [[name, f"{calls / grants:,.0f}", f"{own / grants * 1000:.2f}"]
                                                  for name, calls, own in by_package(stats)]))

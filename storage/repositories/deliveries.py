@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, delete, exists, func, literal, null, or_, select, update
+from sqlalchemy import (BindParameter, ColumnElement, Select, Table, bindparam, delete, exists, func, literal, null,
+                        or_, select, update)
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
