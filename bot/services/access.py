@@ -24,12 +24,24 @@ from bot.services.lookups import GroupCache, actor_of, unknown_account
 from bot.services.ports import Directory, Notifier, Person, RequestView
 from bot.services.read_models import AccountRead, ResourceRead
 from bot.services.views import load_view
-from storage.models import Account, Resource
+from storage.models import AccessRequest, Account, Resource
 
 log = logging.getLogger(__name__)
 # How long an approval's card update waits for the grant's own: a grant takes well under a second, so the card
 # goes from "pending" to "granted" in one update; a slow one (AWS retrying) shows "approved" meanwhile.
 GRANT_GRACE_SECONDS = 3.0
+
+
+NewRequest = Callable[[], tuple[AccessRequest, tuple[Resource, Account]]]  # asking.new_request, its arguments bound
+
+
+def _made_or_found(tx: Tx, earlier: AccessRequest | None, make: NewRequest) -> tuple[AccessRequest, RequestView]:
+    """The request a replayed ask made then, with its view read whole; else the one `make` makes now, whose view
+    reuses the account it read (and nobody has decided on it yet)."""
+    if earlier is not None:
+        return earlier, load_view(tx, earlier)
+    request, found = make()
+    return request, load_view(tx, request, found=found, decisions=())
 
 
 def _scheduled_later(view: RequestView, now: datetime) -> bool:
@@ -68,13 +80,9 @@ class AccessService(UseCase):
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
                 earlier = asked_before(tx, person, resource, account, acked_at)
-                if earlier is None:
-                    request, found = new_request(tx, person, resource, account, duration, reason, decision,
-                                                 break_glass_limit=self.break_glass_limit, starts_at=starts_at)
-                    view = load_view(tx, request, found=found, decisions=())  # a new request: nobody decided
-                else:
-                    request = earlier
-                    view = load_view(tx, request)
+                request, view = _made_or_found(tx, earlier, lambda: new_request(
+                    tx, person, resource, account, duration, reason, decision,
+                    break_glass_limit=self.break_glass_limit, starts_at=starts_at))
                 if earlier is None and request.status == RequestStatus.PENDING:
                     self._queue_cards(tx, view)  # committed with the request: a replayed ask queues none again
         if earlier is not None:
@@ -115,13 +123,9 @@ class AccessService(UseCase):
             decision = self._ensure_eligible(user_id, resource, account)
             with self.transaction() as tx:
                 earlier = asked_before(tx, person, resource, account, acked_at)
-                if earlier is None:
-                    request, found = new_request(tx, person, resource, account, duration, reason, decision,
-                                                 break_glass_limit=self.break_glass_limit, break_glass=True)
-                    view = load_view(tx, request, found=found, decisions=())  # a new request: nobody decided
-                else:
-                    request = earlier
-                    view = load_view(tx, request)
+                request, view = _made_or_found(tx, earlier, lambda: new_request(
+                    tx, person, resource, account, duration, reason, decision,
+                    break_glass_limit=self.break_glass_limit, break_glass=True))
                 if earlier is None:
                     self._queue_cards(tx, view)
         if earlier is not None:  # handled again after a worker stopped: announced already, granted at most once
