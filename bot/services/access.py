@@ -44,8 +44,8 @@ def _made_or_found(tx: Tx, earlier: AccessRequest | None, make: NewRequest) -> t
     return request, load_view(tx, request, found=found, decisions=())
 
 
-def _scheduled_later(view: RequestView, now: datetime) -> bool:
-    return view.request.starts_at is not None and view.request.starts_at > now
+def _scheduled_later(starts_at: datetime | None, now: datetime) -> bool:
+    return starts_at is not None and starts_at > now
 
 
 class AccessService(UseCase):
@@ -106,7 +106,7 @@ class AccessService(UseCase):
 
     def _grant_or_wait(self, view: RequestView) -> RequestView:
         """Grant an approved request now, or — scheduled for later — tell the requester when it will start."""
-        if not _scheduled_later(view, self.clock()):
+        if not _scheduled_later(view.request.starts_at, self.clock()):
             return self.grants.grant(view.request.id) or view
         self.notifier.update_request_cards(view)
         self.notifier.tell_requester(view, "scheduled")
@@ -210,27 +210,30 @@ class AccessService(UseCase):
         approves this account, and the account, found before; without it the account is read here, and None is
         returned, nothing written, when it cannot be decided without leaving the transaction (a group, the admins)."""
         with self.transaction() as tx:
-            request = tx.requests.by_ref(ref, lock=True)
+            if checked is None:  # the request, locked, with its account: one statement
+                loaded = tx.requests.locked_with_account(ref)
+                request, found = loaded if loaded is not None else (None, None)
+            else:
+                request, (eligible, found) = tx.requests.by_ref(ref, lock=True), checked
             if request is None:
                 raise NotFound(f"There is no request {ref}.")
             if checked is None:
-                found = tx.config.account_by_id(request.account_id) if request.account_id is not None else None
                 if found is None or found[1].approver_group or not found[1].approver_ids:
                     return None
                 eligible = person.user_id in resolve_approvers(frozenset(found[1].approver_ids), None,
                                                                directory=self.directory, admin_ids=self.admin_ids)
-            else:
-                eligible, found = checked
-            outcome, decisions = record_decision(tx, request, person, approve, reason, eligible)
+            # An approval granted now is claimed for granting by the UPDATE that approves it: both commit, or
+            # neither (a replay claims it again).
+            granting_now = not _scheduled_later(request.starts_at, tx.now)
+            outcome, decisions = record_decision(tx, request, person, approve, reason, eligible, claim=granting_now)
             view = load_view(tx, request, found=found, decisions=decisions)
             # Queued with the decision: both commit, or neither. An approval granted now shows "approved"
             # only if the grant takes long: its "granted" (or "failed") replaces this update, one call to Slack.
-            granting = outcome is Outcome.APPROVED and not _scheduled_later(view, tx.now)
+            granting = outcome is Outcome.APPROVED and granting_now
             self.notifier.update_request_cards(view, after=GRANT_GRACE_SECONDS if granting else 0.0)
             if outcome is Outcome.DENIED:
                 self.notifier.tell_requester(view, "denied")
-            # Claimed for granting with the approval: both commit, or neither (a replay claims it again).
-            held = self.grants.claim_in(tx, request.id, found=found, decisions=view.decisions) if granting else None
+            held = self.grants.held(tx, request, found=found, decisions=view.decisions) if granting else None
         return view, outcome, held
 
     def _resume(self, user_id: str, ref: str) -> RequestView | None:

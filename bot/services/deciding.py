@@ -14,9 +14,12 @@ from storage.models import AccessRequest, Decision
 
 
 def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: bool, reason: str,
-                    eligible: bool) -> tuple[Outcome, list[Decision]]:
+                    eligible: bool, *, claim: bool = False) -> tuple[Outcome, list[Decision]]:
     """One approver's verdict; the request changes state only for the caller whose conditional update lands.
-    Returns the outcome and the request's decisions, this one last (the caller's view needs them)."""
+    Returns the outcome and the request's decisions, this one last (the caller's view needs them).
+
+    `claim`: an approval is also the grant's claim (`GrantService.claim_in`'s counted attempt), set by the
+    same UPDATE that approves: the caller grants it next, and any other worker finds the attempt taken."""
     if request.status != RequestStatus.PENDING:
         raise Conflict(f"Request {request.ref} is already {request.status}.")
     decisions = tx.requests.decisions(request.id)
@@ -34,7 +37,9 @@ def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: boo
     outcome = tally(approvals, denials, request.approvals_required).outcome
     if outcome is not Outcome.PENDING:
         new = RequestStatus.APPROVED if outcome is Outcome.APPROVED else RequestStatus.DENIED
-        if not tx.requests.transition(request.id, RequestStatus.PENDING, new, decided_at=tx.now, updated_at=tx.now):
+        counted = {"grant_attempts": request.grant_attempts + 1} if claim and new is RequestStatus.APPROVED else {}
+        if not tx.requests.transition(request.id, RequestStatus.PENDING, new, decided_at=tx.now, updated_at=tx.now,
+                                      **counted):
             raise Conflict(f"Request {request.ref} was decided by someone else a moment ago.")
     tx.audit(person.user_id, "request.approve" if approve else "request.deny", request.ref,
              reason=reason.strip(), approvals=approvals, required=request.approvals_required,

@@ -151,6 +151,12 @@ class GrantService(UseCase):
         claimed = tx.requests.claim_grant(request_id, request.grant_attempts, tx.now)
         if claimed is None:
             return None
+        return self.held(tx, claimed, found=found, decisions=decisions)
+
+    def held(self, tx: Tx, claimed: AccessRequest, *, found: tuple[Resource, Account] | None = None,
+             decisions: tuple[DecisionRead, ...] | None = None) -> Claimed:
+        """A request this transaction took for granting (`claim_in`, or the approval that counted the attempt),
+        with its session's ref and what the session will carry."""
         if found is None or found[1].id != claimed.account_id:
             found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
         return Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),

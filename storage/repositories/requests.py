@@ -10,7 +10,7 @@ from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import OPEN_REQUEST_STATUSES, RequestStatus
-from storage.models import AccessRequest, Decision
+from storage.models import AccessRequest, Account, Decision, Resource
 from storage.repositories.results import rowcount
 from storage.repositories import _transition
 
@@ -28,6 +28,19 @@ class RequestRepository:
         """Find by public ref; `lock` serialises deciders on one request (SELECT ... FOR UPDATE)."""
         query = select(AccessRequest).where(AccessRequest.ref == ref)
         return self.session.scalar(query.with_for_update() if lock else query)
+
+    def locked_with_account(self, ref: str) -> tuple[AccessRequest, tuple[Resource, Account] | None] | None:
+        """A request by public ref, locked like `by_ref(lock=True)`, with its account and resource read in the
+        same statement (None when the account was removed); None when there is no such request."""
+        row = self.session.execute(
+            select(AccessRequest, Resource, Account)
+            .outerjoin(Account, Account.id == AccessRequest.account_id)
+            .outerjoin(Resource, Resource.id == Account.resource_id)
+            .where(AccessRequest.ref == ref).with_for_update(of=AccessRequest)).first()
+        if row is None:
+            return None
+        request, resource, account = row
+        return request, (resource, account) if resource is not None and account is not None else None
 
     def by_id(self, request_id: int) -> AccessRequest | None:
         return self.session.get(AccessRequest, request_id)

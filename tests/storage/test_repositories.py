@@ -6,13 +6,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.audit import GENESIS, AuditEntry
 from bot.domain.audit_chain import ChainCheck
 from bot.domain.states import RequestStatus
-from storage.models import AccessRequest, AccessSession, AuditEvent
+from storage.models import AccessRequest, AccessSession, Account, AuditEvent, Resource
 from storage.repositories import AuditRepository, RequestRepository, SessionRepository
 from storage.repositories.audit import link_of
 
@@ -54,6 +55,58 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
         assert not RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.DENIED,
                                                          updated_at=NOW)
         assert RequestRepository(session).by_id(request_id).status is RequestStatus.APPROVED
+
+
+def test_a_request_is_read_locked_with_its_account_in_one_statement(engine: Engine,
+                                                                   db: sessionmaker[Session]) -> None:
+    role = "arn:aws:iam::111111111111:role/t"
+    with db.begin() as session:
+        resource = Resource(name="prod", role_arn=role, created_by="U0", created_at=NOW, updated_at=NOW)
+        session.add(resource)
+        session.flush()
+        account = Account(resource_id=resource.id, name="ro", role_arn=role, default_duration_seconds=900,
+                          created_by="U0", created_at=NOW, updated_at=NOW)
+        session.add(account)
+        session.flush()
+        with_account, without = make_request("R-AAAAAA"), make_request("R-BBBBBB")
+        with_account.account_id = account.id
+        RequestRepository(session).add(with_account)
+        RequestRepository(session).add(without)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    with db.begin() as session:
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            found = RequestRepository(session).locked_with_account("R-AAAAAA")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert found is not None and found[1] is not None
+        request, (res, acc) = found
+        assert (request.ref, res.name, acc.name) == ("R-AAAAAA", "prod", "ro")
+        assert len([s for s in statements if not s.lstrip().upper().startswith("BEGIN")]) == 1
+        # No account (it was removed): the request, and None for its account; no request: None.
+        assert RequestRepository(session).locked_with_account("R-BBBBBB") == (
+            RequestRepository(session).by_ref("R-BBBBBB"), None)
+        assert RequestRepository(session).locked_with_account("R-CCCCCC") is None
+    if engine.dialect.name != "postgresql":
+        return
+    holder = db()  # PostgreSQL: the read holds the request's row lock (deciders queue on it), not its account's
+    holder.begin()
+    RequestRepository(holder).locked_with_account("R-AAAAAA")
+    try:
+        with db.begin() as session:
+            session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError):
+                session.execute(select(AccessRequest).where(AccessRequest.ref == "R-AAAAAA").with_for_update())
+        with db.begin() as session:
+            session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            session.execute(select(Account).where(Account.name == "ro").with_for_update())
+    finally:
+        holder.rollback()
+        holder.close()
 
 
 def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -> None:
