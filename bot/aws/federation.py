@@ -34,6 +34,11 @@ class _NoRedirects(HTTPRedirectHandler):
         return None
 
 
+# Built once: an opener is a dozen handlers, and building them cost more than the call to the endpoint. Its
+# handlers keep no state between requests, so the threads of a process share it.
+_OPENER = build_opener(_NoRedirects)
+
+
 def federation_endpoint(partition: str, signin_url: str | None = None) -> str:
     """`<signin>/federation` for the partition, or the configured override (a bare host gets `/federation`)."""
     if not signin_url:
@@ -81,7 +86,7 @@ def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
     request = Request(endpoint, data=form, method="POST", headers={  # noqa: S310 - an https URL (bot/config.py)
         "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pam-bot"})
     try:
-        with build_opener(_NoRedirects).open(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(MAX_ANSWER_BYTES)
     except HTTPError as error:
         error.close()
