@@ -14,7 +14,7 @@ from bot.domain.policy import Outcome, ensure_can_request
 from bot.domain.schedule import start_at
 from bot.domain.states import RequestStatus
 from bot.services.approvers import requesters_of, resolve_approvers, who_can_help
-from bot.services.asking import asked_before, extension_asked_before, new_request, validate
+from bot.services.asking import Found, Judge, asked_before, extension_asked_before, new_request, validate
 from bot.services.base import Clock, Tx, UseCase
 from bot.services.break_glass import BREAK_GLASS_DAILY_LIMIT
 from bot.services.deciding import record_decision
@@ -33,6 +33,33 @@ GRANT_GRACE_SECONDS = 3.0
 
 
 NewRequest = Callable[[], tuple[AccessRequest, tuple[Resource, Account]]]  # asking.new_request, its arguments bound
+
+
+class _JudgeOutside(Exception):
+    """Raised in an ask's transaction when judging it needs Slack or the catalog: the transaction rolls back."""
+
+
+def _judge_here(user_id: str) -> Judge:
+    """Judged in the ask's transaction, on the account it reads (one transaction for the whole ask), when that
+    needs no Slack: the requester is named, or everyone may ask. A requester group, or an account that does not
+    exist (its message lists only what the person may ask for), is judged outside it."""
+    def judge(found: Found | None) -> Eligibility:
+        if found is None:
+            raise _JudgeOutside
+        return _judged(found, user_id, _group_outside)
+    return judge
+
+
+def _group_outside(group: str) -> frozenset[str]:
+    raise _JudgeOutside
+
+
+def _judged(found: Found, user_id: str, group_members: Callable[[str], frozenset[str]]) -> Eligibility:
+    """The person's eligibility for the account, or NotAllowed naming who can help."""
+    res, acc = found
+    decision = eligibility(requesters_of(acc), user_id, group_members=group_members)
+    ensure_eligible(decision, target=f"`{res.name}/{acc.name}`", helpers=who_can_help(acc))
+    return decision
 
 
 def _made_or_found(tx: Tx, earlier: AccessRequest | None, make: NewRequest) -> tuple[AccessRequest, RequestView]:
@@ -77,14 +104,23 @@ class AccessService(UseCase):
                 person = self.directory.person(user_id)
             ensure_can_request(actor_of(person))
             starts_at = start_at(start, now=self.clock(), utc_offset_seconds=person.tz_offset) if start else None
-            decision = self._ensure_eligible(user_id, resource, account)
-            with self.transaction() as tx:
-                earlier = asked_before(tx, person, resource, account, acked_at)
-                request, view = _made_or_found(tx, earlier, lambda: new_request(
-                    tx, person, resource, account, duration, reason, decision,
-                    break_glass_limit=self.break_glass_limit, starts_at=starts_at))
-                if earlier is None and request.status == RequestStatus.PENDING:
-                    self._queue_cards(tx, view)  # committed with the request: a replayed ask queues none again
+
+            def ask(judge: Judge) -> tuple[AccessRequest | None, AccessRequest, RequestView]:
+                with self.transaction() as tx:
+                    earlier = asked_before(tx, person, resource, account, acked_at)
+                    request, view = _made_or_found(tx, earlier, lambda: new_request(
+                        tx, person, resource, account, duration, reason, judge,
+                        break_glass_limit=self.break_glass_limit, starts_at=starts_at))
+                    if earlier is None and request.status == RequestStatus.PENDING:
+                        self._queue_cards(tx, view)  # committed with the request: a replayed ask queues none again
+                return earlier, request, view
+
+            # A first ask is judged on the account its transaction reads, unless that takes Slack or the catalog.
+            judge = _judge_here(user_id) if acked_at is None else self._judged_before(user_id, resource, account)
+            try:
+                earlier, request, view = ask(judge)
+            except _JudgeOutside:  # rolled back, nothing written: judged first, then asked in a transaction again
+                earlier, request, view = ask(self._judged_before(user_id, resource, account))
         if earlier is not None:
             return self._carry_on(view)
         log.info("request %s created by %s for %s", request.ref, user_id, target, extra={"request": request.ref})
@@ -120,11 +156,11 @@ class AccessService(UseCase):
         with self.audited(user_id, "request.break_glass", target):
             person = self.directory.person(user_id)
             ensure_can_request(actor_of(person))
-            decision = self._ensure_eligible(user_id, resource, account)
+            judge = self._judged_before(user_id, resource, account)
             with self.transaction() as tx:
                 earlier = asked_before(tx, person, resource, account, acked_at)
                 request, view = _made_or_found(tx, earlier, lambda: new_request(
-                    tx, person, resource, account, duration, reason, decision,
+                    tx, person, resource, account, duration, reason, judge,
                     break_glass_limit=self.break_glass_limit, break_glass=True))
                 if earlier is None:
                     self._queue_cards(tx, view)
@@ -153,10 +189,10 @@ class AccessService(UseCase):
                 return self._carry_on(view)
             with self.transaction() as tx:
                 res, acc = extendable(tx, session_ref, user_id, daily_cap_seconds=self.daily_cap_seconds)
-            decision = self._ensure_eligible(user_id, res.name, acc.name)
+            judge = self._judged_before(user_id, res.name, acc.name)
             with self.transaction() as tx:
                 request, found = new_request(tx, person, res.name, acc.name, None, f"extension of {session_ref}",
-                                             decision, break_glass_limit=self.break_glass_limit, extends=session_ref)
+                                             judge, break_glass_limit=self.break_glass_limit, extends=session_ref)
                 view = load_view(tx, request, found=found, decisions=())
                 if request.status == RequestStatus.PENDING:
                     self._queue_cards(tx, view)
@@ -291,10 +327,13 @@ class AccessService(UseCase):
             found = tx.config.account(resource.lower(), account.lower())
         if found is None:
             raise unknown_account(resource, account, [f"{r.name}/{a.name}" for r, a in self.catalog(user_id)])
-        res, acc = found
-        decision = eligibility(requesters_of(acc), user_id, group_members=self.directory.group_members)
-        ensure_eligible(decision, target=f"`{res.name}/{acc.name}`", helpers=who_can_help(acc))
-        return decision
+        return _judged(found, user_id, self.directory.group_members)
+
+    def _judged_before(self, user_id: str, resource: str, account: str) -> Judge:
+        """Judged now, outside any transaction (a requester group is read from Slack): the ask's transaction
+        takes the decision as it is."""
+        decision = self._ensure_eligible(user_id, resource, account)
+        return lambda found: decision
 
     def _may_decide(self, ref: str, user_id: str) -> tuple[bool, tuple[Resource, Account] | None]:
         """Whether `user_id` approves this request's account, and the account (read once for the decision too)."""

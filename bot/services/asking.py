@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,10 +30,16 @@ class ReasonRequired(InvalidInput):
     code = "reason_required"
 
 
+Found = tuple[Resource, Account]
+# Whether the person may ask for the account the ask's transaction found (None: no such account): the decision, or
+# a refusal (raised); asked before anything else is checked, so someone who may not ask learns nothing more.
+Judge = Callable[[Found | None], Eligibility]
+
+
 def validate(tx: Tx, person: Person, resource: str, account: str, duration: str | None,
-             reason: str) -> tuple[Resource, Account, int]:
-    """Everything that refuses an ask, read in the transaction that would create it."""
-    res, acc = find_account(tx, resource, account)
+             reason: str, *, found: Found | None = None) -> tuple[Resource, Account, int]:
+    """Everything that refuses an ask, read in the transaction that would create it (`found`: read already)."""
+    res, acc = found if found is not None else find_account(tx, resource, account)
     seconds = (parse_duration(duration, maximum_seconds=acc.default_duration_seconds)
                if duration else acc.default_duration_seconds)
     named = set(acc.approver_ids or ()) - {person.user_id}
@@ -78,16 +85,19 @@ def _ask_lock(person: Person, resource: str, account: str) -> str:
 
 
 def new_request(tx: Tx, person: Person, resource: str, account: str, duration: str | None, reason: str,
-                decision: Eligibility, *, break_glass_limit: int, break_glass: bool = False,
+                judge: Judge, *, break_glass_limit: int, break_glass: bool = False,
                 starts_at: datetime | None = None, extends: str | None = None,
                 ) -> tuple[AccessRequest, tuple[Resource, Account]]:
-    """The request row of an ask (pending, or approved when nobody needs to decide), audited, with its account."""
+    """The request row of an ask (pending, or approved when nobody needs to decide), audited, with its account.
+    `judge` decides, first, whether the person may ask for the account read here."""
     # Asks by one person for one account queue here (every replica), so the open-request rule and the
     # daily auto-approval and break-glass limits are counted by one transaction at a time.
     tx.lock(_ask_lock(person, resource, account))
+    found = tx.config.account(resource.lower(), account.lower())
+    decision = judge(found)
     if break_glass:
         superseded = ensure_break_glass(tx, person.user_id, resource, account, limit=break_glass_limit)
-    res, acc, seconds = validate(tx, person, resource, account, duration, reason)
+    res, acc, seconds = validate(tx, person, resource, account, duration, reason, found=found)
     reason = reason.strip()
     grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
     auto = break_glass or (extends is not None and acc.extend_without_approval) \

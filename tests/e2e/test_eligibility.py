@@ -66,6 +66,22 @@ def test_list_and_request_modal_show_only_what_a_person_may_ask_for(bot: Bot) ->
     assert "prod-aws/billing" in unknown and "prod-aws/readonly" not in unknown
 
 
+def test_a_group_members_ask_is_judged_before_its_transaction_and_recorded_once(bot: Bot) -> None:
+    """A named requester is judged on the account the ask's transaction reads; a group needs Slack, which is
+    never asked inside a transaction: that ask is judged first, and the one transaction it started rolls back."""
+    bot.slack.add_usergroup(REQUESTERS, [GROUP_MEMBER])
+    bot.add_account(requester_ids=(REQUESTER,), requester_group=REQUESTERS)
+    seen = len(bot.slack.calls)
+    assert "is waiting for approval" in answer_to(bot, GROUP_MEMBER, "access prod-aws readonly 30m")
+    assert [c.method for c in bot.slack.calls[seen:]].count("usergroups.users.list") == 1
+    assert "is waiting for approval" in answer_to(bot, REQUESTER, "access prod-aws readonly 30m")  # named: no group
+    assert [c.method for c in bot.slack.calls[seen:]].count("usergroups.users.list") == 1
+    created = bot.audit("request.create")
+    assert [(e.actor, e.outcome, e.details["eligible"]) for e in created] == [
+        (GROUP_MEMBER, "ok", "requester_group_member"), (REQUESTER, "ok", "named_requester")]
+    assert sorted(r.requester_id for r in bot.requests()) == sorted([GROUP_MEMBER, REQUESTER])
+
+
 def test_a_requester_group_that_cannot_be_read_refuses(bot: Bot) -> None:
     bot.slack.add_usergroup(REQUESTERS, [GROUP_MEMBER])
     bot.add_account(requester_group=REQUESTERS)
