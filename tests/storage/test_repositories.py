@@ -33,6 +33,18 @@ def make_request(ref: str = "R-AAAAAA", status: str = "pending", created: dateti
         duration_seconds=1800, reason="", status=status, created_at=created, updated_at=created, cards=[])
 
 
+def add_account(session: Session, role: str = "arn:aws:iam::111111111111:role/r") -> Account:
+    """Resource `prod` with its account `ro`, flushed."""
+    resource = Resource(name="prod", role_arn=role, created_by="U0", created_at=NOW, updated_at=NOW)
+    session.add(resource)
+    session.flush()
+    account = Account(resource_id=resource.id, name="ro", role_arn=role, default_duration_seconds=900,
+                      created_by="U0", created_at=NOW, updated_at=NOW)
+    session.add(account)
+    session.flush()
+    return account
+
+
 def make_session(request_id: int, ref: str, expires: datetime) -> AccessSession:
     return AccessSession(
         ref=ref, request_id=request_id, requester_id="U1", resource_name="prod", account_name="ro",
@@ -59,15 +71,8 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
 
 def test_a_request_is_read_locked_with_its_account_in_one_statement(engine: Engine,
                                                                    db: sessionmaker[Session]) -> None:
-    role = "arn:aws:iam::111111111111:role/t"
     with db.begin() as session:
-        resource = Resource(name="prod", role_arn=role, created_by="U0", created_at=NOW, updated_at=NOW)
-        session.add(resource)
-        session.flush()
-        account = Account(resource_id=resource.id, name="ro", role_arn=role, default_duration_seconds=900,
-                          created_by="U0", created_at=NOW, updated_at=NOW)
-        session.add(account)
-        session.flush()
+        account = add_account(session)
         with_account, without = make_request("R-AAAAAA"), make_request("R-BBBBBB")
         with_account.account_id = account.id
         RequestRepository(session).add(with_account)

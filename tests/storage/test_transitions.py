@@ -9,9 +9,9 @@ from sqlalchemy import text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import IllegalTransition, RequestStatus, SessionStatus
-from storage.models import AccessRequest, AccessSession, Account, Resource
+from storage.models import AccessRequest, AccessSession
 from storage.repositories import RequestRepository, SessionRepository
-from tests.storage.test_repositories import make_request, make_session
+from tests.storage.test_repositories import add_account, make_request, make_session
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 R, S = RequestStatus, SessionStatus
@@ -122,13 +122,7 @@ def add_session_for_another_request(db: sessionmaker[Session]) -> int:
 def test_cancelling_an_accounts_pending_requests_moves_only_pending_ones(db: sessionmaker[Session]) -> None:
     pending, approved = add_request(db, R.PENDING, "R-BBBBBB"), add_request(db, R.APPROVED, "R-CCCCCC")
     with db.begin() as session:
-        resource = Resource(name="prod", role_arn=ROLE, created_by="U0", created_at=NOW, updated_at=NOW)
-        session.add(resource)
-        session.flush()
-        account = Account(resource_id=resource.id, name="ro", role_arn=ROLE, default_duration_seconds=900,
-                          created_by="U0", created_at=NOW, updated_at=NOW)
-        session.add(account)
-        session.flush()
+        account = add_account(session, ROLE)
         session.execute(update(AccessRequest).where(AccessRequest.id == approved).values(requester_id="U2"))
         session.execute(update(AccessRequest).values(account_id=account.id))
         account_id = account.id
