@@ -22,7 +22,9 @@ def record_decision(tx: Tx, request: AccessRequest, person: Person, approve: boo
     same UPDATE that approves: the caller grants it next, and any other worker finds the attempt taken."""
     if request.status != RequestStatus.PENDING:
         raise Conflict(f"Request {request.ref} is already {request.status}.")
-    decisions = tx.requests.decisions(request.id)
+    # One denial, or the one approval a request needs, decides it: a pending request that needs one has no
+    # decisions yet, and only one that needs several is read for them.
+    decisions = list(tx.requests.decisions(request.id)) if request.approvals_required > 1 else []
     ensure_can_decide(actor_of(person), requester_id=request.requester_id, eligible=eligible,
                       already_decided=any(d.approver_id == person.user_id for d in decisions),
                       resource=request.resource_name, account=request.account_name)
