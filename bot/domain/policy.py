@@ -119,6 +119,12 @@ def tally(approvals: int, denials: int, required: int) -> Tally:
     return Tally(approvals, denials, required, outcome)
 
 
+def counts_grants(policy: ApprovalPolicy) -> bool:
+    """Whether `should_auto_approve` needs the requester's grants of the last day (a limited auto-approval): for
+    any other policy its answer is the same whatever the count, which is then not read."""
+    return policy.auto_approve and policy.auto_approve_daily_limit is not None
+
+
 def should_auto_approve(policy: ApprovalPolicy, grants_today: int) -> bool:
     """Auto-approval applies while the requester's grants in the last day stay under the daily limit."""
     if not policy.auto_approve:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.eligibility import Eligibility
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed
-from bot.domain.policy import should_auto_approve
+from bot.domain.policy import counts_grants, should_auto_approve
 from bot.domain.states import RequestStatus
 from bot.domain.text import has_visible_text
 from bot.services.base import Tx
@@ -99,9 +99,11 @@ def new_request(tx: Tx, person: Person, resource: str, account: str, duration: s
         superseded = ensure_break_glass(tx, person.user_id, resource, account, limit=break_glass_limit)
     res, acc, seconds = validate(tx, person, resource, account, duration, reason, found=found)
     reason = reason.strip()
-    grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1))
+    policy = policy_of(acc)
+    grants_today = tx.requests.granted_since(person.user_id, acc.id, tx.now - timedelta(days=1)) \
+        if counts_grants(policy) else 0
     auto = break_glass or (extends is not None and acc.extend_without_approval) \
-        or should_auto_approve(policy_of(acc), grants_today)
+        or should_auto_approve(policy, grants_today)
     request = AccessRequest(
         ref=unused_ref(tx), requester_id=person.user_id, team_id=person.team_id, account_id=acc.id,
         resource_name=res.name, account_name=acc.name, resource_role_arn=res.role_arn,

@@ -8,7 +8,8 @@ import pytest
 
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed
 from bot.domain.policy import (
-    Actor, ApprovalPolicy, Outcome, Tally, ensure_can_decide, ensure_can_request, should_auto_approve, tally,
+    Actor, ApprovalPolicy, Outcome, Tally, counts_grants, ensure_can_decide, ensure_can_request,
+    should_auto_approve, tally,
 )
 
 ALICE = Actor("U_ALICE", "T1")
@@ -143,3 +144,12 @@ def test_should_auto_approve(auto: bool, limit: int | None, grants_today: int, e
     policy = ApprovalPolicy(approver_ids=frozenset(), approver_group=None, auto_approve=auto,
                             auto_approve_daily_limit=limit)
     assert should_auto_approve(policy, grants_today) is expected
+
+
+@pytest.mark.parametrize(("auto", "limit"), [(False, None), (False, 5), (True, None), (True, 2)])
+def test_the_days_grants_are_counted_only_for_a_limited_auto_approval(auto: bool, limit: int | None) -> None:
+    policy = ApprovalPolicy(approver_ids=frozenset(), approver_group=None, auto_approve=auto,
+                            auto_approve_daily_limit=limit)
+    assert counts_grants(policy) is (auto and limit is not None)
+    if not counts_grants(policy):  # the answer does not depend on a count nobody reads
+        assert len({should_auto_approve(policy, grants) for grants in (0, 1, 2, 1000)}) == 1
