@@ -100,12 +100,18 @@ def test_one_grant_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
     bot.container.worker.stop()
     approve(bot, ask(bot, REQUESTER))  # warm: the first grant also reads the installation's settings
     click_approve(bot, ask(bot, OUTSIDER))
+    run_job_within(bot, "granted", TRANSACTIONS_PER_GRANT, STATEMENTS_PER_GRANT)
+
+
+def run_job_within(bot: Bot, status: str, transactions: int, statements: dict[str, int]) -> None:
+    """Handle the waiting job in this thread: the last request ends `status`, in at most `transactions` and
+    `statements` (by database); the statements sent are shown when either bound is passed."""
     with statements_of_this_thread(bot) as seen:
         assert bot.container.worker.run_once()
-    assert bot.requests()[-1].status == "granted"
+    assert bot.requests()[-1].status == status
     shown = "\n".join(" ".join(s.split())[:120] for s in seen)
-    assert seen.count("BEGIN") <= TRANSACTIONS_PER_GRANT, shown
-    assert len(seen) - seen.count("BEGIN") <= STATEMENTS_PER_GRANT[bot.engine.dialect.name], shown
+    assert seen.count("BEGIN") <= transactions, shown
+    assert len(seen) - seen.count("BEGIN") <= statements[bot.engine.dialect.name], shown
 
 
 # One /pam access that ends in a pending request with its card queued: the job's claim and deletion, the account
@@ -123,9 +129,4 @@ def test_one_ask_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
     bot.container.worker.stop()
     ask(bot, REQUESTER)  # warm
     assert bot.driver.command(OUTSIDER, "access prod-aws readonly 30m cost check").status == 200
-    with statements_of_this_thread(bot) as seen:
-        assert bot.container.worker.run_once()
-    assert bot.requests()[-1].status == "pending"
-    shown = "\n".join(" ".join(s.split())[:120] for s in seen)
-    assert seen.count("BEGIN") <= TRANSACTIONS_PER_ASK, shown
-    assert len(seen) - seen.count("BEGIN") <= STATEMENTS_PER_ASK[bot.engine.dialect.name], shown
+    run_job_within(bot, "pending", TRANSACTIONS_PER_ASK, STATEMENTS_PER_ASK)
