@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -18,6 +19,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration (tests/storage/test_schema.py checks it against alembic's head). A process whose database is
 # there already never imports alembic: it and its templates (mako, pygments) are 12 MiB of every worker's memory.
 SCHEMA_HEAD = "0015"
+# A pooled PostgreSQL connection idle this long is pinged before it is lent out; one used more recently is not
+# (a ping is a round trip, and a grant checks out a connection for each of its transactions).
+PING_AFTER_IDLE_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -29,10 +33,38 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_use_lifo", True)  # the busiest connection again: the others may idle out, then pinged
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before lending it only when it sat idle `idle_seconds` or more.
+
+    A connection that dies idle (a server restart, a failover, a firewall's idle timeout) is found and replaced
+    before it is used, as `pool_pre_ping` would, and the whole pool with it (the server went away). One returned
+    a moment ago is lent without the round trip: under load that is every checkout. The window left, a
+    connection that died within `idle_seconds` of its last use, fails its first statement as a connection that
+    dies mid-transaction does, with or without a ping, and that failure invalidates the pool as well."""
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
+            return  # new (just connected), or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise InvalidatePoolError(f"a pooled connection idle for {time.monotonic() - returned_at:.0f} s did "
+                                      "not answer") from error
 
 
 def normalise_url(url: str) -> str:

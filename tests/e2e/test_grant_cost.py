@@ -36,9 +36,12 @@ def ask(bot: Bot, user_id: str) -> dict[str, Any]:
 @contextmanager
 def statements_of_this_thread(bot: Bot) -> Iterator[list[str]]:
     """SQL sent from the calling thread (the web path answers in threads of its own); a transaction's start
-    is counted as `BEGIN` on both databases (SQLite's driver sends it as a statement, psycopg does not)."""
+    is counted as `BEGIN` on both databases (SQLite's driver sends it as a statement, psycopg does not), and a
+    pooled connection's ping before it is lent (a round trip the statement events do not see) as a statement."""
     seen: list[str] = []
     me = threading.get_ident()
+    engine = bot.container.engine
+    ping = engine.dialect.do_ping
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if threading.get_ident() == me and not statement.lstrip().upper().startswith("BEGIN"):
@@ -48,13 +51,20 @@ def statements_of_this_thread(bot: Bot) -> Iterator[list[str]]:
         if threading.get_ident() == me:
             seen.append("BEGIN")
 
-    event.listen(bot.container.engine, "before_cursor_execute", count)
-    event.listen(bot.container.engine, "begin", begin)
+    def pinged(dbapi_connection: Any) -> bool:
+        if threading.get_ident() == me:
+            seen.append("-- the pool's ping before lending a connection")
+        return ping(dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "begin", begin)
+    engine.dialect.do_ping = pinged  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        event.remove(bot.container.engine, "before_cursor_execute", count)
-        event.remove(bot.container.engine, "begin", begin)
+        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "begin", begin)
+        del engine.dialect.do_ping  # the dialect's own method again
 
 
 def click_approve(bot: Bot, card: Any) -> None:

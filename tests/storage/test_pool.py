@@ -1,0 +1,79 @@
+"""PostgreSQL's connection pool: a connection that sat idle is pinged and, if the server dropped it, replaced
+before anyone uses it; one returned a moment ago is lent without that round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+import storage.db
+from storage.db import create_db_engine, normalise_url
+
+
+@pytest.fixture
+def pool(database_url: str) -> Iterator[Engine]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop a connection")
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def pings_of(engine: Engine) -> list[int]:
+    """Every ping the pool sends from now on (the dialect's own ping, counted as it goes)."""
+    sent: list[int] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        sent.append(1)
+        return ping(dbapi_connection)
+
+    engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    return sent
+
+
+def backend_of(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def drop(database_url: str, pid: int) -> None:
+    """The server ends that connection, as a restart, a failover or an idle timeout would."""
+    admin = create_engine(normalise_url(database_url), poolclass=NullPool)
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+
+
+def test_a_connection_returned_a_moment_ago_is_lent_without_a_ping(pool: Engine) -> None:
+    first = backend_of(pool)
+    sent = pings_of(pool)
+    assert [backend_of(pool) for _ in range(5)] == [first] * 5  # the same connection: the pool lends the latest
+    assert sent == []
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_it_is_used(pool: Engine, database_url: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage.db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    idle = create_db_engine(database_url)  # every checkout counts as idle
+    try:
+        dropped = backend_of(idle)
+        drop(database_url, dropped)
+        sent = pings_of(idle)
+        assert backend_of(idle) != dropped  # no error: the ping found it dead and the pool connected again
+        assert sent == [1]
+    finally:
+        idle.dispose()
+
+
+def test_a_connection_dropped_just_after_its_use_fails_once_and_the_pool_recovers(pool: Engine,
+                                                                                 database_url: str) -> None:
+    dropped = backend_of(pool)
+    drop(database_url, dropped)
+    with pytest.raises(OperationalError), pool.connect() as connection:  # no ping within the window
+        connection.execute(text("SELECT 1"))
+    assert backend_of(pool) != dropped  # the failure invalidated the pool: the next checkout connects anew
