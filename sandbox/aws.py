@@ -12,22 +12,17 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from sandbox.aws_identity import Caller, find_caller
 from sandbox.aws_layer import EnforcingLayer, signed_service
 from sandbox.aws_probe import would_deny
 from sandbox.aws_records import ApiCall, CallLog, Fault, Faults
 from sandbox.aws_world import AwsWorldBuilder
+from sandbox.http import KeepAliveWSGIServer, Stop, serve_in_thread
 
 ACCOUNT_ID = "123456789012"  # moto's default account: everything the sandbox creates lives there
 ADMIN_KEY_ID = "AKIAPAMSANDBOXADMIN0"  # signs the sandbox's own set-up calls, which the layer lets through
-
-
-class _QuietHandler(MotoRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class _ServiceRouter:
@@ -65,8 +60,8 @@ class AwsSandbox(AwsWorldBuilder):
         self.port = port
         self.log = CallLog()
         self.faults = Faults()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: KeepAliveWSGIServer | None = None
+        self._stop: Stop | None = None
         super().__init__(admin_key_id=ADMIN_KEY_ID)
 
     @property
@@ -80,19 +75,20 @@ class AwsSandbox(AwsWorldBuilder):
         if self._server is not None:
             return self
         app = EnforcingLayer(_ServiceRouter(), admin_key_id=ADMIN_KEY_ID, log=self.log, faults=self.faults)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="aws-sandbox", daemon=True)
-        self._thread.start()
+        # HTTP/1.1 with persistent connections, as AWS's endpoints: botocore sends call after call on one.
+        self._server = KeepAliveWSGIServer(self.host, self.port, app)
+        self._stop = serve_in_thread(self._server, name="aws-sandbox")
         return self
 
+    @property
+    def connections(self) -> int:
+        """Connections accepted since the start (clients that keep theirs open connect once)."""
+        return self._server.connections if self._server is not None else 0
+
     def stop(self) -> None:
-        server, thread, self._server, self._thread = self._server, self._thread, None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        stop, self._server, self._stop = self._stop, None, None
+        if stop is not None:
+            stop()  # the connections clients keep open are closed too
 
     def __enter__(self) -> AwsSandbox:
         return self.start()

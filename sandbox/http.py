@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import socket
 import socketserver
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote_to_bytes
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 Stop = Callable[[], None]
@@ -47,3 +53,119 @@ def serve_wsgi(app: Callable[..., Any], *, host: str = "127.0.0.1", port: int = 
     )
     stop = serve_in_thread(server, name="sandbox-wsgi")
     return f"http://{host}:{server.server_port}", stop
+
+
+class KeepAliveWSGIServer(ThreadingHTTPServer):
+    """A WSGI app over HTTP/1.1 with persistent connections, as AWS's endpoints answer: a client's connection
+    pool (botocore's) sends call after call on one connection instead of connecting for each.
+
+    Every request body is read whole before the app runs and every answer carries its Content-Length, so the
+    next request on the connection starts where it should. `stop()` (serve_in_thread) also closes the
+    connections clients keep open, so a stopped server answers nothing more. `connections` counts the
+    connections accepted."""
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, host: str, port: int, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.connections = 0
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__((host, port), _KeepAliveHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self.connections += 1
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._open_lock:
+            kept, self._open = list(self._open), set()
+        for connection in kept:  # the handler's thread sees the end of its stream and returns
+            with contextlib.suppress(OSError):  # closed by its client already
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):  # a client that went away
+            super().handle_error(request, client_address)
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # the connection stays open unless the client asks to close it
+    disable_nagle_algorithm = True  # the head and the body are two writes: the body goes at once
+    server: KeepAliveWSGIServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def _serve(self) -> None:
+        body = self._body()
+        if body is None:
+            self.send_error(411, "Length Required")
+            return
+        status: list[Any] = []
+        written: list[bytes] = []
+
+        def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+            status[:] = [line, headers]
+            return written.append
+
+        result = self.server.app(self._environ(body), start_response)
+        try:
+            payload = b"".join([*written, *result])
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        line, headers = status
+        code, _, reason = line.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+
+    def _body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after the chunk
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return b"".join(parts)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b"" if self.command in ("GET", "HEAD", "DELETE", "OPTIONS") else None
+        return self.rfile.read(int(length))
+
+    def _environ(self, body: bytes) -> dict[str, Any]:
+        path, _, query = self.path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "QUERY_STRING": query,
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "SERVER_PROTOCOL": self.request_version,
+            "SERVER_NAME": self.server.server_address[0], "SERVER_PORT": str(self.server.server_address[1]),
+            "REMOTE_ADDR": self.client_address[0], "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        }
+        for name in self.headers:
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                values = self.headers.get_all(name) or []
+                environ[key] = ",".join(values)
+        return environ
