@@ -323,7 +323,7 @@ class GrantService(UseCase):
 
 
 def _unused_session_ref(tx: Tx) -> str:
-    while (ref := new_session_ref()) and tx.sessions.by_ref(ref) is not None:
+    while (ref := new_session_ref()) and tx.sessions.ref_taken(ref):
         continue
     return ref
 

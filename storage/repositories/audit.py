@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
@@ -27,6 +27,14 @@ LIMITS: dict[str, int | None] = {name: getattr(AuditEvent.__table__.c[name].type
                                  for name in ("actor", "action", "target", "outcome")}
 
 
+class Head(NamedTuple):
+    """What appending to the chain needs of its last event."""
+
+    id: int
+    hash: str
+    scheme: str
+
+
 class AuditRepository:
     """Append-only access to audit_events."""
 
@@ -39,10 +47,13 @@ class AuditRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 
-    def head(self) -> AuditEvent | None:
-        return self.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    def head(self) -> Head | None:
+        """The chain's last event: its id, hash and scheme (three columns, no object loaded)."""
+        found = self.session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.scheme)
+                                     .order_by(AuditEvent.id.desc()).limit(1)).first()
+        return Head(*found) if found is not None else None
 
-    def require_key_for(self, head: AuditEvent | None) -> None:
+    def require_key_for(self, head: Head | None) -> None:
         """Fail closed: once the chain is keyed, an event without the key would break it for good."""
         if head is not None and head.scheme == KEYED and self.key is None:
             raise ConfigError("The audit trail is keyed and PAM_AUDIT_KEY is not set here: set it to the key the "

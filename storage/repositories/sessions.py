@@ -35,6 +35,10 @@ class SessionRepository:
     def by_ref(self, ref: str) -> AccessSession | None:
         return self.session.scalar(select(AccessSession).where(AccessSession.ref == ref))
 
+    def ref_taken(self, ref: str) -> bool:
+        """Whether a session has this ref: one column of one row, no object loaded."""
+        return self.session.scalar(select(AccessSession.id).where(AccessSession.ref == ref)) is not None
+
     def by_request(self, request_id: int) -> AccessSession | None:
         return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
 
