@@ -19,7 +19,7 @@ from sandbox.aws_layer import EnforcingLayer, signed_service
 from sandbox.aws_probe import would_deny
 from sandbox.aws_records import ApiCall, CallLog, Fault, Faults
 from sandbox.aws_world import AwsWorldBuilder
-from sandbox.http import KeepAliveWSGIServer, Stop, serve_in_thread
+from sandbox.http import KeepAliveWSGIServer, Stop, serve_wsgi_kept_alive
 
 ACCOUNT_ID = "123456789012"  # moto's default account: everything the sandbox creates lives there
 ADMIN_KEY_ID = "AKIAPAMSANDBOXADMIN0"  # signs the sandbox's own set-up calls, which the layer lets through
@@ -76,8 +76,7 @@ class AwsSandbox(AwsWorldBuilder):
             return self
         app = EnforcingLayer(_ServiceRouter(), admin_key_id=ADMIN_KEY_ID, log=self.log, faults=self.faults)
         # HTTP/1.1 with persistent connections, as AWS's endpoints: botocore sends call after call on one.
-        self._server = KeepAliveWSGIServer(self.host, self.port, app)
-        self._stop = serve_in_thread(self._server, name="aws-sandbox")
+        self._server, self._stop = serve_wsgi_kept_alive(app, host=self.host, port=self.port)
         return self
 
     @property

@@ -16,7 +16,7 @@ from typing import Any
 from sandbox.aws import AwsSandbox
 from sandbox.federation_faults import FaultPlan, FederationFault
 from sandbox.federation_records import FederationCall, fields_of, form_body
-from sandbox.http import Stop, serve_wsgi
+from sandbox.http import KeepAliveWSGIServer, Stop, serve_wsgi_kept_alive
 
 TOKEN_LIFETIME = 900.0  # a sign-in token works for 15 minutes
 TOKEN_LENGTH = 1400  # real SigninTokens are about 1.4 KB, and AWS does not promise any size
@@ -41,25 +41,30 @@ class FederationStub:
         self._calls: list[FederationCall] = []
         self._tokens: dict[str, _Token] = {}
         self._down = False
-        self._base: str | None = None
+        self._server: KeepAliveWSGIServer | None = None
         self._stop: Stop | None = None
 
     @property
     def url(self) -> str:
         """The federation endpoint, what PAM_SIGNIN_URL should be (`http://127.0.0.1:PORT/federation`)."""
-        if self._base is None:
+        if self._server is None:
             raise RuntimeError("the federation stub is not started")
-        return f"{self._base}/federation"
+        return f"http://{self.host}:{self._server.server_port}/federation"
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted since the start: like AWS's sign-in host, the stub keeps them open (HTTP/1.1)."""
+        return self._server.connections if self._server is not None else 0
 
     def start(self) -> FederationStub:
         if self._stop is None:
-            self._base, self._stop = serve_wsgi(self._app, host=self.host)
+            self._server, self._stop = serve_wsgi_kept_alive(self._app, host=self.host)
         return self
 
     def stop(self) -> None:
         if self._stop is not None:
             self._stop()
-            self._stop = None
+            self._stop, self._server = None, None
 
     def __enter__(self) -> FederationStub:
         return self.start()

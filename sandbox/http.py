@@ -55,6 +55,14 @@ def serve_wsgi(app: Callable[..., Any], *, host: str = "127.0.0.1", port: int = 
     return f"http://{host}:{server.server_port}", stop
 
 
+def serve_wsgi_kept_alive(app: Callable[..., Iterable[bytes]], *, host: str = "127.0.0.1",
+                          port: int = 0) -> tuple[KeepAliveWSGIServer, Stop]:
+    """Serve a WSGI app over HTTP/1.1 with persistent connections (KeepAliveWSGIServer); the server (its port,
+    its `connections`) and a stop function that also closes the connections clients keep open."""
+    server = KeepAliveWSGIServer(host, port, app)
+    return server, serve_in_thread(server, name="sandbox-wsgi-kept-alive")
+
+
 class KeepAliveWSGIServer(ThreadingHTTPServer):
     """A WSGI app over HTTP/1.1 with persistent connections, as AWS's endpoints answer: a client's connection
     pool (botocore's) sends call after call on one connection instead of connecting for each.

@@ -6,10 +6,9 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from http.client import HTTPException
-from typing import Any
-from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
-from urllib.request import HTTPRedirectHandler, Request, build_opener
+
+import urllib3
 
 from bot.config import DEFAULT_ISSUER_URL
 from bot.domain.arns import console_url, signin_host
@@ -27,16 +26,10 @@ class _Transient(Exception):
     """A failure worth another try (timeout, dropped connection, 5xx, 429)."""
 
 
-class _NoRedirects(HTTPRedirectHandler):
-    """The request carries credentials: a redirect is refused, never followed to wherever it points."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-# Built once: an opener is a dozen handlers, and building them cost more than the call to the endpoint. Its
-# handlers keep no state between requests, so the threads of a process share it.
-_OPENER = build_opener(_NoRedirects)
+# One pool per process, its threads share it: the connection to the sign-in host stays open from one link to the
+# next (a TLS handshake to AWS saved for each link), and nothing is built per call. It follows no redirect (the
+# request carries credentials) and retries nothing by itself: `signin_token` decides what is tried again.
+_POOL = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
 
 
 def federation_endpoint(partition: str, signin_url: str | None = None) -> str:
@@ -83,22 +76,23 @@ def signin_token(endpoint: str, credentials: Credentials, *, timeout: float,
 
 
 def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
-    request = Request(endpoint, data=form, method="POST", headers={  # noqa: S310 - an https URL (bot/config.py)
-        "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pam-bot"})
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            body = response.read(MAX_ANSWER_BYTES)
-    except HTTPError as error:
-        error.close()
-        if error.code >= 500 or error.code == 429:
-            raise _Transient(f"HTTP {error.code}") from None
-        if 300 <= error.code < 400:
-            raise _failed(host, f"HTTP {error.code}, a redirect, which pam-bot does not follow with credentials; "
-                                "check PAM_SIGNIN_URL") from None
-        raise _failed(host, f"HTTP {error.code}") from None
-    except (URLError, HTTPException, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise _Transient(type(reason).__name__ if not isinstance(reason, str) else reason) from None
+        response = _POOL.request("POST", endpoint, body=form, headers={
+            "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pam-bot",
+        }, timeout=urllib3.Timeout(connect=timeout, read=timeout), redirect=False, preload_content=False)
+        body = _read(response)
+    except (urllib3.exceptions.HTTPError, HTTPException, OSError) as error:  # no answer: timeout, refused, reset
+        raise _Transient(type(error).__name__) from None
+    status = response.status
+    if status >= 500 or status == 429:
+        raise _Transient(f"HTTP {status}")
+    if 300 <= status < 400:
+        raise _failed(host, f"HTTP {status}, a redirect, which pam-bot does not follow with credentials; "
+                            "check PAM_SIGNIN_URL")
+    if status >= 400:
+        raise _failed(host, f"HTTP {status}")
+    if len(body) > MAX_ANSWER_BYTES:
+        raise _failed(host, "an answer larger than a sign-in token")
     try:
         token = json.loads(body)["SigninToken"]
     except (ValueError, KeyError, TypeError):
@@ -106,6 +100,19 @@ def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
     if not isinstance(token, str) or not token:
         raise _failed(host, "empty SigninToken")
     return token
+
+
+def _read(response: urllib3.BaseHTTPResponse) -> bytes:
+    """At most MAX_ANSWER_BYTES + 1 bytes of the answer. Its connection goes back to the pool, closed unless the
+    answer was read to its end (what is left of a cut answer would be in the way of the next request)."""
+    body = b""
+    try:
+        body = response.read(MAX_ANSWER_BYTES + 1)
+    finally:
+        if not body or len(body) > MAX_ANSWER_BYTES:
+            response.close()
+        response.release_conn()
+    return body
 
 
 def _failed(host: str, why: str) -> AwsError:

@@ -194,17 +194,16 @@ def test_redirects_are_not_followed_with_the_credentials(broker: AwsBroker, fede
     assert reached == []
 
 
-def test_links_share_one_opener_that_still_refuses_redirects(broker: AwsBroker, federation: FederationStub,
-                                                            role_chain: RoleChain,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Building an opener (a dozen handlers) cost more than the call itself: the module builds one, at import."""
-    def built(*handlers: Any) -> Any:
-        raise AssertionError("an opener was built for one sign-in link")
-
-    monkeypatch.setattr(fed, "build_opener", built)
+def test_links_share_one_connection_that_still_refuses_redirects(broker: AwsBroker, federation: FederationStub,
+                                                               role_chain: RoleChain) -> None:
+    """Against AWS each new connection to the sign-in host is a TLS handshake: one link after another travel on
+    one kept-open connection (the pool is the process's), and that pool still follows no redirect."""
     grant = grant_for(broker, role_chain)
-    links = [broker.console_link(grant) for _ in range(2)]
+    broker.console_link(grant)
+    before = federation.connections
+    links = [broker.console_link(grant) for _ in range(3)]
     assert all(link.startswith(federation.url + "?") for link in links)
-    federation.redirect_next(f"{federation.url}/elsewhere", status=302)  # the shared one keeps the refusal
+    assert federation.connections == before
+    federation.redirect_next(f"{federation.url}/elsewhere", status=302)
     with pytest.raises(AwsError, match="redirect"):
         fed.console_link(grant.credentials, partition="aws", signin_url=federation.url, sleep=lambda s: None)
