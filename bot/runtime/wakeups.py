@@ -1,5 +1,7 @@
 """Cross-process wake-ups on PostgreSQL: a web process's insert into the inbox NOTIFYs (a trigger, migration 0013),
 and each worker LISTENs, so a job recorded by another process starts at once instead of at the worker's next poll.
+A channel belongs to the whole database: the notification names the inbox's schema (migration 0016), and a worker
+wakes only for its own.
 
 Polling stays as the fallback: a lost connection only makes pickup as slow as the poll until it is back.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -47,14 +50,23 @@ class Wakeups:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as connection:
+                    mine = ("", inbox_schema(connection))  # "" from the trigger of a revision before 0016
                     connection.execute(f"LISTEN {self.channel}")
                     self.listening.set()
                     wake()  # anything recorded while not listening
                     while not self._stopping.is_set():
-                        for _ in connection.notifies(timeout=STOP_CHECK_SECONDS):
-                            wake()
+                        for note in connection.notifies(timeout=STOP_CHECK_SECONDS):
+                            if note.payload in mine:
+                                wake()
             except psycopg.Error as error:
                 log.warning("worker wake-ups lost their database connection (%s); polling meanwhile",
                             type(error).__name__)
             self.listening.clear()
             self._stopping.wait(RECONNECT_SECONDS)
+
+
+def inbox_schema(connection: psycopg.Connection[Any]) -> str:
+    """The schema of the `interactions` table this connection's search path finds ("" when there is none yet)."""
+    found = connection.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                               "WHERE c.oid = to_regclass('interactions')").fetchone()
+    return str(found[0]) if found else ""

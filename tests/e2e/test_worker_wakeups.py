@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -16,7 +18,8 @@ from bot.clock import ManualClock
 from bot.runtime.wakeups import CHANNEL, Wakeups
 from bot.runtime.worker import Worker
 from bot.services.inbox import Inbox, Job
-from storage.db import create_db_engine, make_sessionmaker
+from storage.db import create_db_engine, make_sessionmaker, upgrade
+from tests.conftest import _with_schema, postgres_url
 from tests.e2e.helpers import wait_for
 
 POLL = 120.0  # far longer than the test waits: only a wake-up can start the job in time
@@ -149,5 +152,55 @@ def test_a_backlog_a_poll_finds_is_shared_between_the_threads(db: sessionmaker[S
             other_process.record("command", {"command": "/pam", "text": f"help {n}"})
         worker.wake()  # one notification (or one thread's poll) for the four
         wait_for(lambda: inbox.depth()[0] == 0, "the four jobs to be handled at once")
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def neighbour_installation() -> Iterator[str]:
+    """Another pam-bot's database: a migrated schema of its own in the same PostgreSQL database."""
+    base = postgres_url()
+    assert base is not None
+    schema = f"pam_neighbour_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = _with_schema(base, schema)
+        migrated = create_db_engine(url)
+        upgrade(migrated)
+        migrated.dispose()
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_a_worker_is_woken_only_by_its_own_installations_jobs(
+        database_url: str, engine: Engine, db: sessionmaker[Session], clock: ManualClock) -> None:
+    # LISTEN channels belong to the database: an installation in another schema of it notifies on the same one.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a SQLite file has no neighbours")
+    inbox = CountingInbox(db=db, clock=clock)
+    handled: list[Job] = []
+    worker = listening_worker(database_url, engine, inbox, handled.append, threads=2)
+    try:
+        with neighbour_installation() as neighbour_url:
+            their_engine, theirs = web_process_inbox(neighbour_url, clock)
+            our_engine, ours = web_process_inbox(database_url, clock)
+            try:
+                before = inbox.claims
+                for n in range(3):
+                    theirs.record("command", {"command": "/pam", "text": f"help {n}"})
+                time.sleep(0.5)  # their notifications have come by now
+                assert inbox.claims == before, "another installation's jobs woke this worker"
+                ours.record("command", {"command": "/pam", "text": "status"})
+                wait_for(lambda: len(handled) == 1, "our own job to be handled")
+                assert inbox.claims - before == 1
+                assert theirs.depth()[0] == 3  # theirs wait for their own workers
+            finally:
+                their_engine.dispose()
+                our_engine.dispose()
     finally:
         worker.stop()
