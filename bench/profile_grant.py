@@ -59,8 +59,9 @@ WATCHED = (
 
 
 class SqlCounter:
-    """Counts statements on `engine` sent from the thread that profiles (the web thread's are not ours), and
-    transactions as `BEGIN` on both databases (SQLite's driver sends it as a statement, psycopg does not)."""
+    """Counts statements on `engine` sent from the thread that profiles (the web thread's are not ours),
+    transactions as `BEGIN` on both databases (SQLite's driver sends it as a statement, psycopg does not), and the
+    pool's pings before it lends a connection."""
 
     def __init__(self, engine: Engine) -> None:
         self.count = 0
@@ -72,6 +73,14 @@ class SqlCounter:
         event.listen(engine, "before_cursor_execute", self._seen)
         event.listen(engine, "after_cursor_execute", self._done)
         event.listen(engine, "begin", self._began)
+        ping = engine.dialect.do_ping
+
+        def pinged(dbapi_connection: Any) -> bool:  # a round trip the statement events do not see
+            if threading.get_ident() == self._thread:
+                self.kinds["(pool pings)"] += 1
+            return ping(dbapi_connection)
+
+        engine.dialect.do_ping = pinged  # type: ignore[method-assign]
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         if threading.get_ident() == self._thread and not statement.lstrip().upper().startswith("BEGIN"):
