@@ -128,11 +128,12 @@ class _KeepAliveHandler(BaseHTTPRequestHandler):
 
         result = self.server.app(self._environ(body), start_response)
         try:
-            payload = b"".join([*written, *result])
+            chunks = list(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+        payload = b"".join([*written, *chunks])
         line, headers = status
         code, _, reason = line.partition(" ")
         self.send_response(int(code), reason)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from http.client import HTTPException
 from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import urllib3
 
@@ -29,7 +31,9 @@ class _Transient(Exception):
 # One pool per process, its threads share it: the connection to the sign-in host stays open from one link to the
 # next (a TLS handshake to AWS saved for each link), and nothing is built per call. It follows no redirect (the
 # request carries credentials) and retries nothing by itself: `signin_token` decides what is tried again.
-_POOL = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
+_DIRECT = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
+_PROXIED: dict[str, urllib3.ProxyManager] = {}  # by proxy URL, the same settings
+_PROXIED_LOCK = threading.Lock()
 
 
 def federation_endpoint(partition: str, signin_url: str | None = None) -> str:
@@ -77,7 +81,7 @@ def signin_token(endpoint: str, credentials: Credentials, *, timeout: float,
 
 def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
     try:
-        response = _POOL.request("POST", endpoint, body=form, headers={
+        response = _pool(endpoint).request("POST", endpoint, body=form, headers={
             "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pam-bot",
         }, timeout=urllib3.Timeout(connect=timeout, read=timeout), redirect=False, preload_content=False)
         body = _read(response)
@@ -100,6 +104,19 @@ def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
     if not isinstance(token, str) or not token:
         raise _failed(host, "empty SigninToken")
     return token
+
+
+def _pool(endpoint: str) -> urllib3.PoolManager:
+    """The direct pool, or the proxy's when the environment names one for this URL (HTTPS_PROXY, NO_PROXY), as
+    botocore and slack_sdk read it."""
+    parts = urlsplit(endpoint)
+    proxy = getproxies().get(parts.scheme)
+    if not proxy or proxy_bypass(parts.hostname or ""):
+        return _DIRECT
+    with _PROXIED_LOCK:
+        if proxy not in _PROXIED:
+            _PROXIED[proxy] = urllib3.ProxyManager(proxy, num_pools=4, maxsize=8, retries=False)
+        return _PROXIED[proxy]
 
 
 def _read(response: urllib3.BaseHTTPResponse) -> bytes:

@@ -207,3 +207,30 @@ def test_links_share_one_connection_that_still_refuses_redirects(broker: AwsBrok
     federation.redirect_next(f"{federation.url}/elsewhere", status=302)
     with pytest.raises(AwsError, match="redirect"):
         fed.console_link(grant.credentials, partition="aws", signin_url=federation.url, sleep=lambda s: None)
+
+
+def test_a_proxy_the_environment_names_carries_the_call_unless_the_host_is_excluded(
+        broker: AwsBroker, federation: FederationStub, role_chain: RoleChain,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind an egress proxy (HTTPS_PROXY, or HTTP_PROXY for an http endpoint), the call goes through it, as
+    botocore's and slack_sdk's do; NO_PROXY names the hosts reached directly."""
+    relayed: list[str] = []
+
+    def proxy(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        relayed.append(environ["PATH_INFO"])  # a proxy is sent the whole URL
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"SigninToken": "through-the-proxy"}']
+
+    url, stop = serve_wsgi(proxy)
+    grant = grant_for(broker, role_chain)
+    try:
+        monkeypatch.setenv("http_proxy", url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        assert "SigninToken=through-the-proxy" in broker.console_link(grant)
+        assert relayed == [federation.url]
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        assert "SigninToken=through-the-proxy" not in broker.console_link(grant)
+        assert len(relayed) == 1
+    finally:
+        stop()
