@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,13 +44,16 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    """Ping a pooled connection before lending it only when it sat idle `idle_seconds` or more.
+    """Ping a pooled connection before lending it only when it sat idle `idle_seconds` or more, or when the server
+    sent it something while it sat in the pool.
 
-    A connection that dies idle (a server restart, a failover, a firewall's idle timeout) is found and replaced
-    before it is used, as `pool_pre_ping` would, and the whole pool with it (the server went away). One returned
-    a moment ago is lent without the round trip: under load that is every checkout. The window left, a
-    connection that died within `idle_seconds` of its last use, fails its first statement as a connection that
-    dies mid-transaction does, with or without a ping, and that failure invalidates the pool as well."""
+    A connection the server ended (a restart, a failover, an administrator) has the server's last words, or the end
+    of its stream, waiting on its socket: looking is a system call, not a round trip, so every checkout looks, and
+    such a connection is pinged, found dead and replaced before it is used, as `pool_pre_ping` would, and the rest
+    of the pool with it (the server went away). A connection that died silently (a network path gone, a firewall's
+    idle timeout) shows nothing; the ping after `idle_seconds` finds it. The window left, a silent death within
+    `idle_seconds` of the last use, fails its first statement as a connection that dies mid-transaction does,
+    with or without a ping, and that failure starts the pool over as well."""
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         if record is not None:
@@ -58,13 +62,28 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         returned_at = record.info.get("returned_at")
-        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
-            return  # new (just connected), or in use a moment ago
+        if returned_at is None:
+            return  # new: it just connected
+        idle = time.monotonic() - returned_at
+        if idle < idle_seconds and not _server_spoke(dbapi_connection):
+            return  # in use a moment ago, and nothing came from the server since
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
-            raise InvalidatePoolError(f"a pooled connection idle for {time.monotonic() - returned_at:.0f} s did "
-                                      "not answer") from error
+            raise InvalidatePoolError(f"a pooled connection idle for {idle:.1f} s did not answer") from error
+
+
+def _server_spoke(dbapi_connection: Any) -> bool:
+    """Whether the socket of an idle connection has something to read (a message, an error, its end)."""
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is None:
+        return True  # cannot look: ping
+    try:
+        poller = select.poll()
+        poller.register(fileno(), select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # closed already
+        return True
 
 
 def normalise_url(url: str) -> str:

@@ -45,7 +45,7 @@ class TcpProxy:
             listener, self._listener = self._listener, None
             sockets, self._open = list(self._open), set()
         if listener is not None:
-            listener.close()
+            _close(listener)  # shutting it down wakes the thread blocked in accept(), which frees the port
         for sock in sockets:
             _close(sock)
 

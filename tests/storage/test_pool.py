@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 import storage.db
 from storage.db import create_db_engine, normalise_url
+from tests.e2e.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
@@ -70,10 +72,30 @@ def test_a_connection_dropped_while_idle_is_replaced_before_it_is_used(pool: Eng
         idle.dispose()
 
 
-def test_a_connection_dropped_just_after_its_use_fails_once_and_the_pool_recovers(pool: Engine,
-                                                                                 database_url: str) -> None:
+def test_a_connection_the_server_ended_just_after_its_use_is_replaced_before_it_is_used(
+        pool: Engine, database_url: str) -> None:
     dropped = backend_of(pool)
-    drop(database_url, dropped)
-    with pytest.raises(OperationalError), pool.connect() as connection:  # no ping within the window
-        connection.execute(text("SELECT 1"))
-    assert backend_of(pool) != dropped  # the failure invalidated the pool: the next checkout connects anew
+    drop(database_url, dropped)  # the server says why and closes: that waits on the pooled connection's socket
+    sent = pings_of(pool)
+    assert backend_of(pool) != dropped  # no error, though it was returned a moment ago
+    assert sent == [1]
+
+
+def test_a_connection_that_died_silently_just_after_its_use_fails_once_and_the_pool_recovers(
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window left: nothing on the socket says so, and the connection was used a moment ago."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop a connection")
+    url = make_url(database_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        engine = create_db_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        try:
+            first = backend_of(engine)
+            monkeypatch.setattr(storage.db, "_server_spoke", lambda connection: False)  # as after a silent death
+            proxy.cut()  # the connection is gone, and the check above cannot see it
+            proxy.restore()
+            with pytest.raises(OperationalError), engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            assert backend_of(engine) != first  # the failure started the pool over
+        finally:
+            engine.dispose()
