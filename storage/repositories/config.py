@@ -18,12 +18,16 @@ class ConfigRepository:
         self.session = session
 
     def resource(self, name: str) -> Resource | None:
+        if not _storable(name):
+            return None
         return self.session.scalar(select(Resource).where(Resource.name == name))
 
     def resources(self) -> Sequence[Resource]:
         return self.session.scalars(select(Resource).order_by(Resource.name)).all()
 
     def account(self, resource_name: str, account_name: str) -> tuple[Resource, Account] | None:
+        if not _storable(resource_name, account_name):
+            return None
         row = self.session.execute(
             select(Resource, Account).join(Account, Account.resource_id == Resource.id)
             .where(Resource.name == resource_name, Account.name == account_name)
@@ -33,6 +37,8 @@ class ConfigRepository:
     def accounts(self, resource_name: str | None = None) -> Sequence[tuple[Resource, Account]]:
         query = select(Resource, Account).join(Account, Account.resource_id == Resource.id)
         if resource_name is not None:
+            if not _storable(resource_name):
+                return []
             query = query.where(Resource.name == resource_name)
         rows = self.session.execute(query.order_by(Resource.name, Account.name)).all()
         return [(row[0], row[1]) for row in rows]
@@ -75,3 +81,9 @@ class ConfigRepository:
         else:
             row.value, row.updated_at = value, now
         self.session.flush()
+
+
+def _storable(*names: str) -> bool:
+    """Whether a name typed by someone could be stored at all: no NUL, which PostgreSQL refuses in any text (a
+    statement carrying one fails rather than matching nothing)."""
+    return not any("\x00" in name for name in names)

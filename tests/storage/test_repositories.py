@@ -14,7 +14,7 @@ from bot.domain.audit import GENESIS, AuditEntry
 from bot.domain.audit_chain import ChainCheck
 from bot.domain.states import RequestStatus
 from storage.models import AccessRequest, AccessSession, Account, AuditEvent, Resource
-from storage.repositories import AuditRepository, RequestRepository, SessionRepository
+from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
 from storage.repositories.audit import link_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -67,6 +67,20 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
         assert not RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.DENIED,
                                                          updated_at=NOW)
         assert RequestRepository(session).by_id(request_id).status is RequestStatus.APPROVED
+
+
+def test_a_name_no_database_can_hold_finds_nothing(db: sessionmaker[Session]) -> None:
+    """A typed name with a NUL (a modal's value, a script's argument) is simply not there: PostgreSQL would refuse
+    the statement itself, and the person would get an error instead of "no such account"."""
+    with db.begin() as session:
+        add_account(session)
+        config = ConfigRepository(session)
+        assert config.account("prod", "ro") is not None
+        assert config.account("prod", "ro\x00") is None
+        assert config.account("\x00", "ro") is None
+        assert config.resource("prod\x00") is None
+        assert config.accounts("\x00") == []
+        assert [account.name for _, account in config.accounts("prod")] == ["ro"]
 
 
 def test_a_request_is_read_locked_with_its_account_in_one_statement(engine: Engine,
