@@ -3,9 +3,10 @@
     .venv/bin/python bench/profile_grant.py [--db sqlite|postgresql] [--quick] [--grants N] [--top N]
 
 Counts, not timings, so the figures hold on a busy machine: per grant, the calls the Slack stand-in, the AWS
-stand-in and the federation stub answered, the SQL statements sent to the database (a `before_cursor_execute`
-counter), and cProfile's call counts of the functions that cost (boto3 clients and botocore sessions built,
-ARN parsing, audit hashing and JSON). Wall time is printed too, as a secondary figure.
+stand-in and the federation stub answered and the connections they accepted, the SQL statements sent to the
+database (a `before_cursor_execute` counter), and cProfile's call counts of the functions that cost (boto3
+clients and botocore sessions built, ARN parsing, audit hashing and JSON). Wall time is printed too, as a
+secondary figure.
 
 Everything runs in this process: the stand-ins, the web path (served in a thread, as in the tests) and the
 worker, whose `run_once()` handles each click in the main thread under cProfile. No worker threads, no
@@ -168,6 +169,7 @@ def main() -> None:
                     slack_seen, aws_seen, fed_seen = len(box.slack.calls), len(box.aws.calls()), \
                         len(box.federation.calls())
                     sql_seen, kinds_seen, sql_seconds = sql.count, Counter(sql.kinds), sql.seconds
+                    opened = connections(box)
                     sql.mark()
                     measured = warmup <= index < warmup + grants  # then as many timed without the profiler
                     started = time.perf_counter()
@@ -191,6 +193,7 @@ def main() -> None:
                     per_grant.append({
                         "wall": wall, "sql": sql.count - sql_seen, "slack": len(calls),
                         "aws": len(box.aws.calls()) - aws_seen, "signin": len(box.federation.calls()) - fed_seen,
+                        "connections": connections(box) - opened,
                     })
         finally:
             container.close()
@@ -198,6 +201,11 @@ def main() -> None:
     if args.show_sql:
         print("\nSQL of the last grant:")
         print("\n".join(f"{n:3d}  {line[:160]}" for n, line in enumerate(sql.last, 1)))
+
+
+def connections(box: Any) -> int:
+    """Connections the stand-ins have accepted: against Slack and AWS each new one is a TLS handshake."""
+    return int(box.slack.connections + box.aws.connections + box.federation.connections)
 
 
 def stand_ins(box: Any, slack_seen: int, aws_seen: int, fed_seen: int) -> float:
@@ -236,7 +244,9 @@ def report(args: argparse.Namespace, grants: int, per_grant: list[dict[str, floa
             ["Slack Web API calls", f"{statistics.mean(g['slack'] for g in per_grant):.1f}"],
             *[[f"  {method}", f"{n / grants:.1f}"] for method, n in sorted(slack_methods.items())],
             ["AWS calls (stand-in)", f"{statistics.mean(g['aws'] for g in per_grant):.1f}"],
-            ["getSigninToken calls", f"{statistics.mean(g['signin'] for g in per_grant):.1f}"]]
+            ["getSigninToken calls", f"{statistics.mean(g['signin'] for g in per_grant):.1f}"],
+            ["connections opened to Slack, AWS, sign-in",
+             f"{statistics.mean(g['connections'] for g in per_grant):.1f}"]]
     rows += [[label, f"{n / grants:.1f}"] for label, n in watched_counts(stats).items()]
     rows.append(["Python function calls (cProfile, all)", f"{stats.total_calls / grants:,.0f}"])  # type: ignore[attr-defined]
     print(table(["per grant", "count"], rows))

@@ -63,24 +63,21 @@ def serve_wsgi_kept_alive(app: Callable[..., Iterable[bytes]], *, host: str = "1
     return server, serve_in_thread(server, name="sandbox-wsgi-kept-alive")
 
 
-class KeepAliveWSGIServer(ThreadingHTTPServer):
-    """A WSGI app over HTTP/1.1 with persistent connections, as AWS's endpoints answer: a client's connection
-    pool (botocore's) sends call after call on one connection instead of connecting for each.
+class KeepAliveHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server whose handlers speak HTTP/1.1 with persistent connections (KeptAliveHandler), as
+    AWS's and Slack's endpoints answer: a client's connection pool sends call after call on one connection.
 
-    Every request body is read whole before the app runs and every answer carries its Content-Length, so the
-    next request on the connection starts where it should. `stop()` (serve_in_thread) also closes the
-    connections clients keep open, so a stopped server answers nothing more. `connections` counts the
-    connections accepted."""
+    `stop()` (serve_in_thread) also closes the connections clients keep open, so a stopped server answers nothing
+    more. `connections` counts the connections accepted."""
 
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, host: str, port: int, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app = app
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections = 0
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
-        super().__init__((host, port), _KeepAliveHandler)
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -106,13 +103,29 @@ class KeepAliveWSGIServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _KeepAliveHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # the connection stays open unless the client asks to close it
+class KeptAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1: the connection stays open unless the client asks to close it. Every answer must carry its
+    Content-Length (and every request body be read whole) so the next request on the connection starts where it
+    should."""
+
+    protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # the head and the body are two writes: the body goes at once
-    server: KeepAliveWSGIServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
+
+
+class KeepAliveWSGIServer(KeepAliveHTTPServer):
+    """A WSGI app over HTTP/1.1 with persistent connections. Every request body is read whole before the app runs
+    and every answer carries its Content-Length."""
+
+    def __init__(self, host: str, port: int, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        super().__init__((host, port), _KeepAliveHandler)
+
+
+class _KeepAliveHandler(KeptAliveHandler):
+    server: KeepAliveWSGIServer
 
     def _serve(self) -> None:
         body = self._body()

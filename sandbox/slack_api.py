@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from sandbox.http import Stop, serve_in_thread
+from sandbox.http import KeepAliveHTTPServer, Stop, serve_in_thread
 from sandbox.slack_calls import Predicate, RecordedCall
 from sandbox.slack_dispatch import RESPONSE_URL, Dispatcher
 from sandbox.slack_faults import Fault, failure
@@ -37,6 +37,7 @@ class SlackApiStandIn:
         self._host, self._port, self._clock = host, port, clock
         self._dispatcher = Dispatcher(bot_token, self._new_workspace())
         self._stop: Stop | None = None
+        self._server: KeepAliveHTTPServer | None = None
 
     def _new_workspace(self) -> Workspace:
         return Workspace(team_id=self.team_id, bot_user_id=self.bot_user_id, clock=self._clock,
@@ -49,7 +50,7 @@ class SlackApiStandIn:
     # --- life cycle -------------------------------------------------------------------------------------
     def start(self) -> SlackApiStandIn:
         if self._stop is None:
-            server = make_server(self._dispatcher, self._host, self._port)
+            server = self._server = make_server(self._dispatcher, self._host, self._port)
             self._port = server.server_address[1]
             self._dispatcher.stopping.clear()
             self._stop = serve_in_thread(server, name="slack-api-stand-in")
@@ -66,6 +67,12 @@ class SlackApiStandIn:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted since the last start: a client that keeps its connection open makes one for many
+        calls, as slack.com lets it."""
+        return self._server.connections if self._server is not None else 0
 
     @property
     def root_url(self) -> str:

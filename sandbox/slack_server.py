@@ -1,22 +1,19 @@
-"""HTTP front of the Slack stand-in: a stdlib ThreadingHTTPServer handing every request to a Dispatcher."""
+"""HTTP front of the Slack stand-in: a threading HTTP/1.1 server handing every request to a Dispatcher. Like
+slack.com it keeps a connection open from one call to the next, unless the client closes it."""
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.http import LISTEN_BACKLOG
+from sandbox.http import KeepAliveHTTPServer, KeptAliveHandler
 from sandbox.slack_dispatch import Dispatcher
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = LISTEN_BACKLOG
+class _Server(KeepAliveHTTPServer):
     dispatcher: Dispatcher
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(KeptAliveHandler):
     server: _Server
 
     def do_POST(self) -> None:
@@ -39,14 +36,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(answer.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (e.g. its timeout fired during delay_next); the call is recorded anyway
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout fired during delay_next)
+            self.close_connection = True  # the call is recorded anyway
 
 
-def make_server(dispatcher: Dispatcher, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def make_server(dispatcher: Dispatcher, host: str = "127.0.0.1", port: int = 0) -> KeepAliveHTTPServer:
     server = _Server((host, port), _Handler)
     server.dispatcher = dispatcher
     return server

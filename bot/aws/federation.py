@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Sequence
 from http.client import HTTPException
 from urllib.parse import urlencode, urlsplit
-from urllib.request import getproxies, proxy_bypass
 
 import urllib3
 
 from bot.config import DEFAULT_ISSUER_URL
 from bot.domain.arns import console_url, signin_host
 from bot.domain.errors import AwsError
+from bot.http_pool import pool_for
 from bot.services.ports import Credentials
 
 DEFAULT_ISSUER = DEFAULT_ISSUER_URL  # AWS's "URL of your sign-in page"; PAM_ISSUER_URL chooses another
@@ -26,14 +25,6 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 class _Transient(Exception):
     """A failure worth another try (timeout, dropped connection, 5xx, 429)."""
-
-
-# One pool per process, its threads share it: the connection to the sign-in host stays open from one link to the
-# next (a TLS handshake to AWS saved for each link), and nothing is built per call. It follows no redirect (the
-# request carries credentials) and retries nothing by itself: `signin_token` decides what is tried again.
-_DIRECT = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
-_PROXIED: dict[str, urllib3.ProxyManager] = {}  # by proxy URL, the same settings
-_PROXIED_LOCK = threading.Lock()
 
 
 def federation_endpoint(partition: str, signin_url: str | None = None) -> str:
@@ -81,7 +72,7 @@ def signin_token(endpoint: str, credentials: Credentials, *, timeout: float,
 
 def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
     try:
-        response = _pool(endpoint).request("POST", endpoint, body=form, headers={
+        response = pool_for(endpoint).request("POST", endpoint, body=form, headers={
             "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pam-bot",
         }, timeout=urllib3.Timeout(connect=timeout, read=timeout), redirect=False, preload_content=False)
         body = _read(response)
@@ -104,19 +95,6 @@ def _exchange(endpoint: str, form: bytes, host: str, timeout: float) -> str:
     if not isinstance(token, str) or not token:
         raise _failed(host, "empty SigninToken")
     return token
-
-
-def _pool(endpoint: str) -> urllib3.PoolManager:
-    """The direct pool, or the proxy's when the environment names one for this URL (HTTPS_PROXY, NO_PROXY), as
-    botocore and slack_sdk read it."""
-    parts = urlsplit(endpoint)
-    proxy = getproxies().get(parts.scheme)
-    if not proxy or proxy_bypass(parts.hostname or ""):
-        return _DIRECT
-    with _PROXIED_LOCK:
-        if proxy not in _PROXIED:
-            _PROXIED[proxy] = urllib3.ProxyManager(proxy, num_pools=4, maxsize=8, retries=False)
-        return _PROXIED[proxy]
 
 
 def _read(response: urllib3.BaseHTTPResponse) -> bytes:

@@ -44,6 +44,7 @@ from bot.slack.id_check import SlackIdCheck
 from bot.slack.installation import load_installation
 from bot.slack.notifier import SlackDirectory, SlackNotifier
 from bot.slack.people import RememberedPeople
+from bot.slack.web_client import PooledWebClient
 from bot.slack.recording import RecordDirectly, records_only
 from bot.runtime.web import WebApp
 from bot.runtime.deliverer import Deliverer
@@ -114,7 +115,7 @@ def build_broker(settings: Settings, external_id: str, aws_env: Mapping[str, str
 
 def slack_client(settings: Settings, *, logger: logging.Logger | None = None) -> WebClient:
     """Web API client on SLACK_API_URL that retries 429 (honouring Retry-After), 5xx and dropped connections."""
-    return WebClient(
+    return PooledWebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, logger=logger,
         retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
                         ServerErrorRetryHandler(max_retry_count=2)],
@@ -123,7 +124,7 @@ def slack_client(settings: Settings, *, logger: logging.Logger | None = None) ->
 
 def outbox_client(settings: Settings) -> WebClient:
     """The outbox's client: no 429 retries of its own (the outbox waits out Retry-After and tries again)."""
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    return PooledWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
 
 
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow, broker: AccessBroker | None = None,

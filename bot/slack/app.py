@@ -33,8 +33,8 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ve
     app = App(name=APP_NAME, signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               request_verification_enabled=False,  # verified at the edge before the row was written
               process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
-    app.use(provide(services=services, then=guard))
-    listeners.register(app)
+    app.use(provide(services=services, client=client, then=guard))  # `client`: Bolt's own per request would not
+    listeners.register(app)  # keep its connections open
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -50,7 +50,9 @@ def create_front_app(*, signing_secret: str, client: WebClient, services: Servic
     app = App(name=APP_NAME, signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               process_before_response=True,  # the listeners here are the ack; nothing runs after it
               logger=logging.getLogger("bot.slack.bolt"))
-    app.use(provide(services=services, inbox=inbox, then=guard))  # one middleware: each costs Bolt an argument build
+    # One middleware: each costs Bolt an argument build. `client` replaces the one Bolt builds for each request,
+    # which would not keep its connections open.
+    app.use(provide(services=services, inbox=inbox, client=client, then=guard))
     front.register(app)
 
     @app.error

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.domain.errors import PamError
+from bot.http_pool import post
 from bot.slack.blocks import text_message
 from bot.slack.notifier import slack_call
 
@@ -66,11 +67,13 @@ def replace_clicked_message(client: WebClient, body: dict[str, Any], message: di
 
 
 def reply(response_url: str, message: dict[str, Any]) -> None:
-    """Ephemeral answer through the request's response_url (works in any channel, even without the bot)."""
-    response = WebhookClient(response_url, timeout=10).send(
-        response_type="ephemeral", replace_original=False, **message)
-    if response.status_code != 200:
-        log.warning("response_url answered %s", response.status_code)
+    """Ephemeral answer through the request's response_url (works in any channel, even without the bot), on a
+    kept-open connection. Slack's refusal is logged; no answer raises as urllib would (OSError)."""
+    body = json.dumps({"response_type": "ephemeral", "replace_original": False, **message}).encode()
+    response = post(response_url, body, {"Content-Type": "application/json;charset=utf-8", "User-Agent": "pam-bot"},
+                    timeout=10)
+    if response.status != 200:
+        log.warning("response_url answered %s", response.status)
 
 
 def handle_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.domain import command as cmd
 from bot.slack.audit_blocks import audit_message, read_more_value
 from bot.slack.blocks import Message
 from bot.slack.context import Services
+from bot.slack.errors import reply
 from bot.slack.ids import Action
 from bot.slack.payload import action_value, user_id
 
@@ -23,8 +24,8 @@ def audit_command(parsed: cmd.Audit, body: dict[str, Any], client: WebClient, se
     return audit_message(services.audit.page(actor=body["user_id"], filters=parsed.filters, page=parsed.page))
 
 
-def more(ack: Ack, body: dict[str, Any], respond: Respond, services: Services) -> None:
+def more(ack: Ack, body: dict[str, Any], services: Services) -> None:
     ack()
     filters, before_id, page = read_more_value(action_value(body))
     result = services.audit.page(actor=user_id(body), filters=filters, page=page, before_id=before_id)
-    respond(response_type="ephemeral", replace_original=False, **audit_message(result))
+    reply(body["response_url"], audit_message(result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.domain import command as cmd
@@ -13,6 +13,7 @@ from bot.domain.states import RequestStatus
 from bot.services.asking import ReasonRequired
 from bot.slack.blocks import Message, catalog_message, help_message, text_message
 from bot.slack.context import Services
+from bot.slack.errors import reply
 from bot.slack.listeners import admin, audit, lifecycle
 from bot.slack.messages import granted_ephemeral, submitted_message
 from bot.slack.modals import request_modal
@@ -25,13 +26,13 @@ def register(app: App) -> None:
     app.command("/pam")(pam)
 
 
-def pam(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+def pam(ack: Ack, command: dict[str, Any], client: WebClient, services: Services) -> None:
     ack()
     parsed = cmd.parse_command(command.get("text") or "")
     handler = HANDLERS.get(type(parsed))
     answer = handler(parsed, command, client, services) if handler else help_message()
     if answer is not None:
-        respond(response_type="ephemeral", **answer)
+        reply(command["response_url"], answer)
 
 
 def _help(parsed: cmd.Help, body: dict[str, Any], client: WebClient, services: Services) -> Message:
