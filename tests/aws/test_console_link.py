@@ -16,6 +16,7 @@ from bot.domain.errors import AwsError
 from sandbox.federation import FederationStub
 from sandbox.http import serve_wsgi
 from bot.services.ports import Grant
+from tests.egress_proxy import egress_proxy
 from tests.fixtures_aws import RoleChain
 
 
@@ -213,24 +214,11 @@ def test_a_proxy_the_environment_names_carries_the_call_unless_the_host_is_exclu
         broker: AwsBroker, federation: FederationStub, role_chain: RoleChain,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Behind an egress proxy (HTTPS_PROXY, or HTTP_PROXY for an http endpoint), the call goes through it, as
-    botocore's and slack_sdk's do; NO_PROXY names the hosts reached directly."""
-    relayed: list[str] = []
-
-    def proxy(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        relayed.append(environ["PATH_INFO"])  # a proxy is sent the whole URL
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [b'{"SigninToken": "through-the-proxy"}']
-
-    url, stop = serve_wsgi(proxy)
+    botocore's and pam-bot's Slack calls do; NO_PROXY names the hosts reached directly."""
     grant = grant_for(broker, role_chain)
-    try:
-        monkeypatch.setenv("http_proxy", url)
-        monkeypatch.delenv("no_proxy", raising=False)
-        monkeypatch.delenv("NO_PROXY", raising=False)
+    with egress_proxy(monkeypatch, b'{"SigninToken": "through-the-proxy"}') as relayed:
         assert "SigninToken=through-the-proxy" in broker.console_link(grant)
         assert relayed == [federation.url]
         monkeypatch.setenv("no_proxy", "127.0.0.1")
         assert "SigninToken=through-the-proxy" not in broker.console_link(grant)
         assert len(relayed) == 1
-    finally:
-        stop()

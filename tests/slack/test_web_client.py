@@ -19,6 +19,7 @@ from bot.domain.errors import NotifyFailed
 from bot.slack.notifier import slack_call
 from bot.slack.web_client import PooledWebClient
 from sandbox.slack_api import SlackApiStandIn
+from tests.egress_proxy import egress_proxy
 from tests.fixtures_slack import SLACK_BOT_TOKEN
 
 pytest_plugins = ["tests.fixtures_slack"]
@@ -106,25 +107,16 @@ def test_a_slow_answer_is_a_timeout(slack_api: SlackApiStandIn) -> None:
 
 
 def test_a_proxy_the_environment_names_carries_the_call_unless_the_host_is_excluded(
-        slack_api: SlackApiStandIn, serve_wsgi_app: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> None:
+        slack_api: SlackApiStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     """Behind an egress proxy (HTTPS_PROXY, or HTTP_PROXY for an http endpoint) the call goes through it, as
-    slack_sdk's and botocore's do; NO_PROXY names the hosts reached directly."""
-    relayed: list[str] = []
-
-    def proxy(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        relayed.append(environ["PATH_INFO"])  # a proxy is sent the whole URL
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [b'{"ok": true, "user": {"id": "U1", "name": "via-the-proxy"}}']
-
-    monkeypatch.setenv("http_proxy", serve_wsgi_app(proxy))
-    for name in ("no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    botocore's does; NO_PROXY names the hosts reached directly (slack_sdk alone did not read it)."""
     client = pooled(slack_api)
-    assert client.users_info(user="U1")["user"]["name"] == "via-the-proxy"
-    assert relayed == [f"{slack_api.base_url}users.info"]
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    assert client.users_info(user="U1")["user"]["name"] == "alice"
-    assert len(relayed) == 1
+    with egress_proxy(monkeypatch, b'{"ok": true, "user": {"id": "U1", "name": "via-the-proxy"}}') as relayed:
+        assert client.users_info(user="U1")["user"]["name"] == "via-the-proxy"
+        assert relayed == [f"{slack_api.base_url}users.info"]
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        assert client.users_info(user="U1")["user"]["name"] == "alice"
+        assert len(relayed) == 1
 
 
 def test_an_answer_that_is_not_json_is_a_refusal_to_try_again(serve_wsgi_app: Callable[..., str]) -> None:
