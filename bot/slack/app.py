@@ -33,8 +33,9 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, ve
     app = App(name=APP_NAME, signing_secret=signing_secret, client=client, token_verification_enabled=verify_token,
               request_verification_enabled=False,  # verified at the edge before the row was written
               process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
-    app.use(provide(services=services, client=client, then=guard))  # `client`: Bolt's own per request would not
-    listeners.register(app)  # keep its connections open
+    # `client` replaces the one Bolt builds for each request, which would not keep its connections open.
+    app.use(provide(services=services, client=client, then=guard))
+    listeners.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
