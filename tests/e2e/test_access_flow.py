@@ -16,13 +16,17 @@ from tests.fixtures_bot import ADMIN, APPROVER, APPROVER_2, CHANNEL, EXTERNAL_ID
 
 
 def ask(bot: Bot, text: str = "access prod-aws readonly 30m checking INC-42", user: str = REQUESTER) -> str:
-    """Run /pam and return the ref of the request it created, once the outbox has tried its card (a fault planned
-    after this call is then met by what comes next, not by the card)."""
+    """Run /pam and return the ref of the request it created, once the worker has handled it and the outbox has
+    tried its card (a fault planned after this call is then met by what comes next, not by the card). Waiting for
+    the answer alone would not do for a second ask: the first one's answer says the same."""
+    asked_before = len(bot.requests())
     response = bot.driver.command(user, text)
     assert response.status == 200
+    bot.settle()
     wait_ephemeral(bot.slack, "is waiting for approval")
-    bot.settle_outbox()
-    return bot.requests()[-1].ref
+    made = bot.requests()
+    assert len(made) == asked_before + 1, [(r.ref, r.status) for r in made]
+    return made[-1].ref
 
 
 def click(bot: Bot, user: str, action: str, ref: str) -> None:
