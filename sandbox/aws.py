@@ -84,6 +84,11 @@ class AwsSandbox(AwsWorldBuilder):
         """Connections accepted since the start (clients that keep theirs open connect once)."""
         return self._server.connections if self._server is not None else 0
 
+    def served_seconds(self, start: float, end: float) -> float:
+        """Seconds its server spent answering between `start` and `end` (`time.time()`), its HTTP handling
+        included (sandbox.http.ServerTime)."""
+        return self._server.busy.within(start, end) if self._server is not None else 0.0
+
     def stop(self) -> None:
         stop, self._server, self._stop = self._stop, None, None
         if stop is not None:

@@ -56,6 +56,11 @@ class FederationStub:
         """Connections accepted since the start: like AWS's sign-in host, the stub keeps them open (HTTP/1.1)."""
         return self._server.connections if self._server is not None else 0
 
+    def served_seconds(self, start: float, end: float) -> float:
+        """Seconds its server spent answering between `start` and `end` (`time.time()`), its HTTP handling
+        included (sandbox.http.ServerTime)."""
+        return self._server.busy.within(start, end) if self._server is not None else 0.0
+
     def start(self) -> FederationStub:
         if self._stop is None:
             self._server, self._stop = serve_wsgi_kept_alive(self._app, host=self.host)

@@ -8,6 +8,8 @@ import socket
 import socketserver
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 Stop = Callable[[], None]
 POLL_SECONDS = 0.01  # how fast shutdown() is noticed; keeps teardown quick at negligible idle cost
 LISTEN_BACKLOG = 1024  # socketserver's default of 5 drops connections under bursts; production servers use 2048
+SPANS_KEPT = 100_000  # a bench's whole run; older spans are forgotten
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -63,18 +66,39 @@ def serve_wsgi_kept_alive(app: Callable[..., Iterable[bytes]], *, host: str = "1
     return server, serve_in_thread(server, name="sandbox-wsgi-kept-alive")
 
 
+class ServerTime:
+    """When a server was busy answering: one span (wall-clock seconds, `time.time()`) per request, from its request
+    line read to its answer flushed. A stand-in's own records time only the app; this also counts its HTTP server
+    (Python's header parsing, the WSGI environ, the answer's writes), which the real services do not charge to
+    their clients and a bench must not charge to pam-bot."""
+
+    def __init__(self) -> None:
+        self._spans: deque[tuple[float, float]] = deque(maxlen=SPANS_KEPT)
+
+    def add(self, start: float, end: float) -> None:
+        self._spans.append((start, end))  # deque.append is atomic: handler threads need no lock
+
+    def spans(self) -> list[tuple[float, float]]:
+        return list(self._spans)
+
+    def within(self, start: float, end: float) -> float:
+        """Seconds spent answering between `start` and `end` (only the part of each span inside the window)."""
+        return sum(max(0.0, min(last, end) - max(first, start)) for first, last in self.spans())
+
+
 class KeepAliveHTTPServer(ThreadingHTTPServer):
     """A threading HTTP server whose handlers speak HTTP/1.1 with persistent connections (KeptAliveHandler), as
     AWS's and Slack's endpoints answer: a client's connection pool sends call after call on one connection.
 
     `stop()` (serve_in_thread) also closes the connections clients keep open, so a stopped server answers nothing
-    more. `connections` counts the connections accepted."""
+    more. `connections` counts the connections accepted; `busy` times each answer (ServerTime)."""
 
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections = 0
+        self.busy = ServerTime()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, handler)
@@ -110,6 +134,18 @@ class KeptAliveHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # the head and the body are two writes: the body goes at once
+    server: KeepAliveHTTPServer
+    _arrived: float | None = None
+
+    def parse_request(self) -> bool:
+        self._arrived = time.time()  # its request line is read: from here the server is answering
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        self._arrived = None
+        super().handle_one_request()  # the answer is flushed when it returns
+        if self._arrived is not None:
+            self.server.busy.add(self._arrived, time.time())
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass

@@ -74,6 +74,11 @@ class SlackApiStandIn:
         calls, as slack.com lets it."""
         return self._server.connections if self._server is not None else 0
 
+    def served_seconds(self, start: float, end: float) -> float:
+        """Seconds its server spent answering between `start` and `end` (`time.time()`), its HTTP handling
+        included (sandbox.http.ServerTime)."""
+        return self._server.busy.within(start, end) if self._server is not None else 0.0
+
     @property
     def root_url(self) -> str:
         if self._stop is None:
