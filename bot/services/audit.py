@@ -106,8 +106,7 @@ class AuditService(UseCase):
         """Sign the chain's head if it moved; None when nothing moved or the chain no longer holds the last one."""
         with self.transaction() as tx:
             events, marks = AuditRepository(tx.session), CheckpointRepository(tx.session)
-            events.lock_chain()  # the head and the count then describe one moment
-            head = events.head()
+            head = events.locked_head()  # the chain's lock is held: the head and the count describe one moment
             if head is None:
                 return None
             events.require_key_for(head)

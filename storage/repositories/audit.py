@@ -17,6 +17,7 @@ from storage.models import AuditEvent
 from storage.repositories._bulk import insert_in_order
 
 _CHAIN_LOCK = 0x70616D  # advisory lock key that serialises appends across replicas
+_LOCKED_HEAD = text("SELECT id, hash, scheme FROM pam_audit_head(:key)")
 AUDIT_KEY = "pam_audit_key"  # Session.info entry carrying the AuditKey (see storage.db.make_sessionmaker)
 # Session.info entry: set it to a list, and each transaction's events are listed there as (action, outcome,
 # details) when written (the metrics count them once the transaction commits).
@@ -42,15 +43,19 @@ class AuditRepository:
         self.session = session
         self.key: AuditKey | None = session.info.get(AUDIT_KEY)
 
-    def lock_chain(self) -> None:
-        """Hold the chain's lock until the transaction ends (PostgreSQL; SQLite writers queue anyway)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-
     def head(self) -> Head | None:
         """The chain's last event: its id, hash and scheme (three columns, no object loaded)."""
         found = self.session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.scheme)
                                      .order_by(AuditEvent.id.desc()).limit(1)).first()
+        return Head(*found) if found is not None else None
+
+    def locked_head(self) -> Head | None:
+        """`head()`, with the chain's lock held until the transaction ends. On PostgreSQL the advisory lock and the
+        read are one statement (the function of migration 0017 reads the head once the lock is granted, with a
+        snapshot of that moment); SQLite's writers queue anyway."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return self.head()
+        found = self.session.execute(_LOCKED_HEAD, {"key": _CHAIN_LOCK}).first()
         return Head(*found) if found is not None else None
 
     def require_key_for(self, head: Head | None) -> None:
@@ -64,15 +69,14 @@ class AuditRepository:
         self.append_many([entry], now)
 
     def append_many(self, entries: Sequence[AuditEntry], now: datetime) -> None:
-        """Add events in order: one lock, one read of the chain's end, the links made here and one INSERT,
-        however many there are (a sweep's batch has hundreds).
+        """Add events in order: the lock and the read of the chain's end (one statement), the links made here and
+        one INSERT, however many there are (a sweep's batch has hundreds).
 
         Also lists the events in `Session.info[WRITTEN]` when someone put a list there.
         """
         if not entries:
             return
-        self.lock_chain()
-        head = self.head()
+        head = self.locked_head()
         self.require_key_for(head)
         prev, scheme = head.hash if head is not None else GENESIS, scheme_of(self.key)
         fitted, rows = [fit(entry) for entry in entries], []

@@ -214,3 +214,41 @@ def test_concurrent_audit_appends_keep_one_chain(db: sessionmaker[Session]) -> N
         events = list(AuditRepository(session).after(0))
     assert len(events) == 10
     assert first_broken(events) is None
+
+
+def test_an_append_that_waited_for_the_chains_lock_chains_to_the_event_committed_meanwhile(
+        db: sessionmaker[Session]) -> None:
+    """The head is read once the lock is granted, and with a view of that moment: an append that read it with the
+    view of its own start (one SELECT that also took the lock, a STABLE function) would fork the chain here."""
+    appended = threading.Event()
+
+    def second() -> None:
+        with db.begin() as session:
+            AuditRepository(session).append(AuditEntry("U2", "x", "second"), NOW)
+        appended.set()
+
+    with db.begin() as session:
+        AuditRepository(session).append(AuditEntry("U1", "x", "first"), NOW)
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        assert not appended.wait(0.3)  # it waits for this transaction's lock (SQLite: for its write lock)
+    waiting.join(timeout=10)
+    assert appended.is_set()
+    with db.begin() as session:
+        first, later = AuditRepository(session).after(0)
+    assert (first.target, later.target) == ("first", "second")
+    assert later.prev_hash == first.hash
+    assert first_broken([first, later]) is None
+
+
+def test_an_append_is_two_statements_the_chains_lock_and_head_then_the_insert(
+        db: sessionmaker[Session], engine: Engine) -> None:
+    with db.begin() as session:
+        AuditRepository(session).append(AuditEntry("U1", "x", "warm"), NOW)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with db.begin() as session:
+        AuditRepository(session).append(AuditEntry("U1", "x", "counted"), NOW)
+    statements = [s for s in sent if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
+    assert len(statements) == 2, statements
+    assert statements[1].lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")
