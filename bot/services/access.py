@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.eligibility import CheckFailed, Eligibility, eligibility, ensure_eligible
 from bot.domain.errors import Conflict, NotFound, NotifyFailed
+from bot.domain.ids import new_session_ref
 from bot.domain.policy import Outcome, ensure_can_request
 from bot.domain.schedule import start_at
 from bot.domain.states import RequestStatus
@@ -245,10 +246,11 @@ class AccessService(UseCase):
         """One verdict in one transaction, with the approval's grant claimed in it. `checked`: whether the person
         approves this account, and the account, found before; without it the account is read here, and None is
         returned, nothing written, when it cannot be decided without leaving the transaction (a group, the admins)."""
+        session_ref = None  # a free ref for the session of a grant that follows, read with the request
         with self.transaction() as tx:
-            if checked is None:  # the request, locked, with its account: one statement
-                loaded = tx.requests.locked_with_account(ref)
-                request, found = loaded if loaded is not None else (None, None)
+            if checked is None:  # the request, locked, with its account and a free session ref: one statement
+                loaded = tx.requests.locked_with_account(ref, session_ref=new_session_ref())
+                request, found, session_ref = loaded if loaded is not None else (None, None, None)
             else:
                 request, (eligible, found) = tx.requests.by_ref(ref, lock=True), checked
             if request is None:
@@ -269,7 +271,8 @@ class AccessService(UseCase):
             self.notifier.update_request_cards(view, after=GRANT_GRACE_SECONDS if granting else 0.0)
             if outcome is Outcome.DENIED:
                 self.notifier.tell_requester(view, "denied")
-            held = self.grants.held(tx, request, found=found, decisions=view.decisions) if granting else None
+            held = self.grants.held(tx, request, found=found, decisions=view.decisions,
+                                    session_ref=session_ref) if granting else None
         return view, outcome, held
 
     def _resume(self, user_id: str, ref: str) -> RequestView | None:

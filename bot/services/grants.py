@@ -154,12 +154,12 @@ class GrantService(UseCase):
         return self.held(tx, claimed, found=found, decisions=decisions)
 
     def held(self, tx: Tx, claimed: AccessRequest, *, found: tuple[Resource, Account] | None = None,
-             decisions: tuple[DecisionRead, ...] | None = None) -> Claimed:
+             decisions: tuple[DecisionRead, ...] | None = None, session_ref: str | None = None) -> Claimed:
         """A request this transaction took for granting (`claim_in`, or the approval that counted the attempt),
-        with its session's ref and what the session will carry."""
+        with its session's ref (`session_ref`: one this transaction found free) and what the session will carry."""
         if found is None or found[1].id != claimed.account_id:
             found = tx.config.account_by_id(claimed.account_id) if claimed.account_id else None
-        return Claimed(claimed, _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
+        return Claimed(claimed, session_ref or _unused_session_ref(tx), bool(found and found[1].revocation_enabled),
                        bool(found and found[0].source_identity), found, decisions)
 
     def _recheck(self, request: AccessRequest, found: tuple[Resource, Account] | None) -> Person:

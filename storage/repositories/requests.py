@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import OPEN_REQUEST_STATUSES, RequestStatus
-from storage.models import AccessRequest, Account, Decision, Resource
+from storage.models import AccessRequest, AccessSession, Account, Decision, Resource
 from storage.repositories.results import rowcount
 from storage.repositories import _transition
 
 REQUESTS, DECISIONS = AccessRequest.__table__, Decision.__table__
 CLAIMED: tuple[Any, ...] = (REQUESTS.c.id, REQUESTS.c.ref, REQUESTS.c.status)  # what a sweep reads of its claims
+
+
+class Locked(NamedTuple):
+    """A request read for a decision (`RequestRepository.locked_with_account`)."""
+
+    request: AccessRequest
+    account: tuple[Resource, Account] | None  # None when the account was removed
+    session_ref: str | None  # the ref offered for its session, when no session has it (None: taken, or none offered)
 
 
 class RequestRepository:
@@ -29,18 +37,21 @@ class RequestRepository:
         query = select(AccessRequest).where(AccessRequest.ref == ref)
         return self.session.scalar(query.with_for_update() if lock else query)
 
-    def locked_with_account(self, ref: str) -> tuple[AccessRequest, tuple[Resource, Account] | None] | None:
+    def locked_with_account(self, ref: str, *, session_ref: str | None = None) -> Locked | None:
         """A request by public ref, locked like `by_ref(lock=True)`, with its account and resource read in the
-        same statement (None when the account was removed); None when there is no such request."""
+        same statement, and whether `session_ref` (a ref its grant could take) is free; None when there is no such
+        request. One statement: an approval that grants at once needs all three."""
+        taken = exists().where(AccessSession.ref == session_ref) if session_ref else literal(True)
         row = self.session.execute(
-            select(AccessRequest, Resource, Account)
+            select(AccessRequest, Resource, Account, taken)
             .outerjoin(Account, Account.id == AccessRequest.account_id)
             .outerjoin(Resource, Resource.id == Account.resource_id)
             .where(AccessRequest.ref == ref).with_for_update(of=AccessRequest)).first()
         if row is None:
             return None
-        request, resource, account = row
-        return request, (resource, account) if resource is not None and account is not None else None
+        request, resource, account, is_taken = row
+        return Locked(request, (resource, account) if resource is not None and account is not None else None,
+                      None if is_taken else session_ref)
 
     def by_id(self, request_id: int) -> AccessRequest | None:
         return self.session.get(AccessRequest, request_id)

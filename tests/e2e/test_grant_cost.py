@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from tests.fixtures_bot import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Bot
@@ -20,8 +21,9 @@ from tests.fixtures_bot import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Bot
 # reuse the decisions and the session their transactions hold; 18 (20) since the approver check reads the request
 # with its account in one statement, the UPDATE that approves is also the grant's claim, and a request that needs one
 # approval is not read for decisions (while it is pending it has none: one approval or one denial decides it).
-# On PostgreSQL the audit chain's lock and the read of its head became one statement (migration 0017): 18 on both.
-STATEMENTS_PER_GRANT = {"sqlite": 18, "postgresql": 18}
+# On PostgreSQL the audit chain's lock and the read of its head became one statement (migration 0017): 18 on both;
+# 17 since the approval's read of the request also says whether the session ref it offers is free.
+STATEMENTS_PER_GRANT = {"sqlite": 17, "postgresql": 17}
 TRANSACTIONS_PER_GRANT = 5  # the approver check, the approval and the grant's claim share one
 
 
@@ -112,6 +114,19 @@ def test_one_grant_sends_a_bounded_number_of_sql_statements(bot: Bot) -> None:
     approve(bot, ask(bot, REQUESTER))  # warm: the first grant also reads the installation's settings
     click_approve(bot, ask(bot, OUTSIDER))
     run_job_within(bot, "granted", TRANSACTIONS_PER_GRANT, STATEMENTS_PER_GRANT)
+
+
+def test_a_session_ref_the_approval_finds_taken_is_not_given_to_the_grant(bot: Bot,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The approval offers its grant a session ref read with the request; one a session has is never reused."""
+    bot.add_account(approver_ids=(APPROVER,))
+    bot.container.worker.stop()
+    approve(bot, ask(bot, REQUESTER))
+    (first,) = bot.sessions()
+    monkeypatch.setattr("bot.services.access.new_session_ref", lambda: first.ref)
+    approve(bot, ask(bot, OUTSIDER))
+    refs = [session.ref for session in bot.sessions()]
+    assert len(refs) == 2 and refs[0] == first.ref and refs[1] != first.ref
 
 
 def run_job_within(bot: Bot, status: str, transactions: int, statements: dict[str, int]) -> None:

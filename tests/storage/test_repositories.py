@@ -83,14 +83,15 @@ def test_a_name_no_database_can_hold_finds_nothing(db: sessionmaker[Session]) ->
         assert [account.name for _, account in config.accounts("prod")] == ["ro"]
 
 
-def test_a_request_is_read_locked_with_its_account_in_one_statement(engine: Engine,
-                                                                   db: sessionmaker[Session]) -> None:
+def test_a_request_is_read_locked_with_its_account_and_a_free_session_ref_in_one_statement(
+        engine: Engine, db: sessionmaker[Session]) -> None:
     with db.begin() as session:
         account = add_account(session)
         with_account, without = make_request("R-AAAAAA"), make_request("R-BBBBBB")
         with_account.account_id = account.id
         RequestRepository(session).add(with_account)
         RequestRepository(session).add(without)
+        SessionRepository(session).add(make_session(without.id, "S-TAKEN2", NOW + timedelta(hours=1)))
     statements: list[str] = []
 
     def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
@@ -99,16 +100,19 @@ def test_a_request_is_read_locked_with_its_account_in_one_statement(engine: Engi
     with db.begin() as session:
         event.listen(engine, "before_cursor_execute", seen)
         try:
-            found = RequestRepository(session).locked_with_account("R-AAAAAA")
+            found = RequestRepository(session).locked_with_account("R-AAAAAA", session_ref="S-FREE22")
         finally:
             event.remove(engine, "before_cursor_execute", seen)
-        assert found is not None and found[1] is not None
-        request, (res, acc) = found
-        assert (request.ref, res.name, acc.name) == ("R-AAAAAA", "prod", "ro")
+        assert found is not None and found.account is not None
+        request, (res, acc), session_ref = found
+        assert (request.ref, res.name, acc.name, session_ref) == ("R-AAAAAA", "prod", "ro", "S-FREE22")
         assert len([s for s in statements if not s.lstrip().upper().startswith("BEGIN")]) == 1
+        # A ref a session has is not offered; none asked, none offered.
+        assert RequestRepository(session).locked_with_account("R-AAAAAA", session_ref="S-TAKEN2").session_ref is None
+        assert RequestRepository(session).locked_with_account("R-AAAAAA").session_ref is None
         # No account (it was removed): the request, and None for its account; no request: None.
         assert RequestRepository(session).locked_with_account("R-BBBBBB") == (
-            RequestRepository(session).by_ref("R-BBBBBB"), None)
+            RequestRepository(session).by_ref("R-BBBBBB"), None, None)
         assert RequestRepository(session).locked_with_account("R-CCCCCC") is None
     if engine.dialect.name != "postgresql":
         return
