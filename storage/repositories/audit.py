@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain.audit import GENESIS, KEYED, AuditEntry, AuditKey, Link, chain_hash, scheme_of
@@ -18,6 +19,10 @@ from storage.repositories._bulk import insert_in_order
 
 _CHAIN_LOCK = 0x70616D  # advisory lock key that serialises appends across replicas
 _LOCKED_HEAD = text("SELECT id, hash, scheme FROM pam_audit_head(:key)")
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+# Per engine: whether migration 0017's function was there when this process first appended. A process that
+# started before the migration (a rolling deploy) takes the lock and reads the head in two statements instead.
+_HEAD_FUNCTION: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
 AUDIT_KEY = "pam_audit_key"  # Session.info entry carrying the AuditKey (see storage.db.make_sessionmaker)
 # Session.info entry: set it to a list, and each transaction's events are listed there as (action, outcome,
 # details) when written (the metrics count them once the transaction commits).
@@ -52,8 +57,16 @@ class AuditRepository:
     def locked_head(self) -> Head | None:
         """`head()`, with the chain's lock held until the transaction ends. On PostgreSQL the advisory lock and the
         read are one statement (the function of migration 0017 reads the head once the lock is granted, with a
-        snapshot of that moment); SQLite's writers queue anyway."""
-        if self.session.get_bind().dialect.name != "postgresql":
+        snapshot of that moment), or two where the function is not there yet; SQLite's writers queue anyway."""
+        bind = self.session.get_bind()
+        if bind.dialect.name != "postgresql":
+            return self.head()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        if (function := _HEAD_FUNCTION.get(engine)) is None:
+            function = _HEAD_FUNCTION[engine] = bool(self.session.scalar(
+                text("SELECT to_regprocedure('pam_audit_head(bigint)') IS NOT NULL")))
+        if not function:
+            self.session.execute(_LOCK, {"key": _CHAIN_LOCK})
             return self.head()
         found = self.session.execute(_LOCKED_HEAD, {"key": _CHAIN_LOCK}).first()
         return Head(*found) if found is not None else None

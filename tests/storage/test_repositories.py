@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,7 @@ from bot.domain.audit_chain import ChainCheck
 from bot.domain.states import RequestStatus
 from storage.models import AccessRequest, AccessSession, Account, AuditEvent, Resource
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
+from storage.db import alembic_config, upgrade
 from storage.repositories.audit import link_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -243,6 +245,29 @@ def test_an_append_that_waited_for_the_chains_lock_chains_to_the_event_committed
     assert (first.target, later.target) == ("first", "second")
     assert later.prev_hash == first.hash
     assert first_broken([first, later]) is None
+
+
+def test_a_process_that_started_before_migration_0017_takes_the_chains_lock_then_reads_its_head(
+        db: sessionmaker[Session], engine: Engine) -> None:
+    """A rolling deploy may start new code before the migration lands: without the function, the lock and the read
+    are two statements, and the chain holds."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the chain's lock and its function are PostgreSQL's")
+    command.downgrade(alembic_config(engine), "0016")
+    try:
+        sent: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *args: sent.append(" ".join(args[2].split())))
+        for index in range(2):
+            with db.begin() as session:
+                AuditRepository(session).append(AuditEntry("U1", "x", str(index)), NOW)
+        assert [s.split(" FROM")[0] for s in sent if "pam_audit_head" in s or "pg_advisory" in s] == [
+            "SELECT to_regprocedure('pam_audit_head(bigint)') IS NOT NULL", "SELECT pg_advisory_xact_lock(%(key)s)",
+            "SELECT pg_advisory_xact_lock(%(key)s)"]
+        with db.begin() as session:
+            events = list(AuditRepository(session).after(0))
+        assert [e.target for e in events] == ["0", "1"] and first_broken(events) is None
+    finally:
+        upgrade(engine)
 
 
 def test_an_append_is_two_statements_the_chains_lock_and_head_then_the_insert(
