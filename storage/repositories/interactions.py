@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import (ColumnElement, Connection, Integer, bindparam, delete, exists, func, insert, or_, select,
+                        update)
 from sqlalchemy.orm import Session
 
 from storage.models import Base, Interaction
 
 _TABLE = Base.metadata.tables[Interaction.__tablename__]
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once: its compiled form is cached
+
+
+class Claimed(NamedTuple):
+    """One row leased to the caller, as the claim's UPDATE returned it."""
+
+    id: int
+    kind: str
+    body: dict[str, Any]
+    attempts: int
+    created_at: datetime
 
 
 def add_interaction(connection: Connection, kind: str, body: dict[str, Any], now: datetime,
@@ -32,23 +43,29 @@ class InteractionRepository:
         self.session = session
 
     def claim_and_look(self, now: datetime, lease_until: datetime, limit: int,
-                       exclude: Collection[int] = ()) -> tuple[Sequence[Interaction], bool]:
+                       exclude: Collection[int] = ()) -> tuple[Sequence[Claimed], bool]:
         """The oldest rows nobody holds (never claimed, or their lease ran out), leased to the caller, and whether
-        one more free row was there (read in the same query, not leased).
+        one more free row was there (a hint: whether to wake another thread).
 
-        On PostgreSQL rows another transaction is claiming right now are skipped, not waited for.
+        On PostgreSQL one statement, `UPDATE … WHERE id IN (the oldest free rows, SKIP LOCKED) RETURNING` the rows
+        and the look past them: rows another transaction is claiming right now are skipped, not waited for (the
+        look may count one of those as free: another thread then claims in vain once). SQLite serves one process:
+        the rows and one more are read, then leased.
         """
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = self.session.execute(_claim(exclude), {"now": now, "lease_until": lease_until, "limit": limit}).all()
+            return sorted((Claimed(*row[:5]) for row in rows), key=lambda row: row.id), bool(rows and rows[0][5])
         query = select(Interaction).where(or_(Interaction.lease_until.is_(None), Interaction.lease_until <= now))
         if exclude:
             query = query.where(Interaction.id.not_in(list(exclude)))
-        found = self.session.scalars(query.order_by(Interaction.id).limit(limit + 1)
-                                     .with_for_update(skip_locked=True)).all()
-        rows = found[:limit]
-        for row in rows:
+        free = self.session.scalars(query.order_by(Interaction.id).limit(limit + 1)).all()
+        leased = free[:limit]
+        for row in leased:
             row.lease_until = lease_until
             row.attempts += 1
         self.session.flush()
-        return rows, len(found) > limit
+        return [Claimed(row.id, row.kind, row.body, row.attempts, row.created_at) for row in leased], \
+            len(free) > limit
 
     def renew(self, ids: Collection[int], lease_until: datetime) -> None:
         if ids:
@@ -64,3 +81,27 @@ class InteractionRepository:
         count, oldest = self.session.execute(
             select(func.count(), func.min(Interaction.created_at)).select_from(Interaction)).one()
         return int(count or 0), oldest
+
+
+
+def _free(table: Any, exclude: Collection[int]) -> list[ColumnElement[bool]]:
+    """Rows nobody holds at `:now` (never claimed, or their lease ran out), but those in `exclude`."""
+    now = bindparam("now", type_=_TABLE.c.lease_until.type)
+    found = [or_(table.c.lease_until.is_(None), table.c.lease_until <= now)]
+    return [*found, table.c.id.not_in(list(exclude))] if exclude else found
+
+
+def _claim(exclude: Collection[int]) -> Any:
+    """PostgreSQL's claim: the `:limit` oldest free rows, leased until `:lease_until`, each returned with whether a
+    free row lies past the first `:limit` (a subquery of RETURNING reads the table as the statement found it, where
+    the claimed rows are still free)."""
+    limit = bindparam("limit", type_=Integer())
+    oldest = select(_TABLE.c.id).where(*_free(_TABLE, exclude)).order_by(_TABLE.c.id).limit(limit) \
+        .with_for_update(skip_locked=True)
+    past = _TABLE.alias("past")
+    more = exists(select(past.c.id).where(*_free(past, exclude)).order_by(past.c.id).offset(limit).limit(1))
+    return (update(_TABLE).where(_TABLE.c.id.in_(oldest))
+            .values(lease_until=bindparam("lease_until", type_=_TABLE.c.lease_until.type),
+                    attempts=_TABLE.c.attempts + 1)
+            .returning(_TABLE.c.id, _TABLE.c.kind, _TABLE.c.body, _TABLE.c.attempts, _TABLE.c.created_at,
+                       more.label("more")))
