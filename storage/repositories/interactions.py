@@ -83,7 +83,6 @@ class InteractionRepository:
         return int(count or 0), oldest
 
 
-
 def _free(table: Any, exclude: Collection[int]) -> list[ColumnElement[bool]]:
     """Rows nobody holds at `:now` (never claimed, or their lease ran out), but those in `exclude`."""
     now = bindparam("now", type_=_TABLE.c.lease_until.type)
