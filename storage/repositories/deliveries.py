@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import (BindParameter, ColumnElement, Select, Table, bindparam, delete, exists, func, literal, null,
-                        or_, select, update)
+from sqlalchemy import (BindParameter, ColumnElement, Integer, Select, Table, bindparam, delete, exists, func, literal,
+                        null, or_, select, update)
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
@@ -99,11 +99,18 @@ class DeliveryRepository:
 
     def claim_and_look(self, now: datetime, lease_until: datetime, limit: int) -> tuple[Sequence[Delivery], bool]:
         """Due rows nobody holds, oldest first, leased to the caller (others' claims are skipped, not waited for),
-        and whether one more was due (read in the same query, not leased).
+        and whether one more was due (read in the same query, not leased). On PostgreSQL one statement, as the
+        inbox's claim (a row another transaction is claiming right now may count as the one more); SQLite serves
+        one process: the rows and one more are read, then leased.
 
         A row waits while an older row with its key is unsettled: the older one goes first (a card's first post
         before its updates), and an older state then finds it is stale.
         """
+        if self.session.get_bind().dialect.name == "postgresql":  # one UPDATE … RETURNING (see _claim)
+            claimed = self.session.execute(_claim(), {"now": now, "lease_until": lease_until, "limit": limit},
+                                           execution_options={"populate_existing": True}).all()
+            return [row for row, _ in sorted(claimed, key=lambda pair: (pair[0].due_at, pair[0].id))], \
+                bool(claimed and claimed[0][1])
         found = self.session.scalars(_due(limit + 1), {"now": now}).all()
         rows = found[:limit]
         for row in rows:
@@ -192,11 +199,36 @@ def _due(limit: int) -> Select[Delivery]:
             .order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True))
 
 
-def _first_of_its_key() -> ColumnElement[bool]:
+def _first_of_its_key(row: Any = Delivery, earlier: Any = _EARLIER) -> ColumnElement[bool]:
     """No older row with the same key is unsettled: rows of one key go one at a time, in order (an older state never
     lands after a newer one, and a card's updates wait for its first post)."""
-    return ~exists().where(_EARLIER.dedupe_key == Delivery.dedupe_key, _EARLIER.state == QUEUED,
-                           _EARLIER.id < Delivery.id)
+    return ~exists().where(earlier.dedupe_key == row.dedupe_key, earlier.state == QUEUED, earlier.id < row.id)
+
+
+def _due_now(row: Any, earlier: Any) -> list[ColumnElement[bool]]:
+    """`row` (the table or an alias of it) is due at `:now`, nobody holds it, and no older row of its key waits."""
+    now: BindParameter[datetime] = bindparam("now", type_=Delivery.__table__.c.due_at.type)
+    return [row.state == QUEUED, row.due_at <= now, or_(row.lease_until.is_(None), row.lease_until <= now),
+            _first_of_its_key(row, earlier)]
+
+
+@cache
+def _claim() -> Any:
+    """PostgreSQL's claim, built once: the `:limit` oldest due rows nobody holds (SKIP LOCKED), leased until
+    `:lease_until`, returned with whether a due row lies past them (a subquery of RETURNING reads the table as the
+    statement found it, where the claimed rows are still due)."""
+    limit = bindparam("limit", type_=Integer())
+    picked, picked_earlier = aliased(Delivery, name="picked"), aliased(Delivery, name="picked_earlier")
+    oldest = select(picked.id).where(*_due_now(picked, picked_earlier)).order_by(picked.due_at, picked.id) \
+        .limit(limit).with_for_update(skip_locked=True)
+    past, past_earlier = aliased(Delivery, name="past"), aliased(Delivery, name="past_earlier")
+    more = exists(select(past.id).where(*_due_now(past, past_earlier)).order_by(past.due_at, past.id)
+                  .offset(limit).limit(1))
+    return (update(Delivery).where(Delivery.id.in_(oldest))
+            .values(lease_until=bindparam("lease_until", type_=Delivery.__table__.c.lease_until.type),
+                    attempts=Delivery.attempts + 1)
+            .returning(Delivery, more.label("more"))
+            .execution_options(synchronize_session=False))
 
 
 def sooner(waiting: Delivery, due: datetime) -> datetime:
