@@ -255,8 +255,8 @@ def report(args: argparse.Namespace, grants: int, per_grant: list[dict[str, floa
     rows += [[label, f"{n / grants:.1f}"] for label, n in watched_counts(stats).items()]
     rows.append(["Python function calls (cProfile, all)", f"{stats.total_calls / grants:,.0f}"])  # type: ignore[attr-defined]
     print(table(["per grant", "count"], rows))
-    print(f"\nWall time of the worker's job per grant, the stand-ins' servers' time taken out, {len(walls)} grants without "
-          f"the profiler (secondary; noisy on a shared machine): p50 {statistics.median(walls) * 1000:.1f} ms, "
+    print(f"\nWall time of the worker's job per grant, the stand-ins' servers' time taken out, {len(walls)} grants "
+          f"without the profiler (secondary; noisy on a shared machine): p50 {statistics.median(walls) * 1000:.1f} ms, "
           f"p90 {sorted(walls)[int(0.9 * (len(walls) - 1))] * 1000:.1f} ms; of which inside the database driver's "
           f"execute (round trips and the server's work, commits not included) "
           f"p50 {statistics.median(in_sql) * 1000:.1f} ms\n")

@@ -192,10 +192,7 @@ class DeliveryRepository:
 def _due(limit: int) -> Select[Delivery]:
     """The claim's query for `limit` rows, built once (an idle outbox claims several times a second, and building
     the statement cost more than running it)."""
-    now: BindParameter[datetime] = bindparam("now")
-    return (select(Delivery).where(Delivery.state == QUEUED, Delivery.due_at <= now,
-                                   or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
-                                   _first_of_its_key())
+    return (select(Delivery).where(*_due_now(Delivery, _EARLIER))
             .order_by(Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True))
 
 

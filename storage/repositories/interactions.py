@@ -55,10 +55,8 @@ class InteractionRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             rows = self.session.execute(_claim(exclude), {"now": now, "lease_until": lease_until, "limit": limit}).all()
             return sorted((Claimed(*row[:5]) for row in rows), key=lambda row: row.id), bool(rows and rows[0][5])
-        query = select(Interaction).where(or_(Interaction.lease_until.is_(None), Interaction.lease_until <= now))
-        if exclude:
-            query = query.where(Interaction.id.not_in(list(exclude)))
-        free = self.session.scalars(query.order_by(Interaction.id).limit(limit + 1)).all()
+        free = self.session.scalars(select(Interaction).where(*_free(_TABLE, exclude)).order_by(Interaction.id)
+                                    .limit(limit + 1), {"now": now}).all()
         leased = free[:limit]
         for row in leased:
             row.lease_until = lease_until
