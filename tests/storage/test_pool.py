@@ -3,6 +3,7 @@ before anyone uses it; one returned a moment ago is lent without that round trip
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,10 +46,15 @@ def backend_of(engine: Engine) -> int:
 
 
 def drop(database_url: str, pid: int) -> None:
-    """The server ends that connection, as a restart, a failover or an idle timeout would."""
-    admin = create_engine(normalise_url(database_url), poolclass=NullPool)
-    with admin.connect() as connection:
+    """The server ends that connection, as a restart, a failover or an idle timeout would, and its process is gone
+    (`pg_terminate_backend` only signals it: on a busy machine it may not yet have written its last words)."""
+    admin = create_engine(normalise_url(database_url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:  # each statement its own transaction: pg_stat_activity read afresh
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        deadline = time.monotonic() + 10
+        while connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}) \
+                .scalar_one() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def test_a_connection_returned_a_moment_ago_is_lent_without_a_ping(pool: Engine) -> None:
