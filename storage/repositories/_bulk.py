@@ -23,11 +23,11 @@ def insert_in_order(session: Session, table: Table, rows: Sequence[Mapping[str, 
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), [{**row, **same} for row in rows])
+        session.connection().execute(insert(table), [{**row, **same} for row in rows])
         return
     names = tuple(dict.fromkeys(name for row in rows for name in row))  # a key a row lacks is NULL there
     statement = _unnested(table, names, tuple(same))
-    session.execute(statement, {"rows": list(rows), **same})
+    session.connection().execute(statement, {"rows": list(rows), **same})
 
 
 @cache

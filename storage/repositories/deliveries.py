@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import (BindParameter, ColumnElement, Integer, Select, Table, bindparam, delete, exists, func, literal,
-                        null, or_, select, update)
+from sqlalchemy import (BindParameter, ColumnElement, Integer, Select, String, Table, Update, any_, bindparam, delete,
+                        exists, func, null, or_, select, update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import AccessRequest, Delivery
 from storage.repositories._bulk import insert_in_order
-from storage.repositories._transition import among
 from storage.repositories.results import rowcount
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
 # Rows that carry a latest state (a card's, a Home tab's): a newer one with the same key replaces a waiting one's
 # payload, and a waiting one with a newer behind it is stale. Posts are never replaced nor skipped: each must land.
 REPLACEABLE = ("update", "publish")
+DELIVERIES = cast(Table, Delivery.__table__)
 _EARLIER = aliased(Delivery)  # built once: an alias copies every column, which cost more than the claim's query
 BUFFER = "pam_outbox"  # Session.info key: rows queued in this transaction, written in one go before it commits
 
@@ -69,14 +70,11 @@ class DeliveryRepository:
         if not items:
             return 0
         latest = {key: item for item in items if (key := _replaces(item))}
-        waiting = {}
-        if latest:
-            rows = self.session.scalars(
-                select(Delivery).where(among(self.session, Delivery.dedupe_key, list(latest)), Delivery.state == QUEUED,
-                                       Delivery.kind.in_(REPLACEABLE),
-                                       or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
-                .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
-            waiting = {row.dedupe_key: row for row in rows}  # the newest per key wins
+        connection = self.session.connection()
+        postgresql = connection.dialect.name == "postgresql"
+        # The newest waiting row per key (a Core read and UPDATE: no object loaded, nothing for a flush to find).
+        waiting = {row.dedupe_key: row for row in connection.execute(_waiting(postgresql), {
+            "keys": list(latest), "now": now})} if latest else {}
         fresh: dict[datetime, list[dict[str, Any]]] = {}  # by due time: rows due now first, in their order
         due_now = 0
         for item in items:
@@ -85,16 +83,15 @@ class DeliveryRepository:
                 continue  # a later state of the same key was queued in this transaction
             due = now + timedelta(seconds=item.get("delay", 0.0))
             if key and key in waiting:
-                waiting[key].payload, waiting[key].due_at = item["payload"], sooner(waiting[key], due)
-                due_now += waiting[key].due_at <= now
+                due_at = sooner(waiting[key], due)
+                connection.execute(_replace(), {"row_id": waiting[key].id, "payload": item["payload"], "due_at": due_at})
+                due_now += due_at <= now
                 continue
             due_now += due <= now
             fresh.setdefault(due, []).append({"ts": None, "dedupe_key": None, "request_id": None, "report_to": None,
                                               **{k: v for k, v in item.items() if k != "delay"}})
         for due in sorted(fresh):
-            insert_in_order(self.session, cast(Table, Delivery.__table__), fresh[due], state=QUEUED, created_at=now,
-                            due_at=due, attempts=0)
-        self.session.flush()
+            insert_in_order(self.session, DELIVERIES, fresh[due], state=QUEUED, created_at=now, due_at=due, attempts=0)
         return due_now
 
     def claim_and_look(self, now: datetime, lease_until: datetime, limit: int) -> tuple[Sequence[Delivery], bool]:
@@ -125,18 +122,12 @@ class DeliveryRepository:
     def start_sending(self, delivery_id: int, now: datetime) -> datetime | None:
         """Mark an attempt begun, unless an earlier one was marked and not cleared: when the first began (None when
         there is no such row), in one UPDATE."""
-        return self.session.scalar(
-            update(Delivery).where(Delivery.id == delivery_id)
-            .values(sending_since=func.coalesce(Delivery.sending_since, literal(now, Delivery.sending_since.type)))
-            .returning(Delivery.sending_since)
-            .execution_options(synchronize_session=False))
+        return self.session.connection().execute(_START, {"row_id": delivery_id, "now": now}).scalar()
 
     def settle(self, delivery_id: int, state: str, now: datetime, *, result: dict[str, str] | None = None) -> bool:
         """Close a row with what Slack answered, in one UPDATE; False when there is no such row."""
-        return rowcount(self.session.execute(
-            update(Delivery).where(Delivery.id == delivery_id)
-            .values(state=state, result=result if result is not None else null(), done_at=now, lease_until=None)
-            .execution_options(synchronize_session=False))) == 1
+        return rowcount(self.session.connection().execute(_settle(result is not None), {
+            "row_id": delivery_id, "state": state, "now": now, "result": result})) == 1
 
     def settle_queued(self, delivery_id: int, now: datetime) -> dict[str, Any] | None:
         """Close a row that is still queued and return its payload (a notice the caller renders in this
@@ -156,8 +147,7 @@ class DeliveryRepository:
         """Whether a later row with the same key waits behind this update (then its state is already stale)."""
         if row.dedupe_key is None or row.kind not in REPLACEABLE:
             return False
-        return self.session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.dedupe_key == row.dedupe_key, Delivery.state == QUEUED, Delivery.id > row.id)) != 0
+        return self.session.connection().execute(_NEWER, {"key": row.dedupe_key, "row_id": row.id}).first() is not None
 
     def drop_posts(self, dedupe_key: str, now: datetime, code: str) -> None:
         """Settle the posts with this key that nobody has claimed yet (their request no longer wants them)."""
@@ -228,7 +218,51 @@ def _claim() -> Any:
             .execution_options(synchronize_session=False))
 
 
-def sooner(waiting: Delivery, due: datetime) -> datetime:
+@cache
+def _waiting(postgresql: bool) -> Select[Any]:
+    """`flush_buffer`'s read, built once: the queued latest-state rows of the keys `:keys` that nobody holds at
+    `:now`, oldest first, locked (a row another transaction holds is skipped: a new row is queued instead)."""
+    table, keys = DELIVERIES.c, bindparam("keys", type_=ARRAY(String()))
+    now = bindparam("now", type_=table.lease_until.type)
+    return (select(table.id, table.dedupe_key, table.due_at, table.attempts)
+            .where(table.dedupe_key == any_(keys) if postgresql else table.dedupe_key.in_(
+                   bindparam("keys", expanding=True)),
+                   table.state == QUEUED, table.kind.in_(REPLACEABLE),
+                   or_(table.lease_until.is_(None), table.lease_until <= now))
+            .order_by(table.id).with_for_update(skip_locked=True))
+
+
+_START = (update(DELIVERIES).where(DELIVERIES.c.id == bindparam("row_id"))
+          .values(sending_since=func.coalesce(DELIVERIES.c.sending_since,
+                                              bindparam("now", type_=DELIVERIES.c.sending_since.type)))
+          .returning(DELIVERIES.c.sending_since))
+_NEWER = select(DELIVERIES.c.id).where(DELIVERIES.c.dedupe_key == bindparam("key"), DELIVERIES.c.state == QUEUED,
+                                       DELIVERIES.c.id > bindparam("row_id")).limit(1)
+
+
+@cache
+def _settle(with_result: bool) -> Update:
+    """`settle`'s UPDATE, built once for each shape (a row settled without a result gets SQL NULL, not JSON null)."""
+    table = DELIVERIES.c
+    return update(DELIVERIES).where(table.id == bindparam("row_id")).values(
+        state=bindparam("state", type_=table.state.type), done_at=bindparam("now", type_=table.done_at.type),
+        lease_until=None, result=bindparam("result", type_=table.result.type) if with_result else null())
+
+
+@cache
+def _replace() -> Update:
+    """A waiting row takes a newer state: its payload, and when it is due."""
+    table = DELIVERIES.c
+    return update(DELIVERIES).where(table.id == bindparam("row_id")).values(
+        payload=bindparam("payload", type_=table.payload.type), due_at=bindparam("due_at", type_=table.due_at.type))
+
+
+class _Waiting(Protocol):
+    due_at: datetime
+    attempts: int
+
+
+def sooner(waiting: _Waiting, due: datetime) -> datetime:
     """When a waiting row whose payload a newer state replaces is due: no later than the newer state wants, unless
     it is waiting out a failed try's backoff or a 429's Retry-After, which the newer state must wait out too."""
     return min(waiting.due_at, due) if waiting.attempts == 0 else waiting.due_at

@@ -14,6 +14,8 @@ from storage.models import Base, Interaction
 
 _TABLE = Base.metadata.tables[Interaction.__tablename__]
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once: its compiled form is cached
+_FINISH = delete(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+_READ = (_TABLE.c.id, _TABLE.c.kind, _TABLE.c.body, _TABLE.c.attempts, _TABLE.c.created_at)  # what a claim returns
 
 
 class Claimed(NamedTuple):
@@ -55,15 +57,14 @@ class InteractionRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             rows = self.session.execute(_claim(exclude), {"now": now, "lease_until": lease_until, "limit": limit}).all()
             return sorted((Claimed(*row[:5]) for row in rows), key=lambda row: row.id), bool(rows and rows[0][5])
-        free = self.session.scalars(select(Interaction).where(*_free(_TABLE, exclude)).order_by(Interaction.id)
-                                    .limit(limit + 1), {"now": now}).all()
-        leased = free[:limit]
-        for row in leased:
-            row.lease_until = lease_until
-            row.attempts += 1
-        self.session.flush()
-        return [Claimed(row.id, row.kind, row.body, row.attempts, row.created_at) for row in leased], \
-            len(free) > limit
+        connection = self.session.connection()
+        free = [Claimed(*row) for row in connection.execute(
+            select(*_READ).where(*_free(_TABLE, exclude)).order_by(_TABLE.c.id).limit(limit + 1), {"now": now})]
+        leased = [row._replace(attempts=row.attempts + 1) for row in free[:limit]]
+        if leased:
+            connection.execute(update(_TABLE).where(_TABLE.c.id.in_([row.id for row in leased]))
+                               .values(lease_until=lease_until, attempts=_TABLE.c.attempts + 1))
+        return leased, len(free) > limit
 
     def renew(self, ids: Collection[int], lease_until: datetime) -> None:
         if ids:
@@ -71,8 +72,7 @@ class InteractionRepository:
                                  .values(lease_until=lease_until).execution_options(synchronize_session=False))
 
     def finish(self, interaction_id: int) -> None:
-        self.session.execute(delete(Interaction).where(Interaction.id == interaction_id)
-                             .execution_options(synchronize_session=False))
+        self.session.connection().execute(_FINISH, {"row_id": interaction_id})
 
     def depth(self) -> tuple[int, datetime | None]:
         """How many rows wait or run, and when the oldest was acknowledged."""
@@ -100,5 +100,4 @@ def _claim(exclude: Collection[int]) -> Any:
     return (update(_TABLE).where(_TABLE.c.id.in_(oldest))
             .values(lease_until=bindparam("lease_until", type_=_TABLE.c.lease_until.type),
                     attempts=_TABLE.c.attempts + 1)
-            .returning(_TABLE.c.id, _TABLE.c.kind, _TABLE.c.body, _TABLE.c.attempts, _TABLE.c.created_at,
-                       more.label("more")))
+            .returning(*_READ, more.label("more")))

@@ -13,6 +13,7 @@ from bot.domain.states import OPEN_REQUEST_STATUSES, RequestStatus
 from storage.models import AccessRequest, AccessSession, Account, Decision, Resource
 from storage.repositories.results import rowcount
 from storage.repositories import _transition
+from storage.repositories._rows import add_row
 
 REQUESTS, DECISIONS = AccessRequest.__table__, Decision.__table__
 CLAIMED: tuple[Any, ...] = (REQUESTS.c.id, REQUESTS.c.ref, REQUESTS.c.status)  # what a sweep reads of its claims
@@ -128,8 +129,8 @@ class RequestRepository:
         return found
 
     def add_decision(self, decision: Decision) -> None:
-        self.session.add(decision)
-        self.session.flush()
+        """Write a new decision (its id set on it); IntegrityError when its approver has decided already."""
+        add_row(self.session, decision)
 
     def granted_since(self, requester_id: str, account_id: int, since: datetime) -> int:
         return self.session.scalar(

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import SessionStatus
 from storage.models import AccessSession
 from storage.repositories import _transition
+from storage.repositories._rows import add_row
 from storage.repositories.results import rowcount
 
-SESSIONS = AccessSession.__table__
+SESSIONS = cast(Table, AccessSession.__table__)
 # What a sweep reads of the sessions it claims.
 CLAIMED: tuple[Any, ...] = (SESSIONS.c.id, SESSIONS.c.ref, SESSIONS.c.request_id, SESSIONS.c.status)
+_LINK_MESSAGE = update(SESSIONS).where(SESSIONS.c.id == bindparam("row_id")).values(
+    link_channel=bindparam("channel", type_=SESSIONS.c.link_channel.type),
+    link_ts=bindparam("ts", type_=SESSIONS.c.link_ts.type))
 
 
 class SessionRepository:
@@ -26,8 +30,8 @@ class SessionRepository:
         self.session = session
 
     def add(self, row: AccessSession) -> None:
-        self.session.add(row)
-        self.session.flush()
+        """Write a new session (its id set on it)."""
+        add_row(self.session, row)
 
     def by_id(self, session_id: int) -> AccessSession | None:
         return self.session.get(AccessSession, session_id)
@@ -43,9 +47,8 @@ class SessionRepository:
         return self.session.scalar(select(AccessSession).where(AccessSession.request_id == request_id))
 
     def set_link_message(self, session_id: int, channel: str | None, ts: str | None) -> None:
-        """Where the link DM is (never the link): one UPDATE, without loading the row."""
-        self.session.execute(update(AccessSession).where(AccessSession.id == session_id)
-                             .values(link_channel=channel, link_ts=ts).execution_options(synchronize_session=False))
+        """Where the link DM is (never the link): one prebuilt UPDATE, without loading the row."""
+        self.session.connection().execute(_LINK_MESSAGE, {"row_id": session_id, "channel": channel, "ts": ts})
 
     def mark_link_lost(self, session_id: int, now: datetime) -> bool:
         """Give up on an active session's link DM, unless it landed or was given up on already; True only for the

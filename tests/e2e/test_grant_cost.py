@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState
 
 from tests.fixtures_bot import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Bot
 
@@ -128,6 +129,47 @@ def test_a_session_ref_the_approval_finds_taken_is_not_given_to_the_grant(bot: B
     approve(bot, ask(bot, OUTSIDER))
     refs = [session.ref for session in bot.sessions()]
     assert len(refs) == 2 and refs[0] == first.ref and refs[1] != first.ref
+
+
+def test_the_grant_job_writes_without_the_orms_unit_of_work(bot: Bot) -> None:
+    """The job's claim, the decision, the two status changes, the session, where the link DM landed, the outbox's
+    rows and the job's end are Core statements, most of them prebuilt: no ORM flush writes a row and no ORM-enabled
+    statement changes one (either works out what to write on every call, about twice the cost of the round trip)."""
+    bot.add_account(approver_ids=(APPROVER,))
+    bot.container.worker.stop()
+    approve(bot, ask(bot, REQUESTER))
+    click_approve(bot, ask(bot, OUTSIDER))
+    with orm_writes_of_this_thread(bot) as writes:
+        assert bot.container.worker.run_once()
+    assert bot.requests()[-1].status == "granted"
+    assert writes == []
+
+
+@contextmanager
+def orm_writes_of_this_thread(bot: Bot) -> Iterator[list[str]]:
+    """The rows the ORM writes from the calling thread, as `INSERT table` or `UPDATE table`: flushed objects, and
+    ORM-enabled INSERT, UPDATE and DELETE statements."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def flushed(session: Any, _context: Any) -> None:
+        if threading.get_ident() == me:
+            seen.extend([*(f"INSERT {inspect(row).mapper.local_table.name}" for row in session.new),
+                         *(f"UPDATE {inspect(row).mapper.local_table.name}" for row in session.dirty)])
+
+    def executed(state: ORMExecuteState) -> None:
+        if threading.get_ident() == me and state.is_orm_statement and (state.is_insert or state.is_update
+                                                                        or state.is_delete):
+            kind = "INSERT" if state.is_insert else "UPDATE" if state.is_update else "DELETE"
+            seen.append(f"{kind} {cast(Any, state.statement).table.name}")
+
+    event.listen(bot.db, "after_flush", flushed)
+    event.listen(bot.db, "do_orm_execute", executed)
+    try:
+        yield seen
+    finally:
+        event.remove(bot.db, "after_flush", flushed)
+        event.remove(bot.db, "do_orm_execute", executed)
 
 
 def run_job_within(bot: Bot, status: str, transactions: int, statements: dict[str, int]) -> None:

@@ -71,6 +71,66 @@ def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
         assert RequestRepository(session).by_id(request_id).status is RequestStatus.APPROVED
 
 
+def test_a_transition_gives_the_loaded_copy_the_row_as_another_transaction_left_it(
+        db: sessionmaker[Session], engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: no other transaction commits while this one is open")
+    with db.begin() as session:
+        RequestRepository(session).add(make_request())
+        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    with db() as session, session.begin():
+        loaded = RequestRepository(session).by_id(request_id)
+        with db.begin() as other:  # committed between this transaction's read and its UPDATE
+            other.execute(update(AccessRequest).where(AccessRequest.id == request_id).values(reason="edited"))
+        moved = RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
+                                                      updated_at=NOW)
+        assert moved is loaded and loaded.reason == "edited" and loaded.status is RequestStatus.APPROVED
+        assert not session.dirty  # the row as it is: nothing of it left to write
+
+
+def test_a_change_made_to_the_loaded_copy_is_written_before_its_transition(db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        RequestRepository(session).add(make_request())
+        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    with db.begin() as session:
+        loaded = RequestRepository(session).by_id(request_id)
+        loaded.cards = [{"channel": "C1", "ts": "1.1"}]
+        assert RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
+                                                     updated_at=NOW) is loaded
+    with db() as session:
+        stored = RequestRepository(session).by_id(request_id)
+        assert stored.cards == [{"channel": "C1", "ts": "1.1"}] and stored.status is RequestStatus.APPROVED
+
+
+def test_a_row_a_transition_returns_unloaded_belongs_to_its_transaction(db: sessionmaker[Session]) -> None:
+    """Not read before: it comes back as the transaction's own copy, whose later changes are written."""
+    with db.begin() as session:
+        RequestRepository(session).add(make_request())
+        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    with db.begin() as session:
+        moved = RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
+                                                      updated_at=NOW)
+        assert moved is not None and moved.ref == "R-AAAAAA" and not session.dirty
+        assert RequestRepository(session).by_id(request_id) is moved
+        moved.reason = "noted after"
+    with db() as session:
+        stored = RequestRepository(session).by_id(request_id)
+        assert stored.reason == "noted after" and stored.status is RequestStatus.APPROVED
+
+
+def test_a_new_session_is_written_with_its_columns_defaults_and_its_id(db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        RequestRepository(session).add(make_request())
+        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+        row = make_session(request_id, "S-AAAAAA", NOW + timedelta(hours=1))
+        SessionRepository(session).add(row)
+        assert row.id is not None and (row.extension, row.notice_failures, row.revocation_applied) == (0, 0, False)
+    with db() as session:
+        stored = SessionRepository(session).by_ref("S-AAAAAA")
+        assert stored is not None and stored.id == row.id and stored.request_id == request_id
+        assert (stored.extension, stored.revoke_attempts, stored.revocation_enabled) == (0, 0, False)
+
+
 def test_a_name_no_database_can_hold_finds_nothing(db: sessionmaker[Session]) -> None:
     """A typed name with a NUL (a modal's value, a script's argument) is simply not there: PostgreSQL would refuse
     the statement itself, and the person would get an error instead of "no such account"."""
