@@ -156,8 +156,7 @@ def _places(tx: Tx, row: Delivery) -> tuple[dict[str, str], ...]:
     it is claimed only after the posts of its key settled, so the request now lists every card that landed."""
     if row.kind != "update" or row.ts is not None or row.request_id is None:
         return ()
-    request = tx.requests.by_id(row.request_id)
-    return tuple(dict(card) for card in request.cards or ()) if request is not None else ()
+    return tx.requests.cards_of(row.request_id)
 
 
 def _where(channel: str) -> str:

@@ -23,6 +23,7 @@ from bot.domain.states import StatusT, require_transition
 from storage.models import AccessRequest, AccessSession
 
 Row = TypeVar("Row", AccessRequest, AccessSession)
+_UNSET = object()
 
 
 def transition(session: Session, model: type[Row], row_id: int, expected: StatusT, new: StatusT,
@@ -117,11 +118,14 @@ def _moved(session: Session, model: type[Row], row_id: int, statement: Update, p
         if loaded is not None:
             session.expire(loaded)  # someone else moved it: read again on its next use, to say what it is now
         return None
-    values = {key: row._mapping[column] for key, column in _attributes(model)}
+    mapping = row._mapping
     if loaded is not None:
-        for key, value in values.items():
-            set_committed_value(loaded, key, value)
+        held = loaded.__dict__
+        for key, column in _attributes(model):
+            if (value := mapping[column]) != held.get(key, _UNSET):  # set only what differs: most of it does not
+                set_committed_value(loaded, key, value)
         return loaded
+    values = {key: mapping[column] for key, column in _attributes(model)}
     fresh = model(**values)
     make_transient_to_detached(fresh)  # as if loaded: no change of its own to flush
     session.add(fresh)

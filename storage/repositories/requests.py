@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, exists, func, literal, or_, select, update
+from sqlalchemy import Row, Select, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.states import OPEN_REQUEST_STATUSES, RequestStatus
@@ -41,18 +42,19 @@ class RequestRepository:
     def locked_with_account(self, ref: str, *, session_ref: str | None = None) -> Locked | None:
         """A request by public ref, locked like `by_ref(lock=True)`, with its account and resource read in the
         same statement, and whether `session_ref` (a ref its grant could take) is free; None when there is no such
-        request. One statement: an approval that grants at once needs all three."""
-        taken = exists().where(AccessSession.ref == session_ref) if session_ref else literal(True)
-        row = self.session.execute(
-            select(AccessRequest, Resource, Account, taken)
-            .outerjoin(Account, Account.id == AccessRequest.account_id)
-            .outerjoin(Resource, Resource.id == Account.resource_id)
-            .where(AccessRequest.ref == ref).with_for_update(of=AccessRequest)).first()
+        request. One statement, built once: an approval that grants at once needs all three."""
+        row = self.session.execute(_locked_with_account(session_ref is not None),
+                                   {"ref": ref, "session_ref": session_ref}).first()
         if row is None:
             return None
         request, resource, account, is_taken = row
         return Locked(request, (resource, account) if resource is not None and account is not None else None,
                       None if is_taken else session_ref)
+
+    def cards_of(self, request_id: int) -> tuple[dict[str, str], ...]:
+        """Where a request's cards landed (one column, no object loaded); none for no such request."""
+        cards = self.session.connection().execute(_CARDS, {"row_id": request_id}).scalar()
+        return tuple(dict(card) for card in cards or ())
 
     def by_id(self, request_id: int) -> AccessRequest | None:
         return self.session.get(AccessRequest, request_id)
@@ -231,3 +233,16 @@ class RequestRepository:
                 AccessRequest.requester_id == requester_id, AccessRequest.account_id == account_id,
                 AccessRequest.status == RequestStatus.GRANTED, AccessRequest.created_at >= since)
         ) or 0
+
+
+_CARDS = select(REQUESTS.c.cards).where(REQUESTS.c.id == bindparam("row_id"))
+
+
+@cache
+def _locked_with_account(offers_ref: bool) -> Select[AccessRequest, Resource, Account, bool]:
+    """`locked_with_account`'s query, built once for each shape (building it cost more than its round trip)."""
+    taken = exists().where(AccessSession.ref == bindparam("session_ref")) if offers_ref else literal(True)
+    return (select(AccessRequest, Resource, Account, taken)
+            .outerjoin(Account, Account.id == AccessRequest.account_id)
+            .outerjoin(Resource, Resource.id == Account.resource_id)
+            .where(AccessRequest.ref == bindparam("ref")).with_for_update(of=AccessRequest))

@@ -55,10 +55,15 @@ def make_session(request_id: int, ref: str, expires: datetime) -> AccessSession:
         status="active", started_at=NOW, expires_at=expires)
 
 
-def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
+def stored_request(db: sessionmaker[Session]) -> int:
+    """A pending request `R-AAAAAA`, committed; its id."""
     with db.begin() as session:
         RequestRepository(session).add(make_request())
-        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+        return RequestRepository(session).by_ref("R-AAAAAA").id
+
+
+def test_transition_changes_the_row_once(db: sessionmaker[Session]) -> None:
+    request_id = stored_request(db)
     with db.begin() as session:
         loaded = RequestRepository(session).by_id(request_id)
         moved = RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
@@ -75,9 +80,7 @@ def test_a_transition_gives_the_loaded_copy_the_row_as_another_transaction_left_
         db: sessionmaker[Session], engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers: no other transaction commits while this one is open")
-    with db.begin() as session:
-        RequestRepository(session).add(make_request())
-        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    request_id = stored_request(db)
     with db() as session, session.begin():
         loaded = RequestRepository(session).by_id(request_id)
         with db.begin() as other:  # committed between this transaction's read and its UPDATE
@@ -89,9 +92,7 @@ def test_a_transition_gives_the_loaded_copy_the_row_as_another_transaction_left_
 
 
 def test_a_change_made_to_the_loaded_copy_is_written_before_its_transition(db: sessionmaker[Session]) -> None:
-    with db.begin() as session:
-        RequestRepository(session).add(make_request())
-        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    request_id = stored_request(db)
     with db.begin() as session:
         loaded = RequestRepository(session).by_id(request_id)
         loaded.cards = [{"channel": "C1", "ts": "1.1"}]
@@ -104,9 +105,7 @@ def test_a_change_made_to_the_loaded_copy_is_written_before_its_transition(db: s
 
 def test_a_row_a_transition_returns_unloaded_belongs_to_its_transaction(db: sessionmaker[Session]) -> None:
     """Not read before: it comes back as the transaction's own copy, whose later changes are written."""
-    with db.begin() as session:
-        RequestRepository(session).add(make_request())
-        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    request_id = stored_request(db)
     with db.begin() as session:
         moved = RequestRepository(session).transition(request_id, RequestStatus.PENDING, RequestStatus.APPROVED,
                                                       updated_at=NOW)
@@ -119,9 +118,8 @@ def test_a_row_a_transition_returns_unloaded_belongs_to_its_transaction(db: sess
 
 
 def test_a_new_session_is_written_with_its_columns_defaults_and_its_id(db: sessionmaker[Session]) -> None:
+    request_id = stored_request(db)
     with db.begin() as session:
-        RequestRepository(session).add(make_request())
-        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
         row = make_session(request_id, "S-AAAAAA", NOW + timedelta(hours=1))
         SessionRepository(session).add(row)
         assert row.id is not None and (row.extension, row.notice_failures, row.revocation_applied) == (0, 0, False)
@@ -195,9 +193,7 @@ def test_a_request_is_read_locked_with_its_account_and_a_free_session_ref_in_one
 
 
 def test_concurrent_transitions_let_exactly_one_win(db: sessionmaker[Session]) -> None:
-    with db.begin() as session:
-        RequestRepository(session).add(make_request())
-        request_id = RequestRepository(session).by_ref("R-AAAAAA").id
+    request_id = stored_request(db)
     wins: list[bool] = []
     barrier = threading.Barrier(8)
 
