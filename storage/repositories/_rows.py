@@ -17,7 +17,9 @@ def add_row(session: Session, row: Base) -> None:
     it has nothing to flush, and the statement is built once per model, where a flush works out what to write on
     every call (about twice the cost of the round trip)."""
     values: dict[str, Any] = {}
-    for key, column in _columns(type(row)):
+    for key, column in mapped_columns(type(row)):
+        if key == "id":
+            continue
         value = row.__dict__.get(key)
         if value is None and isinstance(column.default, ColumnDefault) and column.default.is_scalar:
             value = column.default.arg
@@ -27,14 +29,13 @@ def add_row(session: Session, row: Base) -> None:
 
 
 @cache
-def _columns(model: type[Base]) -> tuple[tuple[str, Column[Any]], ...]:
-    """Each mapped attribute of `model` but its id, with its column."""
-    return tuple((prop.key, cast("Column[Any]", prop.columns[0])) for prop in inspect(model).column_attrs
-                 if prop.key != "id")
+def mapped_columns(model: type[Base]) -> tuple[tuple[str, Column[Any]], ...]:
+    """Each mapped attribute of `model` with its column."""
+    return tuple((prop.key, cast("Column[Any]", prop.columns[0])) for prop in inspect(model).column_attrs)
 
 
 @cache
 def _insert(model: type[Base]) -> Insert:
     table = cast(Any, model).__table__
-    return insert(table).values({column: bindparam(key, type_=column.type) for key, column in _columns(model)}) \
-        .returning(table.c.id)
+    return insert(table).values({column: bindparam(key, type_=column.type) for key, column in mapped_columns(model)
+                                 if key != "id"}).returning(table.c.id)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import (ClauseElement, Column, ColumnElement, CursorResult, Integer, String, Update, any_, bindparam,
+from sqlalchemy import (ClauseElement, ColumnElement, CursorResult, Integer, String, Update, any_, bindparam,
                         inspect, literal, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -21,6 +21,7 @@ from sqlalchemy.orm.util import identity_key
 
 from bot.domain.states import StatusT, require_transition
 from storage.models import AccessRequest, AccessSession
+from storage.repositories._rows import mapped_columns
 
 Row = TypeVar("Row", AccessRequest, AccessSession)
 _UNSET = object()
@@ -108,7 +109,7 @@ def _prebuilt(model: type[Row], keys: tuple[str, ...]) -> Update:
 
 def _moved(session: Session, model: type[Row], row_id: int, statement: Update, parameters: dict[str, Any]) -> Row | None:
     """Run a prebuilt one-row UPDATE … RETURNING in the session's transaction; the changed row as the session's
-    object: the copy it had loaded, given every column as the row is now, or a new one in the session. Changes
+    object: the copy it had loaded, given the row's values where they differ, or a new one in the session. Changes
     the session holds are flushed first, as the ORM's own UPDATE would (a pending change to the loaded copy would
     otherwise be overwritten by the row as it is)."""
     session.flush()
@@ -121,21 +122,15 @@ def _moved(session: Session, model: type[Row], row_id: int, statement: Update, p
     mapping = row._mapping
     if loaded is not None:
         held = loaded.__dict__
-        for key, column in _attributes(model):
+        for key, column in mapped_columns(model):
             if (value := mapping[column]) != held.get(key, _UNSET):  # set only what differs: most of it does not
                 set_committed_value(loaded, key, value)
         return loaded
-    values = {key: mapping[column] for key, column in _attributes(model)}
+    values = {key: mapping[column] for key, column in mapped_columns(model)}
     fresh = model(**values)
     make_transient_to_detached(fresh)  # as if loaded: no change of its own to flush
     session.add(fresh)
     return fresh
-
-
-@cache
-def _attributes(model: type[Row]) -> tuple[tuple[str, Column[Any]], ...]:
-    """Each mapped attribute of `model` with its column."""
-    return tuple((prop.key, cast("Column[Any]", prop.columns[0])) for prop in inspect(model).column_attrs)
 
 
 def _run(session: Session, model: type[Row], statement: Update) -> int:
