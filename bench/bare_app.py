@@ -1,4 +1,5 @@
-"""The baseline: a bare Bolt app on the same server whose listeners only ack (what Slack's 3 s budget costs at least)."""
+"""The baseline: a bare Bolt app on the same server whose listeners only ack (what Slack's 3 s budget costs at least),
+and one that opens a prebuilt modal (bench/modal_open.py's baseline)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
     def command(ack: Ack) -> None:
         ack()
 
+    @app.action("pam_open_request")
+    def open_modal(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """A modal of as many prebuilt options as the click's value says, like pam-bot's request modal."""
+        ack()
+        count = int(body["actions"][0].get("value") or 0)
+        client.views_open(trigger_id=body["trigger_id"], view=modal(count))
+
     @app.action(re.compile(".*"))
     def action(ack: Ack) -> None:
         ack()
@@ -41,3 +49,14 @@ def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
         return slack(environ, start_response)
 
     return wsgi
+
+
+def modal(count: int) -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": f"bench / team-{i:04d} (up to 1h)"}, "value": f"bench/team-{i:04d}"}
+               for i in range(count)]
+    return {"type": "modal", "callback_id": "bare_modal", "title": {"type": "plain_text", "text": "Request access"},
+            "submit": {"type": "plain_text", "text": "Request"}, "blocks": [
+                {"type": "input", "block_id": "account", "label": {"type": "plain_text", "text": "Account"},
+                 "element": {"type": "static_select", "action_id": "value", "options": options}},
+                {"type": "input", "block_id": "reason", "optional": True, "label": {"type": "plain_text", "text": "Reason"},
+                 "element": {"type": "plain_text_input", "action_id": "value", "multiline": True}}]}
