@@ -311,14 +311,15 @@ class AccessService(UseCase):
 
     def catalog(self, user_id: str) -> list[tuple[ResourceRead, AccountRead]]:
         """The accounts `user_id` may ask for; one whose requester group cannot be read is left out."""
-        with self.transaction() as tx:
-            rows = [(ResourceRead.of(res), AccountRead.of(acc), requesters_of(acc))
-                    for res, acc in tx.config.accounts()]
+        with self.transaction() as tx:  # on the web path, before a modal's trigger expires: no ORM object per account
+            accounts = tx.config.account_rows()
+            resources = {r.id: ResourceRead.of(r) for r in tx.config.resources()}  # one read each, not one per account
+            rows = [(resources[a.resource_id], AccountRead.of(a)) for a in accounts if a.resource_id in resources]
         groups = GroupCache(self.directory)
         visible = []
-        for res, acc, requesters in rows:
+        for res, acc in rows:
             try:
-                if eligibility(requesters, user_id, group_members=groups.group_members).eligible:
+                if eligibility(requesters_of(acc), user_id, group_members=groups.group_members).eligible:
                     visible.append((res, acc))
             except CheckFailed:
                 continue

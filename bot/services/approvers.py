@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from bot.domain.eligibility import CheckFailed, Requesters
 from bot.services.ports import Directory
+from bot.services.read_models import AccountRead
 from storage.models import Account
 
 
@@ -26,7 +27,7 @@ def resolve_approvers(named: Iterable[str], group: str | None, *, directory: Dir
     return people | members
 
 
-def requesters_of(account: Account) -> Requesters:
+def requesters_of(account: Account | AccountRead) -> Requesters:
     """The account's requester rule as the domain sees it (one saved without any admits nobody)."""
     return Requesters(everyone=account.requesters_everyone, user_ids=frozenset(account.requester_ids or ()),
                       group=account.requester_group)

@@ -120,7 +120,7 @@ class HomeService(UseCase):
             mine = tx.requests.of_requester(user_id, (RequestStatus.PENDING,), limit=SCAN)
             pending = [_item(r, tx.requests.decisions(r.id)) for r in mine[:self.shown]]
             others = [(r.id, r.account_id) for r in tx.requests.pending(limit=SCAN) if r.requester_id != user_id]
-            approvers = {a.id: (tuple(a.approver_ids or ()), a.approver_group) for _, a in tx.config.accounts()}
+            approvers = {a.id: (tuple(a.approver_ids or ()), a.approver_group) for a in tx.config.account_rows()}
             config = _summary(tx, admins) if user_id in admins else None
         directory = GroupCache(self.directory)
         eligible = [request_id for request_id, account_id in others
@@ -161,5 +161,5 @@ def _item(request: AccessRequest, decisions: Sequence[Decision]) -> RequestItem:
 
 def _summary(tx: Tx, admins: frozenset[str]) -> ConfigSummary:
     resources = tx.config.resources()
-    return ConfigSummary(resources=len(resources), accounts=len(tx.config.accounts()), admins=len(admins),
+    return ConfigSummary(resources=len(resources), accounts=tx.config.account_count(), admins=len(admins),
                          resource_names=tuple(r.name for r in resources[:20]))

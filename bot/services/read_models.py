@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.states import RequestStatus, SessionStatus
 
 if TYPE_CHECKING:  # importing this module must not load storage (bot/slack imports it)
+    from sqlalchemy import Row
+
     from storage.models import AccessRequest, AccessSession, Account, AuditEvent, Decision, Resource
 
 
 def _columns(cls: type, row: object, **converted: Any) -> dict[str, Any]:
     """Every field of `cls` read from the row's attribute of the same name; `converted` overrides some."""
-    return {f.name: converted[f.name] if f.name in converted else getattr(row, f.name) for f in fields(cls)}
+    return {name: converted[name] if name in converted else getattr(row, name) for name in _names(cls)}
+
+
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,8 @@ class AccountRead:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Account) -> AccountRead:
+    def of(cls, row: Account | Row[Any]) -> AccountRead:
+        """From the ORM object or from a Core row of the accounts table (`ConfigRepository.account_rows`)."""
         return cls(**_columns(cls, row, approver_ids=tuple(row.approver_ids or ()),
                               requester_ids=tuple(row.requester_ids or ())))
 

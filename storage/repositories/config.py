@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Account, Admin, InstallationSetting, Resource
@@ -42,6 +43,15 @@ class ConfigRepository:
             query = query.where(Resource.name == resource_name)
         rows = self.session.execute(query.order_by(Resource.name, Account.name)).all()
         return [(row[0], row[1]) for row in rows]
+
+    def account_rows(self) -> Sequence[Row[Any]]:
+        """Every account as a Core row, read by column name like the ORM object, ordered by resource and account
+        name: what a list of accounts needs, without building an ORM object for each of a thousand. Reads what
+        this transaction has flushed, as its other prebuilt statements do."""
+        return self.session.connection().execute(_ACCOUNT_ROWS).all()
+
+    def account_count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(Account)) or 0
 
     def account_by_id(self, account_id: int) -> tuple[Resource, Account] | None:
         row = self.session.execute(
@@ -81,6 +91,10 @@ class ConfigRepository:
         else:
             row.value, row.updated_at = value, now
         self.session.flush()
+
+
+_ACCOUNT_ROWS = (select(*Account.__table__.c).join(Resource.__table__, Account.resource_id == Resource.id)
+                 .order_by(Resource.name, Account.name))
 
 
 def _storable(*names: str) -> bool:

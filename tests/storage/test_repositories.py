@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.audit import GENESIS, AuditEntry
 from bot.domain.audit_chain import ChainCheck
 from bot.domain.states import RequestStatus
+from bot.services.read_models import AccountRead
 from storage.models import AccessRequest, AccessSession, Account, AuditEvent, Resource
 from storage.repositories import AuditRepository, ConfigRepository, RequestRepository, SessionRepository
 from storage.db import alembic_config, upgrade
@@ -141,6 +142,26 @@ def test_a_name_no_database_can_hold_finds_nothing(db: sessionmaker[Session]) ->
         assert config.resource("prod\x00") is None
         assert config.accounts("\x00") == []
         assert [account.name for _, account in config.accounts("prod")] == ["ro"]
+
+
+def test_account_rows_read_as_the_orm_objects_do_in_the_same_order(db: sessionmaker[Session]) -> None:
+    """The rows lists are built from give the same read models as the ORM objects, JSON lists and UTC times
+    included, ordered by resource then account name; the count agrees."""
+    with db.begin() as session:
+        first = add_account(session)
+        first.approver_ids, first.requester_ids, first.requester_group = ["UB", "UA"], ["U9"], "S1"
+        other = Resource(name="dev", role_arn=first.role_arn, created_by="U0", created_at=NOW, updated_at=NOW)
+        session.add(other)
+        session.flush()
+        session.add_all([Account(resource_id=other.id, name=name, role_arn=first.role_arn, default_duration_seconds=900,
+                                 created_by="U0", created_at=NOW, updated_at=NOW) for name in ("zz", "aa")])
+        session.flush()
+        config = ConfigRepository(session)
+        rows = config.account_rows()
+        assert [AccountRead.of(row) for row in rows] == [AccountRead.of(account) for _, account in config.accounts()]
+        assert [row.name for row in rows] == ["aa", "zz", "ro"]
+        assert AccountRead.of(rows[-1]).approver_ids == ("UB", "UA") and rows[-1].created_at == NOW
+        assert config.account_count() == 3
 
 
 def test_a_request_is_read_locked_with_its_account_and_a_free_session_ref_in_one_statement(
