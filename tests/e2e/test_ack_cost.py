@@ -138,8 +138,8 @@ def test_a_new_requester_is_acknowledged_without_a_slack_call(bot: Bot) -> None:
 
 def test_many_accounts_are_listed_from_rows_without_an_orm_object_each(bot: Bot) -> None:
     """The request modal opens on the web path within its trigger's 3 s, and the Home tab reads every account for
-    its approvals: both read the accounts as rows. An ORM object per account was 60 % of a 1,000-account modal's
-    time (bench/modal_open.py)."""
+    its approvals: both read the accounts as rows. Building an ORM object per account was most of a 1,000-account
+    modal's time (bench/RESULTS.md, day seven)."""
     target = bot.add_account()
     with bot.db.begin() as session:
         resource = session.scalars(select(Resource)).one()
