@@ -52,11 +52,12 @@ def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
 
 
 def modal(count: int) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": f"bench / team-{i:04d} (up to 1h)"}, "value": f"bench/team-{i:04d}"}
-               for i in range(count)]
+    options = [{"text": {"type": "plain_text", "text": f"bench / team-{i:04d} (up to 1h)"},
+                "value": f"bench/team-{i:04d}"} for i in range(count)]
     return {"type": "modal", "callback_id": "bare_modal", "title": {"type": "plain_text", "text": "Request access"},
             "submit": {"type": "plain_text", "text": "Request"}, "blocks": [
                 {"type": "input", "block_id": "account", "label": {"type": "plain_text", "text": "Account"},
                  "element": {"type": "static_select", "action_id": "value", "options": options}},
-                {"type": "input", "block_id": "reason", "optional": True, "label": {"type": "plain_text", "text": "Reason"},
+                {"type": "input", "block_id": "reason", "optional": True,
+                 "label": {"type": "plain_text", "text": "Reason"},
                  "element": {"type": "plain_text_input", "action_id": "value", "multiline": True}}]}

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, database, machine, sandbox, seed
-from load import Prepared, PayloadBuilder, ms, table
+from load import PayloadBuilder, Prepared, Result, ms, table
 from server import BARE_FACTORY, Server, deployment, gunicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -113,14 +113,13 @@ def run(server: Server, api: SlackApiStandIn, people: list[str], count: int, val
 
 
 def percentiles(values: list[float]) -> str:
-    ordered = sorted(values)
-    pick = lambda p: ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]  # noqa: E731
-    return f"{ms(pick(50))} / {ms(pick(95))} / {ms(pick(99))}"
+    result = Result(values, [], 0.0)
+    return f"{ms(result.percentile(50))} / {ms(result.percentile(95))} / {ms(result.percentile(99))}"
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered) + 0.5) - 1))]
+def ratio(mine: list[float], theirs: list[float]) -> str:
+    """pam-bot's p99 over the bare app's."""
+    return f"{Result(mine, [], 0.0).percentile(99) / Result(theirs, [], 0.0).percentile(99):.2f}"
 
 
 def main() -> None:
@@ -143,7 +142,7 @@ def main() -> None:
                 mine = run(bot.web, box.slack, people, samples, "")
                 theirs = run(bare, box.slack, people, samples, shown)
                 rows.append([str(accounts), str(samples), percentiles(mine[0]), percentiles(theirs[0]),
-                             percentiles(mine[1]), percentiles(theirs[1]), f"{p99(mine[1]) / p99(theirs[1]):.2f}",
+                             percentiles(mine[1]), percentiles(theirs[1]), ratio(mine[1], theirs[1]),
                              f"{mine[2] * 1000:.1f} / {theirs[2] * 1000:.1f}", f"{mine[3]} / {theirs[3]}"])
                 print(f"  {accounts} accounts done", flush=True)
     print(f"\nRequest modal opened on the web path, {args.db}: pam-bot = {shape}; bare Bolt on the same gunicorn "

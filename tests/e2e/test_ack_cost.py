@@ -18,8 +18,8 @@ from slack_bolt.listener.listener import Listener
 from slack_bolt.middleware.custom_middleware import CustomMiddleware
 from sqlalchemy import event, select
 
-from tests.e2e.test_access_flow import ask
 from storage.models import Account, Resource
+from tests.e2e.test_access_flow import ask
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
 
 # On PostgreSQL the INSERT commits by itself (autocommit): one round trip. SQLite takes its write lock first

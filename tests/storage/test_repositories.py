@@ -145,16 +145,17 @@ def test_a_name_no_database_can_hold_finds_nothing(db: sessionmaker[Session]) ->
 
 
 def test_account_rows_read_as_the_orm_objects_do_in_the_same_order(db: sessionmaker[Session]) -> None:
-    """The rows lists are built from give the same read models as the ORM objects, JSON lists and UTC times
-    included, ordered by resource then account name; the count agrees."""
+    """The rows that lists of accounts are built from give the same read models as the ORM objects, JSON lists and
+    UTC times included, ordered by resource then account name; the count agrees."""
     with db.begin() as session:
         first = add_account(session)
         first.approver_ids, first.requester_ids, first.requester_group = ["UB", "UA"], ["U9"], "S1"
         other = Resource(name="dev", role_arn=first.role_arn, created_by="U0", created_at=NOW, updated_at=NOW)
         session.add(other)
         session.flush()
-        session.add_all([Account(resource_id=other.id, name=name, role_arn=first.role_arn, default_duration_seconds=900,
-                                 created_by="U0", created_at=NOW, updated_at=NOW) for name in ("zz", "aa")])
+        session.add_all([Account(resource_id=other.id, name=name, role_arn=first.role_arn,
+                                 default_duration_seconds=900, created_by="U0", created_at=NOW, updated_at=NOW)
+                         for name in ("zz", "aa")])
         session.flush()
         config = ConfigRepository(session)
         rows = config.account_rows()
