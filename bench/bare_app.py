@@ -1,5 +1,12 @@
 """The baseline: a bare Bolt app on the same server whose listeners only ack (what Slack's 3 s budget costs at least),
-and one that opens a prebuilt modal (bench/modal_open.py's baseline)."""
+and one that opens a prebuilt modal (bench/modal_open.py's baseline).
+
+By default the listeners run on Bolt's listener executor after the ack (`process_before_response=False`, Bolt's
+default for HTTP apps): the request's thread waits for the ack in Bolt's 10 ms poll, so no ack comes sooner than
+about 10 ms. This is the baseline the durable-work issue measured and set its targets against. `sync=True` acks in
+the request's thread instead (`process_before_response=True`, as pam-bot's own Bolt apps run): Bolt's fastest ack,
+with nothing recorded and nothing to wait for (`bench/ack_latency.py --baseline sync`).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +22,11 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 
-def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
-    """Same Bolt settings as pam-bot (signing, token check, ack then work on an executor); no work at all."""
+def create_wsgi_app(sync: bool = False) -> Callable[..., Iterable[bytes]]:
+    """Bolt checking the signature and the token as pam-bot's web path does; no work at all. `sync`: the listener
+    runs, and acks, in the request's thread (no executor, no ack poll)."""
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"], timeout=10)
-    app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client, process_before_response=False,
+    app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client, process_before_response=sync,
               listener_executor=ThreadPoolExecutor(max_workers=16))
 
     @app.command("/pam")

@@ -19,7 +19,8 @@ from harness import ROOT
 
 BOT_FACTORY = "bot.runtime.wsgi:create_wsgi_app()"  # `pam-bot serve`: the web path and a worker in each process
 WEB_FACTORY = "bot.runtime.wsgi:create_wsgi_app(worker=False)"  # the Procfile's web: record and ack only
-BARE_FACTORY = "bare_app:create_wsgi_app()"
+BARE_FACTORY = "bare_app:create_wsgi_app()"  # Bolt's default HTTP ack: listeners on an executor, a 10 ms ack poll
+BARE_SYNC_FACTORY = "bare_app:create_wsgi_app(sync=True)"  # the ack in the request's thread (process_before_response)
 
 
 @dataclass
@@ -181,5 +182,5 @@ def threads_of(pid: int) -> int:
     return 0
 
 
-__all__ = ["BARE_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "Server", "deployment", "gunicorn",
-           "hwm_kib", "rss_kib", "threads_of"]
+__all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "Server", "deployment",
+           "gunicorn", "hwm_kib", "rss_kib", "threads_of"]
