@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ack_latency.py [--db sqlite|postgresql] [--quick] [--samples N] [--repeat R]
                                           [--web-workers N] [--work-processes W] [--pause-work]
-                                          [--baseline poll|sync]
+                                          [--baseline poll|sync] [--handler-times]
 
 On PostgreSQL pam-bot runs as the Procfile deploys it: a gunicorn web (production settings,
 `create_wsgi_app(worker=False)`: it verifies, records and acks) and a separate `pam-bot work` process that does
@@ -14,7 +14,9 @@ Each level sends `--samples` requests of each kind (300 by default, enough for a
 after), which splits the web path's own cost from the worker's competition for the same cores.
 `--baseline sync` times the bare app acking in the request's thread (`process_before_response=True`, as pam-bot's
 own Bolt apps run) instead of Bolt's default, whose 10 ms ack poll the issue's targets were set against
-(bench/bare_app.py): Bolt's fastest ack, which records nothing.
+(bench/bare_app.py): Bolt's fastest ack, which records nothing. `--handler-times` adds how long each request spent
+in gunicorn's handler (the app's call and the answer written, bench/gunicorn_conf.py), to split a client's latency
+into that and the wait before it (to be accepted and read, behind the requests in hand).
 Figures are printed, never asserted.
 """
 
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, database, machine, sandbox, seed
 from load import Result, approvals, commands, ms, send, table, wait_until
-from server import BARE_FACTORY, BARE_SYNC_FACTORY, deployment, gunicorn
+from server import BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, deployment, gunicorn
 
 from sandbox.slack_api import SlackApiStandIn
 
@@ -71,6 +73,8 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", choices=("poll", "sync"), default="poll",
                         help="the bare app's ack: Bolt's default (listeners on an executor, a 10 ms ack poll; the "
                              "targets' baseline) or in the request's thread (process_before_response=True)")
+    parser.add_argument("--handler-times", action="store_true",
+                        help="also print the time each request spent in gunicorn's handler, for both servers")
 
 
 def main() -> None:
@@ -84,31 +88,44 @@ def main() -> None:
     rows: list[list[str]] = []
     shape = ""
     p99s: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    handled: list[list[str]] = []  # rows of the handler-time table
     with tempfile.TemporaryDirectory() as tmp, sandbox() as box, database(args.db, Path(tmp)) as url:
         env = bot_env(box, url)
         (account,) = seed(box, env)
-        with deployment(env, Path(tmp), web_workers=args.web_workers, work_processes=args.work_processes) as bot, \
-                gunicorn(BARE_SYNC_FACTORY if args.baseline == "sync" else BARE_FACTORY, env, Path(tmp) / "bare.log",
-                         workers=args.web_workers) as bare:
+        spans = {name: HandlerTimes(Path(tmp) / f"handler-{name}") for name in ("bot", "bare")}
+        timed = (lambda name: spans[name].env(env)) if args.handler_times else (lambda name: env)
+        with deployment(timed("bot"), Path(tmp), web_workers=args.web_workers,
+                        work_processes=args.work_processes) as bot, \
+                gunicorn(BARE_SYNC_FACTORY if args.baseline == "sync" else BARE_FACTORY, timed("bare"),
+                         Path(tmp) / "bare.log", workers=args.web_workers) as bare:
             shape = bot.describe()
             for run in range(args.repeat):
                 for clients in LEVELS:
                     users = add_requesters(box.slack, samples)
                     asks = [(user, f"access {account} 30m bench run") for user in users]
                     prepared = commands(box.slack, asks)
+                    for each in spans.values():
+                        each.take()  # health checks, the previous level's stragglers
                     with bot.work_paused(args.pause_work):
                         bot_cmd = send(bot.events_url, prepared, clients)
+                    bot_spans = {"/pam access": spans["bot"].take()}
                     wait_until(lambda: len(pending_cards(box.slack)) >= samples, 600, "approval cards")
                     time.sleep(1)  # the cards' outbox rows settle: the worker is idle before it may be paused
                     clicks = approvals(box.slack, APPROVERS[0], pending_cards(box.slack))
                     granted = links_sent(box.slack)
                     with bot.work_paused(args.pause_work):
                         bot_click = send(bot.events_url, clicks, clients)
+                    bot_spans["Approve"] = spans["bot"].take()
                     drain = wait_until(lambda granted=granted: links_sent(box.slack) >= granted + samples, 900,
                                        "console-link DMs")
                     time.sleep(1)  # let the last card updates finish before the baseline runs
                     bare_cmd = send(bare.events_url, commands(box.slack, asks), clients)
+                    bare_spans = {"/pam access": spans["bare"].take()}
                     bare_click = send(bare.events_url, clicks, clients)
+                    bare_spans["Approve"] = spans["bare"].take()
+                    if args.handler_times:
+                        handled += [[str(clients), kind, in_handler(bot_spans[kind]), in_handler(bare_spans[kind])]
+                                    for kind in ("/pam access", "Approve")]
                     rows += [row(clients, "/pam access", bot_cmd, bare_cmd), row(clients, "Approve", bot_click, bare_click)]
                     for kind, mine, theirs in (("/pam access", bot_cmd, bare_cmd), ("Approve", bot_click, bare_click)):
                         p99s.setdefault((clients, kind), []).append((mine.percentile(99), theirs.percentile(99)))
@@ -122,11 +139,22 @@ def main() -> None:
           f"target: p99 ratio ≤ {TARGET}\n")
     print(table(["clients", "request", "n", "pam-bot p50/p95/p99", "bare Bolt p50/p95/p99", "ratio p50/p99",
                  "p99 ≤ target", "rate bot/bare", "non-200 bot/bare"], rows))
+    if handled:
+        print("\nTime in gunicorn's handler (the app's call and the answer written), p50 / p99 in ms; the rest of a "
+              "client's latency is the wait to be accepted and read\n")
+        print(table(["clients", "request", "pam-bot", "bare Bolt"], handled))
     if args.repeat > 1:
         print(f"\np99 over {args.repeat} runs (min / median / max, ms) and the ratio's spread\n")
         print(table(["clients", "request", "pam-bot p99", "bare p99", "ratio p99"], [
             [str(clients), kind, spread([m for m, _ in pairs]), spread([t for _, t in pairs]),
              ratios([m / t for m, t in pairs])] for (clients, kind), pairs in p99s.items()]))
+
+
+def in_handler(spans: list[float]) -> str:
+    if not spans:
+        return "-"
+    timed = Result(spans, [200] * len(spans), 0.0)
+    return f"{ms(timed.percentile(50))} / {ms(timed.percentile(99))}"
 
 
 def ratios(values: list[float]) -> str:

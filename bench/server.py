@@ -23,6 +23,27 @@ BARE_FACTORY = "bare_app:create_wsgi_app()"  # Bolt's default HTTP ack: listener
 BARE_SYNC_FACTORY = "bare_app:create_wsgi_app(sync=True)"  # the ack in the request's thread (process_before_response)
 
 
+class HandlerTimes:
+    """The handler spans the servers started with `env()` write (bench/gunicorn_conf.py, PAM_BENCH_HANDLER_TIMES)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._seen: dict[Path, int] = {}  # lines read of each process's file
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        return {**env, "PAM_BENCH_HANDLER_TIMES": str(self.directory)}
+
+    def take(self) -> list[float]:
+        """The spans written since the last call (seconds, in no particular order)."""
+        taken: list[float] = []
+        for path in sorted(self.directory.glob("*.txt")):
+            lines = path.read_text().split()
+            taken += [float(line) for line in lines[self._seen.get(path, 0):]]
+            self._seen[path] = len(lines)
+        return taken
+
+
 @dataclass
 class Server:
     url: str  # http://127.0.0.1:PORT
@@ -182,5 +203,5 @@ def threads_of(pid: int) -> int:
     return 0
 
 
-__all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "Server", "deployment",
-           "gunicorn", "hwm_kib", "rss_kib", "threads_of"]
+__all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "HandlerTimes", "Server",
+           "deployment", "gunicorn", "hwm_kib", "rss_kib", "threads_of"]
