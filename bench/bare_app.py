@@ -1,9 +1,8 @@
 """The baseline: a bare Bolt app on the same server whose listeners only ack (what Slack's 3 s budget costs at least),
 and one that opens a prebuilt modal (bench/modal_open.py's baseline).
 
-By default the listeners run on Bolt's listener executor after the ack (`process_before_response=False`, Bolt's
-default for HTTP apps): the request's thread waits for the ack in Bolt's 10 ms poll, so no ack comes sooner than
-about 10 ms. This is the baseline the durable-work issue measured and set its targets against. `sync=True` acks in
+By default each listener runs on Bolt's listener executor (`process_before_response=False`, Bolt's default for HTTP
+apps) while the request's thread polls every 10 ms for its ack, so no ack comes sooner than about 10 ms. This is the baseline the durable-work issue measured and set its targets against. `sync=True` acks in
 the request's thread instead (`process_before_response=True`, as pam-bot's own Bolt apps run): Bolt's fastest ack,
 with nothing recorded and nothing to wait for (`bench/ack_latency.py --baseline sync`).
 """

@@ -5,8 +5,8 @@ bench migrates its database itself, and the bare baseline app has none).
 
 With PAM_BENCH_HANDLER_TIMES set to a directory, each worker process also appends there, one line per request,
 the seconds gunicorn spent in the handler (from its `pre_request` hook to its `post_request` hook: the app's call
-and the answer written), so a bench can split a client's latency into time in the handler and time before it
-(waiting to be accepted and read) (`bench/ack_latency.py --handler-times`).
+and the answer written), so a bench can split a client's latency into time in the handler and the wait before it
+to be accepted and read (`bench/ack_latency.py --handler-times`, bench/server.py's HandlerTimes).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gunicorn_conf import HANDLER_TIMES
 from harness import ROOT
 
 BOT_FACTORY = "bot.runtime.wsgi:create_wsgi_app()"  # `pam-bot serve`: the web path and a worker in each process
@@ -32,7 +33,7 @@ class HandlerTimes:
         self._seen: dict[Path, int] = {}  # lines read of each process's file
 
     def env(self, env: dict[str, str]) -> dict[str, str]:
-        return {**env, "PAM_BENCH_HANDLER_TIMES": str(self.directory)}
+        return {**env, HANDLER_TIMES: str(self.directory)}
 
     def take(self) -> list[float]:
         """The spans written since the last call (seconds, in no particular order)."""
