@@ -30,6 +30,7 @@ from typing import Any
 from harness import APPROVERS, BOT_TOKEN, CHANNEL, SIGNING_SECRET, add_requesters, arguments, bot_env, database, \
     machine, sandbox, seed
 from load import Prepared, approvals, commands, table, wait_until
+import psycopg
 from sqlalchemy import event
 
 from bot.config import Settings
@@ -76,23 +77,39 @@ def call(app: WsgiApp, item: Prepared) -> int:
 
 @contextmanager
 def counted(run: Pass, engine: Any, slack: SlackApiStandIn) -> Iterator[None]:
-    """SQL statements (first word; BEGIN counted on both drivers) and Slack calls made while the block runs."""
+    """SQL statements (first word) and Slack calls made while the block runs; "(transactions)" counts SQLAlchemy's.
+    On PostgreSQL the statements are counted where psycopg's cursors send them (a cursor factory on each connection
+    the pool lends), so the ack's INSERT, which psycopg sends without SQLAlchemy, counts too."""
     def statement(_conn: Any, _cursor: Any, text: str, *_: Any) -> None:
         run.statements[text.lstrip().split(None, 1)[0].upper()] += 1
 
     def begin(_conn: Any) -> None:
         run.statements["(transactions)"] += 1
 
+    class Counted(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            statement(None, None, str(query))
+            return super().execute(query, *args, **kwargs)
+
+    def lent(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.cursor_factory = Counted
+
+    def returned(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.cursor_factory = psycopg.Cursor
+
     before = len(slack.calls)
+    hooks: list[tuple[Any, str, Any]] = []
     if engine is not None:
-        event.listen(engine, "before_cursor_execute", statement)
-        event.listen(engine, "begin", begin)
+        hooks = [(engine, "begin", begin), *([(engine.pool, "checkout", lent), (engine.pool, "checkin", returned)]
+                                             if engine.dialect.name == "postgresql" else
+                                             [(engine, "before_cursor_execute", statement)])]
+    for target, name, hook in hooks:
+        event.listen(target, name, hook)
     try:
         yield
     finally:
-        if engine is not None:
-            event.remove(engine, "before_cursor_execute", statement)
-            event.remove(engine, "begin", begin)
+        for target, name, hook in hooks:
+            event.remove(target, name, hook)
         time.sleep(0.2)  # a refusal's reply thread, if any, reaches the stand-in
         run.slack.update(c.method for c in slack.calls[before:])
 

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.repositories.interactions import InteractionRepository, add_interaction
+from storage.repositories.interactions import InteractionRepository, add_interaction, send_interaction, \
+    sends_directly
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=30)  # a job whose worker stopped renewing this long is taken by another worker
@@ -48,7 +49,7 @@ class Inbox:
         self.db, self.clock, self.lease = db, clock, lease
         self._listeners: list[Callable[[], None]] = []
         self._taker: Taker | None = None
-        self._insert_bind = _insert_bind(db)
+        self._insert = _inserter(db)
 
     def on_record(self, wake: Callable[[], None]) -> None:
         """Call `wake` after every insert no worker took (an in-process worker starts at once instead of at its next
@@ -66,9 +67,7 @@ class Inbox:
         now = self.clock()
         taker = self._taker if self._taker is not None and self._taker.reserve() else None
         try:
-            with self._insert_bind.begin() as connection:  # a connection, not an ORM session: nothing to track
-                interaction_id = add_interaction(connection, kind, clean, now,
-                                                 lease_until=now + self.lease if taker else None)
+            interaction_id = self._insert(kind, clean, now, now + self.lease if taker else None)
         except BaseException:
             if taker is not None:
                 taker.release()
@@ -105,11 +104,21 @@ class Inbox:
         return count, (self.clock() - oldest).total_seconds() if oldest else 0.0
 
 
-def _insert_bind(db: sessionmaker[Session]) -> Engine:
-    """The engine of `db`; on PostgreSQL in autocommit, where the INSERT commits by itself: one round trip
-    instead of BEGIN, INSERT, COMMIT, durable all the same once it returns. SQLite keeps its BEGIN IMMEDIATE
-    (nothing to save there, and switching its isolation level back would cost a statement per connection)."""
+Insert = Callable[[str, dict[str, Any], datetime, datetime | None], int]
+
+
+def _inserter(db: sessionmaker[Session]) -> Insert:
+    """How `record` writes its row on the engine of `db`, committed when it returns. On PostgreSQL the driver sends
+    the INSERT in autocommit (`send_interaction`): one round trip instead of BEGIN, INSERT, COMMIT, durable all the
+    same. SQLite keeps a transaction of its own with its BEGIN IMMEDIATE: a connection, not an ORM session."""
     with db() as session:
         bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+    if sends_directly(engine):
+        return lambda kind, body, now, lease_until: send_interaction(engine, kind, body, now, lease_until)
+
+    def insert(kind: str, body: dict[str, Any], now: datetime, lease_until: datetime | None) -> int:
+        with engine.begin() as connection:
+            return add_interaction(connection, kind, body, now, lease_until=lease_until)
+
+    return insert

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import pytest
+import psycopg
 from slack_bolt import App
 from slack_bolt.listener.listener import Listener
 from slack_bolt.middleware.custom_middleware import CustomMiddleware
@@ -29,7 +31,8 @@ STATEMENTS_PER_ACK = {"postgresql": ["INSERT"], "sqlite": ["BEGIN", "INSERT", "C
 
 @dataclass
 class AckCost:
-    statements: list[str] = field(default_factory=list)  # first word of each, with BEGIN/COMMIT the driver sends
+    statements: list[str] = field(default_factory=list)  # first word of each the database gets, BEGIN/COMMIT too
+    executed: list[str] = field(default_factory=list)  # first word of each SQLAlchemy executed
     orm_transactions: int = 0
     slack_calls: list[str] = field(default_factory=list)
     bolt_dispatches: int = 0  # requests the web path handed to Bolt
@@ -40,12 +43,27 @@ class AckCost:
 @contextmanager
 def ack_cost(bot: Bot) -> Iterator[AckCost]:
     """Count what the web path does while the block runs. A transaction's BEGIN and COMMIT are counted where
-    the database gets them: not under autocommit; SQLite's BEGIN IMMEDIATE arrives as a statement."""
+    the database gets them: not under autocommit; SQLite's BEGIN IMMEDIATE arrives as a statement. On PostgreSQL
+    the statements are counted where psycopg's cursors send them (a cursor factory on each connection the pool
+    lends), so one sent without SQLAlchemy counts too; on SQLite where SQLAlchemy executes them."""
     cost, engine, sqlite = AckCost(), bot.container.engine, bot.engine.dialect.name == "sqlite"
     autocommit = lambda conn: conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"  # noqa: E731
 
+    class Counted(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            cost.statements.append(str(query).split(None, 1)[0].upper())
+            return super().execute(query, *args, **kwargs)
+
+    def lent(dbapi_connection: Any, *args: Any) -> None:
+        dbapi_connection.cursor_factory = Counted
+
+    def returned(dbapi_connection: Any, *args: Any) -> None:
+        dbapi_connection.cursor_factory = psycopg.Cursor
+
     def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
-        cost.statements.append(text.split(None, 1)[0].upper())
+        cost.executed.append(text.split(None, 1)[0].upper())
+        if sqlite:
+            cost.statements.append(cost.executed[-1])
 
     def begin(conn: Any) -> None:
         if not sqlite and not autocommit(conn):
@@ -68,6 +86,8 @@ def ack_cost(bot: Bot) -> Iterator[AckCost]:
 
     hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", begin), (engine, "commit", commit),
              (bot.db, "after_begin", orm_begin)]
+    if not sqlite:
+        hooks += [(engine.pool, "checkout", lent), (engine.pool, "checkin", returned)]
     for target, name, hook in hooks:
         event.listen(target, name, hook)
     before = len(bot.slack.calls)
@@ -111,6 +131,23 @@ def test_a_pam_access_command_is_acknowledged_with_one_insert_and_no_slack_call(
     assert cost.slack_calls == []
     assert (cost.bolt_dispatches, cost.listeners_tried, cost.our_middleware) == (0, 0, 0)  # recorded directly
     assert bot.container.inbox.depth()[0] == 1
+
+
+def test_on_postgresql_the_ack_s_insert_goes_to_the_driver_without_sqlalchemy_s_execution(bot: Bot) -> None:
+    """SQLAlchemy's transaction and execution context around the ack's one INSERT cost more CPU than the statement
+    (bench/RESULTS.md, day eight): psycopg sends it on a pooled connection, and it lands as any other row."""
+    if bot.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes through SQLAlchemy: its BEGIN IMMEDIATE orders the writers")
+    bot.add_account()
+    ask(bot)
+    bot.container.worker.stop()
+    with ack_cost(bot) as cost:
+        assert bot.driver.command(REQUESTER, "access prod-aws readonly 30m checking INC-46").status == 200
+    assert (cost.statements, cost.executed) == (["INSERT"], [])
+    (job,) = bot.container.inbox.claim()
+    assert (job.kind, job.body["text"], job.attempts) == ("slash_command", "access prod-aws readonly 30m checking "
+                                                          "INC-46", 1)
+    assert job.created_at == bot.clock() and "token" not in job.body
 
 
 def test_what_the_front_does_before_its_ack_still_goes_through_bolt(bot: Bot) -> None:

@@ -4,9 +4,12 @@ that says whether another thread should come and claim too."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.inbox import LEASE, Inbox
@@ -54,3 +57,34 @@ def test_a_claim_is_one_statement_on_postgresql(db: sessionmaker[Session], engin
     assert len(jobs) == 1 and more
     assert [s for s in sent if not s.lstrip().upper().startswith("BEGIN")] == sent[-1:]
     assert sent[-1].lstrip().upper().startswith("UPDATE INTERACTIONS")
+
+
+def test_a_record_postgresql_refuses_is_raised_as_any_statement_s_and_leaves_no_row_and_no_autocommit(
+        db: sessionmaker[Session], engine: Engine) -> None:
+    """On PostgreSQL the web path's INSERT goes to psycopg directly (storage/repositories/interactions.py): a statement
+    that fails is raised as SQLAlchemy's OperationalError, which the ack turns into "try again in a minute"; nothing
+    is written, and the connection goes back to the pool as the pool lends it (not in autocommit)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's record is a SQLAlchemy transaction of its own")
+    inbox = Inbox(db=db, clock=ManualClock(START))
+
+    def short_lock_wait(dbapi_connection: Any, *args: Any) -> None:
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SET lock_timeout = '100ms'")
+        dbapi_connection.autocommit = False
+
+    event.listen(engine, "checkout", short_lock_wait)
+    try:
+        with engine.connect() as holder:  # another transaction holds the table
+            holder.execute(text("LOCK TABLE interactions IN ACCESS EXCLUSIVE MODE"))
+            with pytest.raises(OperationalError) as refused:
+                inbox.record("command", {"text": "while locked"})
+            holder.rollback()
+    finally:
+        event.remove(engine, "checkout", short_lock_wait)
+    assert isinstance(refused.value.orig, psycopg.errors.LockNotAvailable)
+    kept = inbox.record("command", {"text": "after"})
+    with engine.connect() as connection:
+        assert connection.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+        rows = connection.execute(text("SELECT id, body->>'text', attempts FROM interactions")).all()
+    assert [tuple(row) for row in rows] == [(kept, "after", 0)]
