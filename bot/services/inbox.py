@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.repositories.interactions import InteractionRepository, add_interaction, send_interaction, \
-    sends_directly
+from storage.autocommit import send_interaction, sends_directly
+from storage.repositories.interactions import InteractionRepository, add_interaction
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=30)  # a job whose worker stopped renewing this long is taken by another worker

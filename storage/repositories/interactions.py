@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple
 
-import psycopg
-from psycopg.types.json import Json
-from sqlalchemy import (ColumnElement, Connection, Engine, Integer, bindparam, delete, exists, func, insert, or_,
-                        select, update)
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy import (ColumnElement, Connection, Integer, bindparam, delete, exists, func, insert, or_, select,
+                        update)
 from sqlalchemy.orm import Session
 
 from storage.models import Base, Interaction
-from storage.types import UtcDateTime
 
 _TABLE = Base.metadata.tables[Interaction.__tablename__]
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once: its compiled form is cached
+INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once: its compiled form is cached
 _FINISH = delete(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 _READ = (_TABLE.c.id, _TABLE.c.kind, _TABLE.c.body, _TABLE.c.attempts, _TABLE.c.created_at)  # what a claim returns
 
@@ -39,57 +33,13 @@ def add_interaction(connection: Connection, kind: str, body: dict[str, Any], now
     """The web path's one statement per ack: INSERT … RETURNING id on a bare connection (no ORM session, no
     unit of work, no object to track); the caller's transaction commits it. With `lease_until` the row is claimed
     by the insert itself (handed to a worker thread of the same process)."""
-    return int(connection.execute(_INSERT, _row(kind, body, now, lease_until)).scalar_one())
+    return int(connection.execute(INSERT, interaction_row(kind, body, now, lease_until)).scalar_one())
 
 
-def _row(kind: str, body: dict[str, Any], now: datetime, lease_until: datetime | None) -> dict[str, Any]:
+def interaction_row(kind: str, body: dict[str, Any], now: datetime, lease_until: datetime | None) -> dict[str, Any]:
     """The web path's row: a row the insert leases to a worker of its own process counts as claimed once."""
     return {"kind": kind, "body": body, "created_at": now, "lease_until": lease_until,
             "attempts": 0 if lease_until is None else 1}
-
-
-def sends_directly(engine: Engine) -> bool:
-    """Whether `send_interaction` can write on this engine (PostgreSQL through psycopg 3)."""
-    return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
-
-
-def send_interaction(engine: Engine, kind: str, body: dict[str, Any], now: datetime,
-                     lease_until: datetime | None = None) -> int:
-    """`add_interaction` for the ack on PostgreSQL, committed when this returns: psycopg sends the INSERT in
-    autocommit on a connection the engine's pool lends (`Engine.raw_connection`: its checks before lending apply),
-    without SQLAlchemy's transaction and execution context, which cost the ack more CPU than the statement itself
-    (bench/RESULTS.md, day eight). The values go through the columns' own types, as `add_interaction`'s do.
-    A failure is raised as SQLAlchemy's OperationalError or DatabaseError, as from any other statement; a connection
-    that broke is not lent again."""
-    times = UtcDateTime()  # the columns' type, which SQLAlchemy would apply
-    values = {**_row(kind, body, now, lease_until), "body": Json(body),
-              "created_at": times.process_bind_param(now, engine.dialect),
-              "lease_until": times.process_bind_param(lease_until, engine.dialect)}
-    sql = _sent(engine.dialect)
-    lent = engine.raw_connection()
-    driver: psycopg.Connection[Any] = lent.driver_connection  # type: ignore[assignment]  # psycopg on this engine
-    try:
-        driver.autocommit = True  # one round trip: the INSERT commits by itself
-        try:
-            found = driver.execute(sql, values).fetchone()
-        finally:
-            if not driver.broken:
-                driver.autocommit = False  # as the pool lends its connections
-    except psycopg.Error as error:
-        if driver.broken or driver.closed:
-            lent.invalidate(error)  # not lent again: the pool connects anew
-        raise (OperationalError if isinstance(error, psycopg.OperationalError) else DatabaseError)(
-            sql, None, error) from error
-    finally:
-        lent.close()
-    assert found is not None  # INSERT … RETURNING returns its row
-    return int(found[0])
-
-
-@cache
-def _sent(dialect: Dialect) -> str:
-    """`_INSERT` compiled by SQLAlchemy for the driver, once per dialect: the same statement, named parameters."""
-    return str(_INSERT.compile(dialect=dialect, column_keys=list(_row("", {}, datetime.min, None))))
 
 
 class InteractionRepository:

@@ -61,7 +61,7 @@ def test_a_claim_is_one_statement_on_postgresql(db: sessionmaker[Session], engin
 
 def test_a_record_postgresql_refuses_is_raised_as_any_statement_s_and_leaves_no_row_and_no_autocommit(
         db: sessionmaker[Session], engine: Engine) -> None:
-    """On PostgreSQL the web path's INSERT goes to psycopg directly (storage/repositories/interactions.py): a statement
+    """On PostgreSQL the web path's INSERT goes to psycopg directly (storage/autocommit.py): a statement
     that fails is raised as SQLAlchemy's OperationalError, which the ack turns into "try again in a minute"; nothing
     is written, and the connection goes back to the pool as the pool lends it (not in autocommit)."""
     if engine.dialect.name != "postgresql":
