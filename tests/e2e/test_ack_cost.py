@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-import pytest
 import psycopg
+import pytest
 from slack_bolt import App
 from slack_bolt.listener.listener import Listener
 from slack_bolt.middleware.custom_middleware import CustomMiddleware
