@@ -36,7 +36,10 @@ def send_interaction(engine: Engine, kind: str, body: dict[str, Any], now: datet
               "created_at": times.process_bind_param(now, engine.dialect),
               "lease_until": times.process_bind_param(lease_until, engine.dialect)}
     sql = _sent(engine.dialect)
-    lent = engine.raw_connection()
+    try:
+        lent = engine.raw_connection()  # the pool hands on the driver's own error when it cannot connect
+    except psycopg.Error as error:
+        raise _as_sqlalchemy(sql, error) from error
     driver: psycopg.Connection[Any] = lent.driver_connection  # type: ignore[assignment]  # psycopg on this engine
     try:
         driver.autocommit = True  # one round trip: the INSERT commits by itself
@@ -48,12 +51,16 @@ def send_interaction(engine: Engine, kind: str, body: dict[str, Any], now: datet
     except psycopg.Error as error:
         if driver.broken or driver.closed:
             lent.invalidate(error)  # not lent again: the pool connects anew
-        raise (OperationalError if isinstance(error, psycopg.OperationalError) else DatabaseError)(
-            sql, None, error) from error
+        raise _as_sqlalchemy(sql, error) from error
     finally:
         lent.close()
     assert found is not None  # INSERT … RETURNING returns its row
     return int(found[0])
+
+
+def _as_sqlalchemy(sql: str, error: psycopg.Error) -> DatabaseError:
+    """The driver's error as SQLAlchemy raises it from any other statement (what the ack's callers catch)."""
+    return (OperationalError if isinstance(error, psycopg.OperationalError) else DatabaseError)(sql, None, error)
 
 
 @cache
