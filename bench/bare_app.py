@@ -2,9 +2,10 @@
 and one that opens a prebuilt modal (bench/modal_open.py's baseline).
 
 By default each listener runs on Bolt's listener executor (`process_before_response=False`, Bolt's default for HTTP
-apps) while the request's thread polls every 10 ms for its ack, so no ack comes sooner than about 10 ms. This is the baseline the durable-work issue measured and set its targets against. `sync=True` acks in
-the request's thread instead (`process_before_response=True`, as pam-bot's own Bolt apps run): Bolt's fastest ack,
-with nothing recorded and nothing to wait for (`bench/ack_latency.py --baseline sync`).
+apps) while the request's thread polls every 10 ms for its ack, so no ack comes sooner than about 10 ms. This is the
+baseline the durable-work issue measured and set its targets against. `sync=True` acks in the request's thread
+instead (`process_before_response=True`, as pam-bot's own Bolt apps run): Bolt's fastest ack, with nothing recorded
+and nothing to wait for (`bench/ack_latency.py --baseline sync`).
 """
 
 from __future__ import annotations
