@@ -17,6 +17,9 @@ own Bolt apps run) instead of Bolt's default, whose 10 ms ack poll the issue's t
 (bench/bare_app.py): Bolt's fastest ack, which records nothing. `--handler-times` adds how long each request spent
 in gunicorn's handler (the app's call and the answer written, bench/gunicorn_conf.py), to split a client's latency
 into that and the wait before it (to be accepted and read, behind the requests in hand).
+Every run also prints the CPU each part of the machine used per request while a level was sent (from /proc): the
+server's gunicorn processes, `pam-bot work`, PostgreSQL, the load generator and the whole machine, so that a ratio
+can be read against what each server costs and what else shared the cores.
 Figures are printed, never asserted.
 """
 
@@ -26,11 +29,13 @@ import argparse
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, database, machine, sandbox, seed
-from load import Result, approvals, commands, ms, send, table, wait_until
-from server import BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, deployment, gunicorn
+from load import Prepared, Result, Sender, approvals, commands, ms, table, wait_until
+from server import (BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, cpu_seconds, cpu_used, deployment, gunicorn,
+                    machine_busy_seconds, postgres_pids)
 
 from sandbox.slack_api import SlackApiStandIn
 
@@ -46,6 +51,33 @@ def pending_cards(slack: SlackApiStandIn) -> list[dict]:  # type: ignore[type-ar
 def links_sent(slack: SlackApiStandIn) -> int:
     return sum(1 for c in slack.calls_to("chat.postMessage")
                if c.ok and str(c.response.get("channel", "")).startswith("D") and "is ready" in str(c.args.get("text")))
+
+
+@dataclass(frozen=True)
+class Spent:
+    """CPU seconds used while one level's requests were sent, by each part of the machine."""
+
+    web: float  # the server's gunicorn processes (master and workers)
+    work: float  # pam-bot's `pam-bot work` processes (none for the bare app)
+    postgres: float  # every PostgreSQL server process
+    clients: float  # the load generator's process
+    machine: float  # the whole machine, all of the above and the rest (the stand-ins, the bench itself)
+
+    def per_request(self, requests: int) -> str:
+        each = [1000 * value / requests for value in (self.web, self.work, self.postgres, self.clients, self.machine)]
+        return " / ".join(f"{value:.2f}" for value in each)
+
+
+def send(url: str, items: list[Prepared], clients: int, web: list[int], work: list[int]) -> tuple[Result, Spent]:
+    """Send `items` from a fresh client process (started before the clock) and the CPU each part used meanwhile."""
+    with Sender() as sender:
+        sender.ready()
+        before, busy = [cpu_seconds(web), cpu_seconds(work), cpu_seconds(postgres_pids())], machine_busy_seconds()
+        result = sender.send(url, items, clients)
+        after = [cpu_seconds(web), cpu_seconds(work), cpu_seconds(postgres_pids())]  # with backends started meanwhile
+        busy = machine_busy_seconds() - busy
+    web_cpu, work_cpu, postgres_cpu = (cpu_used(was, now) for was, now in zip(before, after, strict=True))
+    return result, Spent(web_cpu, work_cpu, postgres_cpu, result.cpu, busy)
 
 
 def row(clients: int, kind: str, bot: Result, bare: Result) -> list[str]:
@@ -89,6 +121,7 @@ def main() -> None:
     shape = ""
     p99s: dict[tuple[int, str], list[tuple[float, float]]] = {}
     handled: list[list[str]] = []  # rows of the handler-time table
+    spent: list[list[str]] = []  # rows of the CPU table
     with tempfile.TemporaryDirectory() as tmp, sandbox() as box, database(args.db, Path(tmp)) as url:
         env = bot_env(box, url)
         (account,) = seed(box, env)
@@ -99,6 +132,8 @@ def main() -> None:
                 gunicorn(BARE_SYNC_FACTORY if args.baseline == "sync" else BARE_FACTORY, timed("bare"),
                          Path(tmp) / "bare.log", workers=args.web_workers) as bare:
             shape = bot.describe()
+            bot_web, bot_work = [bot.web.process.pid, *bot.web.worker_pids()], [p.pid for p in bot.workers]
+            bare_web = [bare.process.pid, *bare.worker_pids()]
             for run in range(args.repeat):
                 for clients in LEVELS:
                     users = add_requesters(box.slack, samples)
@@ -107,26 +142,29 @@ def main() -> None:
                     for each in spans.values():
                         each.take()  # health checks, the previous level's stragglers
                     with bot.work_paused(args.pause_work):
-                        bot_cmd = send(bot.events_url, prepared, clients)
+                        bot_cmd, bot_cmd_cpu = send(bot.events_url, prepared, clients, bot_web, bot_work)
                     bot_spans = {"/pam access": spans["bot"].take()}
                     wait_until(lambda: len(pending_cards(box.slack)) >= samples, 600, "approval cards")
                     time.sleep(1)  # the cards' outbox rows settle: the worker is idle before it may be paused
                     clicks = approvals(box.slack, APPROVERS[0], pending_cards(box.slack))
                     granted = links_sent(box.slack)
                     with bot.work_paused(args.pause_work):
-                        bot_click = send(bot.events_url, clicks, clients)
+                        bot_click, bot_click_cpu = send(bot.events_url, clicks, clients, bot_web, bot_work)
                     bot_spans["Approve"] = spans["bot"].take()
                     drain = wait_until(lambda granted=granted: links_sent(box.slack) >= granted + samples, 900,
                                        "console-link DMs")
                     time.sleep(1)  # let the last card updates finish before the baseline runs
-                    bare_cmd = send(bare.events_url, commands(box.slack, asks), clients)
+                    bare_cmd, bare_cmd_cpu = send(bare.events_url, commands(box.slack, asks), clients, bare_web, [])
                     bare_spans = {"/pam access": spans["bare"].take()}
-                    bare_click = send(bare.events_url, clicks, clients)
+                    bare_click, bare_click_cpu = send(bare.events_url, clicks, clients, bare_web, [])
                     bare_spans["Approve"] = spans["bare"].take()
                     if args.handler_times:
                         handled += [[str(clients), kind, in_handler(bot_spans[kind]), in_handler(bare_spans[kind])]
                                     for kind in ("/pam access", "Approve")]
                     rows += [row(clients, "/pam access", bot_cmd, bare_cmd), row(clients, "Approve", bot_click, bare_click)]
+                    spent += [[str(clients), kind, mine.per_request(samples), theirs.per_request(samples)]
+                              for kind, mine, theirs in (("/pam access", bot_cmd_cpu, bare_cmd_cpu),
+                                                         ("Approve", bot_click_cpu, bare_click_cpu))]
                     for kind, mine, theirs in (("/pam access", bot_cmd, bare_cmd), ("Approve", bot_click, bare_click)):
                         p99s.setdefault((clients, kind), []).append((mine.percentile(99), theirs.percentile(99)))
                     print(f"  run {run + 1}, {clients} clients done; grants drained {drain:.1f} s after the last "
@@ -139,6 +177,9 @@ def main() -> None:
           f"target: p99 ratio ≤ {TARGET}\n")
     print(table(["clients", "request", "n", "pam-bot p50/p95/p99", "bare Bolt p50/p95/p99", "ratio p50/p99",
                  "p99 ≤ target", "rate bot/bare", "non-200 bot/bare"], rows))
+    print("\nCPU per request while each level was sent, ms: the web's processes / `pam-bot work` / PostgreSQL / the "
+          "load generator / the whole machine (2 cores give 2 ms of CPU per ms)\n")
+    print(table(["clients", "request", "pam-bot", "bare Bolt"], spent))
     if handled:
         print("\nTime in gunicorn's handler (the app's call and the answer written), p50 / p99 in ms; the rest of a "
               "client's latency is the wait to be accepted and read\n")

@@ -11,7 +11,6 @@ asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 from harness import bot_env, database, machine, sandbox, seed
+from server import cpu_seconds, cpu_used, postgres_pids
 
 SETTLE_SECONDS = 8.0
 
@@ -34,25 +34,6 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def cpu_seconds(pid: int | str) -> float:
-    """User + system CPU of one process, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_seconds() -> float:
-    """CPU of every process whose command line names postgres (the server and its backends)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"postgres" in (entry / "cmdline").read_bytes()[:200]:
-                    total += cpu_seconds(entry.name)
-            except OSError:
-                continue
-    return total
-
-
 def main() -> None:
     args = arguments()
     with tempfile.TemporaryDirectory() as tmp, sandbox() as box, database(args.db, Path(tmp)) as url:
@@ -63,9 +44,10 @@ def main() -> None:
                                    "work"], env={**env, "PYTHONPATH": here}, cwd=here)
         try:
             time.sleep(SETTLE_SECONDS)
-            own, server = cpu_seconds(worker.pid), postgres_seconds()
+            own_before, server_before = cpu_seconds([worker.pid]), cpu_seconds(postgres_pids())
             time.sleep(args.seconds)
-            own, server = cpu_seconds(worker.pid) - own, postgres_seconds() - server
+            own = cpu_used(own_before, cpu_seconds([worker.pid]))
+            server = cpu_used(server_before, cpu_seconds(postgres_pids()))
         finally:
             worker.terminate()
             worker.wait(timeout=30)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import tempfile
 import time
 import urllib.parse
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, database, machine, sandbox, seed
 from load import PayloadBuilder, Prepared, Result, ms, table
-from server import BARE_FACTORY, Server, deployment, gunicorn
+from server import BARE_FACTORY, Server, cpu_seconds, cpu_used, deployment, gunicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -77,14 +76,6 @@ def trigger_of(body: bytes) -> str:
     return str(payload["trigger_id"])
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def run(server: Server, api: SlackApiStandIn, people: list[str], count: int, value: str) -> tuple[
         list[float], list[float], float, int]:
     """`count` clicks, one at a time: acks and opens (seconds from the send), web CPU per click, and the clicks
@@ -109,7 +100,7 @@ def run(server: Server, api: SlackApiStandIn, people: list[str], count: int, val
         if answer.status != 200 or not opened.ok:
             failed += 1
         opens.append(opened.at + opened.duration - sent)
-    return acks, opens, (cpu_seconds(pids) - cpu) / count, failed
+    return acks, opens, cpu_used(cpu, cpu_seconds(pids)) / count, failed
 
 
 def percentiles(values: list[float]) -> str:

@@ -204,5 +204,46 @@ def threads_of(pid: int) -> int:
     return 0
 
 
+TICK = os.sysconf("SC_CLK_TCK")  # the kernel's CPU-time unit in /proc (1/100 s on Linux)
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU of each process (all its threads) from /proc/<pid>/stat; one that has gone is left out."""
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it has ended
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of proc(5))
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two `cpu_seconds` readings: by the processes in both, and all of one that started
+    in between (a new PostgreSQL backend); what one that ended in between used since `before` is not known."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (the backends serving both apps, the WAL writer, …)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent not idle (all cores, from /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    return (sum(values) - values[3] - values[4]) / TICK  # less idle and iowait
+
+
 __all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "HandlerTimes", "Server",
-           "deployment", "gunicorn", "hwm_kib", "rss_kib", "threads_of"]
+           "cpu_seconds", "cpu_used", "deployment", "gunicorn", "hwm_kib", "machine_busy_seconds", "postgres_pids",
+           "rss_kib", "threads_of"]
