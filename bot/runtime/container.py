@@ -82,12 +82,12 @@ class Container:
     audit_runner: AuditRunner
     metrics: Metrics = field(default_factory=Metrics)
 
-    def start_background(self, *, worker: bool = True) -> None:
-        """Start the scheduler, the audit thread (checkpoints, sinks) and (unless the web path runs alone) a worker."""
+    def start_background(self) -> None:
+        """Start the scheduler, the audit thread (checkpoints, sinks) and a worker: what a process that does the work
+        runs (`pam-bot work`, `serve`, Socket Mode); the Procfile's web starts none of them (bot/runtime/wsgi.py)."""
         self.scheduler.start()
         self.audit_runner.start()
-        if worker:
-            self.worker.start()
+        self.worker.start()
 
     def close(self) -> None:
         self.scheduler.stop()

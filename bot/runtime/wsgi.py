@@ -16,8 +16,10 @@ WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that cannot boot: the
 
 
 def create_wsgi_app(worker: bool = True) -> Any:
-    """Gunicorn factory (`gunicorn 'bot.runtime.wsgi:create_wsgi_app()'`): one process's web path, its scheduler and,
-    unless `worker=False` (separate `pam-bot work` processes), a worker."""
+    """Gunicorn factory (`gunicorn 'bot.runtime.wsgi:create_wsgi_app()'`): one process's web path and, unless
+    `worker=False`, a worker, the scheduler and the audit thread. With `worker=False` (the Procfile's web, beside
+    `pam-bot work` processes) the process records and acks and runs nothing else on the interpreter that answers
+    Slack."""
     from bot.runtime.container import build
     from bot.logs import configure_logging
 
@@ -31,7 +33,8 @@ def create_wsgi_app(worker: bool = True) -> Any:
             raise
         log.error("not serving: %s", known.user_message)
         raise SystemExit(WORKER_BOOT_ERROR) from None
-    container.start_background(worker=worker)
+    if worker:
+        container.start_background()
     _CONTAINERS.append(container)
     freeze_startup_heap()
     return container.web

@@ -172,6 +172,31 @@ def test_a_serving_process_freezes_its_start_up_heap_out_of_the_collectors_way(e
     assert frozen > 50_000 and tracked < frozen / 10, done.stdout
 
 
+THREADS = """
+import sys, threading
+from bot.runtime.wsgi import create_wsgi_app, shutdown_workers
+create_wsgi_app(worker=sys.argv[1] == "worker")
+print(" ".join(sorted(thread.name for thread in threading.enumerate())))
+shutdown_workers()
+"""
+
+
+@pytest.mark.parametrize("shape", ["web", "worker"])  # the Procfile's web; `pam-bot serve`'s (a worker in-process)
+def test_the_procfile_s_web_process_runs_nothing_beside_its_requests(env: dict[str, str], shape: str) -> None:
+    """The Procfile's web records and acks, nothing else: the scheduler's sweeps and the audit trail's checkpoints
+    and shipping run in `pam-bot work` (and in `pam-bot serve`, which has a worker in-process), not on the
+    interpreter that answers Slack."""
+    assert subprocess.run(["pam-bot", "db", "upgrade"], env=env, capture_output=True, timeout=60).returncode == 0
+    done = subprocess.run([str(BIN / "python"), "-c", THREADS, shape], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    threads = done.stdout.split()
+    if shape == "web":
+        assert threads == ["MainThread"], threads
+    else:
+        assert "pam-audit" in threads and any(name.startswith("APScheduler") for name in threads), threads
+
+
 WORKER_MODULES = """
 import os, sys
 import bot.cli, bot.runtime.serve  # what `pam-bot work` imports before it builds
