@@ -26,6 +26,7 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -177,8 +178,9 @@ def main() -> None:
           f"target: p99 ratio ≤ {TARGET}\n")
     print(table(["clients", "request", "n", "pam-bot p50/p95/p99", "bare Bolt p50/p95/p99", "ratio p50/p99",
                  "p99 ≤ target", "rate bot/bare", "non-200 bot/bare"], rows))
+    cores = os.cpu_count() or 1
     print("\nCPU per request while each level was sent, ms: the web's processes / `pam-bot work` / PostgreSQL / the "
-          "load generator / the whole machine (2 cores give 2 ms of CPU per ms)\n")
+          f"load generator / the whole machine ({cores} cores give {cores} ms of CPU a millisecond)\n")
     print(table(["clients", "request", "pam-bot", "bare Bolt"], spent))
     if handled:
         print("\nTime in gunicorn's handler (the app's call and the answer written), p50 / p99 in ms; the rest of a "
