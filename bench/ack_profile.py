@@ -30,13 +30,13 @@ from typing import Any
 from harness import APPROVERS, BOT_TOKEN, CHANNEL, SIGNING_SECRET, add_requesters, arguments, bot_env, database, \
     machine, sandbox, seed
 from load import Prepared, approvals, commands, table, wait_until
-import psycopg
 from sqlalchemy import event
 
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.runtime.container import Container, build
 from sandbox.slack_api import SlackApiStandIn
+from sandbox.sql_statements import sent_statements
 
 WARM_UP = 5  # requests of each kind sent first and not counted (first-use imports, caches, pool connections)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -86,21 +86,10 @@ def counted(run: Pass, engine: Any, slack: SlackApiStandIn) -> Iterator[None]:
     def begin(_conn: Any) -> None:
         run.statements["(transactions)"] += 1
 
-    class Counted(psycopg.Cursor[Any]):
-        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            statement(None, None, str(query))
-            return super().execute(query, *args, **kwargs)
-
-    def lent(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.cursor_factory = Counted
-
-    def returned(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.cursor_factory = psycopg.Cursor
-
     before = len(slack.calls)
     hooks: list[tuple[Any, str, Any]] = []
     if engine is not None:
-        hooks = [(engine, "begin", begin), *([(engine.pool, "checkout", lent), (engine.pool, "checkin", returned)]
+        hooks = [(engine, "begin", begin), *(sent_statements(engine, lambda first: statement(None, None, first))
                                              if engine.dialect.name == "postgresql" else
                                              [(engine, "before_cursor_execute", statement)])]
     for target, name, hook in hooks:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-import psycopg
 import pytest
 from slack_bolt import App
 from slack_bolt.listener.listener import Listener
 from slack_bolt.middleware.custom_middleware import CustomMiddleware
 from sqlalchemy import event, select
 
+from sandbox.sql_statements import sent_statements
 from storage.models import Account, Resource
 from tests.e2e.test_access_flow import ask
 from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
@@ -49,17 +49,6 @@ def ack_cost(bot: Bot) -> Iterator[AckCost]:
     cost, engine, sqlite = AckCost(), bot.container.engine, bot.engine.dialect.name == "sqlite"
     autocommit = lambda conn: conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"  # noqa: E731
 
-    class Counted(psycopg.Cursor[Any]):
-        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            cost.statements.append(str(query).split(None, 1)[0].upper())
-            return super().execute(query, *args, **kwargs)
-
-    def lent(dbapi_connection: Any, *args: Any) -> None:
-        dbapi_connection.cursor_factory = Counted
-
-    def returned(dbapi_connection: Any, *args: Any) -> None:
-        dbapi_connection.cursor_factory = psycopg.Cursor
-
     def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
         cost.executed.append(text.split(None, 1)[0].upper())
         if sqlite:
@@ -87,7 +76,7 @@ def ack_cost(bot: Bot) -> Iterator[AckCost]:
     hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", begin), (engine, "commit", commit),
              (bot.db, "after_begin", orm_begin)]
     if not sqlite:
-        hooks += [(engine.pool, "checkout", lent), (engine.pool, "checkin", returned)]
+        hooks += sent_statements(engine, cost.statements.append)
     for target, name, hook in hooks:
         event.listen(target, name, hook)
     before = len(bot.slack.calls)
