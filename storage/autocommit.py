@@ -1,9 +1,14 @@
-"""The ack's one statement on PostgreSQL, sent by psycopg and committed as it is sent (autocommit): the web path's
-insert into the inbox without SQLAlchemy's transaction and execution context around it. Unlike a repository's
-statements, this one commits by itself; a row is durable once `send_interaction` returns."""
+"""What the web path sends on PostgreSQL by psycopg in autocommit, without SQLAlchemy's transaction and execution
+context around it: the ack's one statement, the insert into the inbox (durable once `send_interaction` returns),
+and, after it, the announcement that wakes the workers of other processes (`Announcer`). Unlike a repository's
+statements, these commit by themselves."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -16,6 +21,16 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from storage.repositories.interactions import INSERT, interaction_row
 from storage.types import UtcDateTime
+
+log = logging.getLogger(__name__)
+CHANNEL = "pam_inbox"  # what the workers LISTEN on (bot/runtime/wakeups.py); the payload names the inbox's schema
+# The announcement: a transaction of its own, sent as one string (one round trip), that NOTIFYs with the schema of
+# the `interactions` table this connection's search path finds. A transaction that NOTIFYs holds a lock that is one
+# for the whole server while it commits; committed without waiting for the disk, it holds it for a moment only.
+# Losing it in a crash of the server loses no work: the rows it announces were committed before it, and the
+# workers' poll finds them.
+ANNOUNCE = ("BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('pam_inbox', n.nspname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('interactions'); COMMIT")
 
 
 def sends_directly(engine: Engine) -> bool:
@@ -35,18 +50,30 @@ def send_interaction(engine: Engine, kind: str, body: dict[str, Any], now: datet
     values = {**interaction_row(kind, body, now, lease_until), "body": Json(body),
               "created_at": times.process_bind_param(now, engine.dialect),
               "lease_until": times.process_bind_param(lease_until, engine.dialect)}
-    sql = _sent(engine.dialect)
+    with _autocommitted(engine, _sent(engine.dialect)) as driver:
+        found = driver.execute(_sent(engine.dialect), values).fetchone()
+    assert found is not None  # INSERT … RETURNING returns its row
+    return int(found[0])
+
+
+@contextmanager
+def _autocommitted(engine: Engine, sql: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection the engine's pool lends (`Engine.raw_connection`: its checks before lending apply) in
+    autocommit for the block; the driver's errors raised as SQLAlchemy's (naming `sql`); a connection that broke is
+    not lent again."""
     try:
         lent = engine.raw_connection()  # the pool hands on the driver's own error when it cannot connect
     except psycopg.Error as error:
         raise _as_sqlalchemy(sql, error) from error
     driver: psycopg.Connection[Any] = lent.driver_connection  # type: ignore[assignment]  # psycopg on this engine
     try:
-        driver.autocommit = True  # one round trip: the INSERT commits by itself
+        driver.autocommit = True
         try:
-            found = driver.execute(sql, values).fetchone()
+            yield driver
         finally:
             if not driver.broken:
+                if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    driver.execute("ROLLBACK")  # a string of statements that failed between its BEGIN and COMMIT
                 driver.autocommit = False  # as the pool lends its connections
     except psycopg.Error as error:
         if driver.broken or driver.closed:
@@ -54,8 +81,64 @@ def send_interaction(engine: Engine, kind: str, body: dict[str, Any], now: datet
         raise _as_sqlalchemy(sql, error) from error
     finally:
         lent.close()
-    assert found is not None  # INSERT … RETURNING returns its row
-    return int(found[0])
+
+
+class Announcer:
+    """Wakes the workers of other processes (LISTEN `pam_inbox`) for rows this process recorded, apart from the
+    rows' own commits: an insert that NOTIFYs makes every concurrent ack's commit wait for the one before it to
+    reach the disk (migration 0018). A call never waits for the database: it marks an announcement due, and one
+    thread sends it, once for every call made while it was sending the last, so a burst of acks sends a few, not
+    one each. A failure is logged once until an announcement goes again; the workers' poll finds the rows
+    meanwhile."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.rounds = 0  # announcements tried
+        self._state = threading.Condition()  # guards the rest but `_failing` (the thread's own)
+        self._due = False  # a call came since the last round began
+        self._sending = False
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    def __call__(self) -> None:
+        with self._state:
+            self._due = True
+            self._state.notify()
+            if self._thread is None or not self._thread.is_alive():  # not started, or started before a fork
+                self._thread = threading.Thread(target=self._run, name="pam-announce", daemon=True)
+                self._thread.start()
+
+    def settled(self, timeout: float) -> bool:
+        """Wait until every call so far has been announced (or tried); False if that took longer than `timeout`."""
+        with self._state:
+            return self._state.wait_for(lambda: not self._due and not self._sending, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._state:
+                self._state.wait_for(lambda: self._due)
+                self._due, self._sending = False, True  # a call from here on is announced by the next round
+            try:
+                self._send()
+            finally:
+                with self._state:
+                    self._sending = False
+                    self.rounds += 1
+                    self._state.notify_all()
+
+    def _send(self) -> None:
+        try:
+            with _autocommitted(self.engine, ANNOUNCE) as driver:
+                driver.execute(ANNOUNCE)
+        except DatabaseError as error:
+            if not self._failing:
+                log.warning("could not wake the workers of other processes (%s); their poll finds the new work "
+                            "meanwhile", type(error.orig or error).__name__)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("waking the workers of other processes again")
+        self._failing = False
 
 
 def _as_sqlalchemy(sql: str, error: psycopg.Error) -> DatabaseError:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration (tests/storage/test_schema.py checks it against alembic's head). A process whose database is
 # there already never imports alembic: it and its templates (mako, pygments) are 12 MiB of every worker's memory.
-SCHEMA_HEAD = "0017"
+SCHEMA_HEAD = "0018"
 # A pooled PostgreSQL connection idle this long is pinged before it is lent out; one used more recently is not
 # (a ping is a round trip, and a grant checks out a connection for each of its transactions).
 PING_AFTER_IDLE_SECONDS = 1.0

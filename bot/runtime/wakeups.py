@@ -1,7 +1,7 @@
-"""Cross-process wake-ups on PostgreSQL: a web process's insert into the inbox NOTIFYs (a trigger, migration 0013),
-and each worker LISTENs, so a job recorded by another process starts at once instead of at the worker's next poll.
-A channel belongs to the whole database: the notification names the inbox's schema (migration 0016), and a worker
-wakes only for its own.
+"""Cross-process wake-ups on PostgreSQL: a web process announces the rows it recorded once they are committed
+(storage/autocommit.py `Announcer`, a NOTIFY of its own), and each worker LISTENs, so a job recorded by another
+process starts at once instead of at the worker's next poll. A channel belongs to the whole database: the
+notification names the inbox's schema, and a worker wakes only for its own.
 
 Polling stays as the fallback: a lost connection only makes pickup as slow as the poll until it is back.
 """
@@ -16,8 +16,9 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import URL
 
+from storage.autocommit import CHANNEL
+
 log = logging.getLogger(__name__)
-CHANNEL = "pam_inbox"  # the trigger's pg_notify channel
 RECONNECT_SECONDS = 5.0
 STOP_CHECK_SECONDS = 0.1  # how long a wait for notifications lasts before the thread checks whether to stop
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.autocommit import send_interaction, sends_directly
+from storage.autocommit import Announcer, send_interaction, sends_directly
 from storage.repositories.interactions import InteractionRepository, add_interaction
 
 Clock = Callable[[], datetime]
@@ -49,7 +49,7 @@ class Inbox:
         self.db, self.clock, self.lease = db, clock, lease
         self._listeners: list[Callable[[], None]] = []
         self._taker: Taker | None = None
-        self._insert = _inserter(db)
+        self._insert, self.announcer = _inserter(db)  # announcer: None on SQLite
 
     def on_record(self, wake: Callable[[], None]) -> None:
         """Call `wake` after every insert no worker took (an in-process worker starts at once instead of at its next
@@ -75,6 +75,8 @@ class Inbox:
         if taker is not None:
             taker.take(Job(interaction_id, kind, clean, 1, now))
             return interaction_id
+        if self.announcer is not None:
+            self.announcer()  # the workers of other processes, once the row is committed (it is by now)
         for wake in self._listeners:
             wake()
         return interaction_id
@@ -107,18 +109,21 @@ class Inbox:
 Insert = Callable[[str, dict[str, Any], datetime, datetime | None], int]
 
 
-def _inserter(db: sessionmaker[Session]) -> Insert:
-    """How `record` writes its row on the engine of `db`, committed when it returns. On PostgreSQL the driver sends
-    the INSERT in autocommit (`send_interaction`): one round trip instead of BEGIN, INSERT, COMMIT, durable all the
-    same. SQLite keeps a transaction of its own with its BEGIN IMMEDIATE: a connection, not an ORM session."""
+def _inserter(db: sessionmaker[Session]) -> tuple[Insert, Announcer | None]:
+    """How `record` writes its row on the engine of `db`, committed when it returns, and how it tells the workers
+    of other processes. On PostgreSQL the driver sends the INSERT in autocommit (`send_interaction`): one round trip
+    instead of BEGIN, INSERT, COMMIT, durable all the same; an `Announcer` wakes the other processes' workers after
+    it. SQLite keeps a transaction of its own with its BEGIN IMMEDIATE (a connection, not an ORM session), and has
+    no other processes to wake."""
     with db() as session:
         bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     if sends_directly(engine):
-        return lambda kind, body, now, lease_until: send_interaction(engine, kind, body, now, lease_until)
+        return (lambda kind, body, now, lease_until: send_interaction(engine, kind, body, now, lease_until),
+                Announcer(engine))
 
     def insert(kind: str, body: dict[str, Any], now: datetime, lease_until: datetime | None) -> int:
         with engine.begin() as connection:
             return add_interaction(connection, kind, body, now, lease_until=lease_until)
 
-    return insert
+    return insert, None

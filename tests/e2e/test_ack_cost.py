@@ -27,11 +27,15 @@ from tests.fixtures_bot import APPROVER, CHANNEL, REQUESTER, Bot
 # On PostgreSQL the INSERT commits by itself (autocommit): one round trip. SQLite takes its write lock first
 # (BEGIN IMMEDIATE) and commits after; both are local calls there. Before, PostgreSQL also got BEGIN and COMMIT.
 STATEMENTS_PER_ACK = {"postgresql": ["INSERT"], "sqlite": ["BEGIN", "INSERT", "COMMIT"]}
+# After the ack, off its path: on PostgreSQL the row is announced to the workers of other processes, a transaction of
+# its own sent as one string (storage/autocommit.py); before migration 0018 the INSERT itself notified.
+ANNOUNCED = {"postgresql": ["BEGIN;"], "sqlite": []}
 
 
 @dataclass
 class AckCost:
     statements: list[str] = field(default_factory=list)  # first word of each the database gets, BEGIN/COMMIT too
+    announced: list[str] = field(default_factory=list)  # the same, sent by the thread that announces new rows
     executed: list[str] = field(default_factory=list)  # first word of each SQLAlchemy executed
     orm_transactions: int = 0
     slack_calls: list[str] = field(default_factory=list)
@@ -76,13 +80,17 @@ def ack_cost(bot: Bot) -> Iterator[AckCost]:
     hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", begin), (engine, "commit", commit),
              (bot.db, "after_begin", orm_begin)]
     if not sqlite:
-        hooks += sent_statements(engine, cost.statements.append)
+        hooks += sent_statements(engine, lambda word: (
+            cost.announced if threading.current_thread().name == "pam-announce" else cost.statements).append(word))
+    announcer = bot.container.inbox.announcer
+    assert announcer is None or announcer.settled(10), "an earlier announcement is still being sent"
     for target, name, hook in hooks:
         event.listen(target, name, hook)
     before = len(bot.slack.calls)
     threading.setprofile(profile)  # threads started from now on: the HTTP server's thread for the request
     try:
         yield cost
+        assert announcer is None or announcer.settled(10), "the ack's announcement was not sent"
     finally:
         threading.setprofile(None)  # type: ignore[arg-type]  # typeshed lacks None; the docs allow it
         for target, name, hook in hooks:
@@ -103,6 +111,7 @@ def test_an_approve_click_is_acknowledged_with_one_insert_and_nothing_else(bot: 
     with ack_cost(bot) as cost:
         approve()
     assert cost.statements == STATEMENTS_PER_ACK[bot.engine.dialect.name]
+    assert cost.announced == ANNOUNCED[bot.engine.dialect.name]
     assert cost.orm_transactions == 0
     assert cost.slack_calls == []
     assert (cost.bolt_dispatches, cost.listeners_tried, cost.our_middleware) == (0, 0, 0)  # recorded directly

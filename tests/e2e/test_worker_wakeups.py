@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -15,9 +16,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
-from bot.runtime.wakeups import CHANNEL, Wakeups
+from bot.runtime.wakeups import CHANNEL, Wakeups, inbox_schema as wakeups_schema
 from bot.runtime.worker import Worker
 from bot.services.inbox import Inbox, Job
+from storage.autocommit import Announcer, send_interaction
 from storage.db import create_db_engine, make_sessionmaker, upgrade
 from tests.conftest import _with_schema, postgres_url
 from tests.e2e.helpers import wait_for
@@ -204,3 +206,46 @@ def test_a_worker_is_woken_only_by_its_own_installations_jobs(
                 our_engine.dispose()
     finally:
         worker.stop()
+
+
+def test_an_ack_s_commit_sends_no_notification_and_the_row_is_announced_after_it(
+        database_url: str, engine: Engine, clock: ManualClock) -> None:
+    # A transaction that NOTIFYs holds a lock, one for the whole server, from its commit until the commit is on
+    # disk: with the notification inside the ack's insert (a trigger, before migration 0018), concurrent acks
+    # committed one at a time. The ack's statement now commits alone; the process announces the row after it.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no other processes to wake")
+    listener = listen(database_url, engine)
+    assert listener is not None
+    web_engine, web = web_process_inbox(database_url, clock)
+    try:
+        send_interaction(web_engine, "command", {"command": "/pam", "text": "help"}, clock())
+        assert [n.payload for n in listener.notifies(timeout=0.5)] == [], "the ack's own commit sent a notification"
+        recorded = web.record("command", {"command": "/pam", "text": "status"})
+        heard = next(listener.notifies(timeout=10), None)
+        assert heard is not None, "the recorded row was not announced"
+        assert heard.payload == wakeups_schema(listener)
+        with engine.connect() as connection:  # a worker woken by it finds the row
+            assert connection.execute(text("SELECT count(*) FROM interactions WHERE id = :id"),
+                                      {"id": recorded}).scalar_one() == 1
+    finally:
+        listener.close()
+        web_engine.dispose()
+
+
+def test_an_announcement_that_cannot_be_sent_is_one_warning_and_the_next_one_is_tried(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The rows are committed before they are announced: a database that cannot be reached for the announcement
+    # costs the workers of other processes their poll, and the web process one line, not one per request.
+    unreachable = create_db_engine("postgresql+psycopg://pam@127.0.0.1:1/pam?connect_timeout=2")
+    announce = Announcer(unreachable)
+    try:
+        with caplog.at_level(logging.INFO, logger="storage.autocommit"):
+            for n in range(1, 4):
+                announce()
+                wait_for(lambda n=n: announce.rounds >= n, "the announcement to be tried")
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1, warnings
+        assert "poll" in warnings[0] and "\n" not in warnings[0]
+    finally:
+        unreachable.dispose()
