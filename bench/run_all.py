@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("profile_grant.py", "write_cost.py", "ack_latency.py", "modal_open.py", "approve_to_dm.py", "burst.py",
-           "scheduler_tick.py", "idle_cpu.py")
+SCRIPTS = ("profile_grant.py", "write_cost.py", "ack_commits.py", "ack_latency.py", "modal_open.py", "approve_to_dm.py",
+           "burst.py", "scheduler_tick.py", "idle_cpu.py")
 
 
 def main(argv: list[str]) -> int:
