@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ack_latency.py [--db sqlite|postgresql] [--quick] [--samples N] [--repeat R]
                                           [--web-workers N] [--work-processes W] [--pause-work]
-                                          [--baseline poll|sync] [--handler-times]
+                                          [--baseline poll|sync] [--handler-times] [--split-cores]
 
 On PostgreSQL pam-bot runs as the Procfile deploys it: a gunicorn web (production settings,
 `create_wsgi_app(worker=False)`: it verifies, records and acks) and a separate `pam-bot work` process that does
@@ -16,7 +16,10 @@ after), which splits the web path's own cost from the worker's competition for t
 own Bolt apps run) instead of Bolt's default, whose 10 ms ack poll the issue's targets were set against
 (bench/bare_app.py): Bolt's fastest ack, which records nothing. `--handler-times` adds how long each request spent
 in gunicorn's handler (the app's call and the answer written, bench/gunicorn_conf.py), to split a client's latency
-into that and the wait before it (to be accepted and read, behind the requests in hand).
+into that and the wait before it (to be accepted and read, behind the requests in hand). `--split-cores` (PostgreSQL,
+two cores or more) runs both web servers, and the load generator, on half of the cores and pam-bot's work, PostgreSQL
+and the stand-ins on the other half, as a deployment whose web runs on hosts of its own does; both servers get the
+same core(s) and the same load generator there, and the affinities are put back after.
 Every run also prints the CPU each part of the machine used per request while a level was sent (from /proc): the
 server's gunicorn processes, `pam-bot work`, PostgreSQL, the load generator and the whole machine, so that a ratio
 can be read against what each server costs and what else shared the cores.
@@ -30,13 +33,14 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, database, machine, sandbox, seed
 from load import Prepared, Result, Sender, approvals, commands, ms, table, wait_until
-from server import (BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, cpu_seconds, cpu_used, deployment, gunicorn,
-                    machine_busy_seconds, postgres_pids)
+from server import (BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, Split, cores_split, cpu_seconds, cpu_used,
+                    deployment, gunicorn, machine_busy_seconds, postgres_pids)
 
 from sandbox.slack_api import SlackApiStandIn
 
@@ -69,9 +73,11 @@ class Spent:
         return " / ".join(f"{value:.2f}" for value in each)
 
 
-def send(url: str, items: list[Prepared], clients: int, web: list[int], work: list[int]) -> tuple[Result, Spent]:
-    """Send `items` from a fresh client process (started before the clock) and the CPU each part used meanwhile."""
-    with Sender() as sender:
+def send(url: str, items: list[Prepared], clients: int, web: list[int], work: list[int],
+         split: Split | None) -> tuple[Result, Spent]:
+    """Send `items` from a fresh client process (started before the clock; on the web's cores with a `split`) and the
+    CPU each part used meanwhile."""
+    with Sender(split.web if split else None) as sender:
         sender.ready()
         before, busy = [cpu_seconds(web), cpu_seconds(work), cpu_seconds(postgres_pids())], machine_busy_seconds()
         result = sender.send(url, items, clients)
@@ -108,6 +114,9 @@ def options(parser: argparse.ArgumentParser) -> None:
                              "targets' baseline) or in the request's thread (process_before_response=True)")
     parser.add_argument("--handler-times", action="store_true",
                         help="also print the time each request spent in gunicorn's handler, for both servers")
+    parser.add_argument("--split-cores", action="store_true",
+                        help="both web servers and the load generator on half of the cores; the work processes, "
+                             "PostgreSQL and the stand-ins on the other half (the web on hosts of its own)")
 
 
 def main() -> None:
@@ -123,7 +132,9 @@ def main() -> None:
     p99s: dict[tuple[int, str], list[tuple[float, float]]] = {}
     handled: list[list[str]] = []  # rows of the handler-time table
     spent: list[list[str]] = []  # rows of the CPU table
-    with tempfile.TemporaryDirectory() as tmp, sandbox() as box, database(args.db, Path(tmp)) as url:
+    split: Split | None = None
+    with tempfile.TemporaryDirectory() as tmp, sandbox() as box, database(args.db, Path(tmp)) as url, \
+            ExitStack() as later:
         env = bot_env(box, url)
         (account,) = seed(box, env)
         spans = {name: HandlerTimes(Path(tmp) / f"handler-{name}") for name in ("bot", "bare")}
@@ -135,6 +146,7 @@ def main() -> None:
             shape = bot.describe()
             bot_web, bot_work = [bot.web.process.pid, *bot.web.worker_pids()], [p.pid for p in bot.workers]
             bare_web = [bare.process.pid, *bare.worker_pids()]
+            split = later.enter_context(cores_split([*bot_web, *bare_web], bot_work)) if args.split_cores else None
             for run in range(args.repeat):
                 for clients in LEVELS:
                     users = add_requesters(box.slack, samples)
@@ -143,21 +155,22 @@ def main() -> None:
                     for each in spans.values():
                         each.take()  # health checks, the previous level's stragglers
                     with bot.work_paused(args.pause_work):
-                        bot_cmd, bot_cmd_cpu = send(bot.events_url, prepared, clients, bot_web, bot_work)
+                        bot_cmd, bot_cmd_cpu = send(bot.events_url, prepared, clients, bot_web, bot_work, split)
                     bot_spans = {"/pam access": spans["bot"].take()}
                     wait_until(lambda: len(pending_cards(box.slack)) >= samples, 600, "approval cards")
                     time.sleep(1)  # the cards' outbox rows settle: the worker is idle before it may be paused
                     clicks = approvals(box.slack, APPROVERS[0], pending_cards(box.slack))
                     granted = links_sent(box.slack)
                     with bot.work_paused(args.pause_work):
-                        bot_click, bot_click_cpu = send(bot.events_url, clicks, clients, bot_web, bot_work)
+                        bot_click, bot_click_cpu = send(bot.events_url, clicks, clients, bot_web, bot_work, split)
                     bot_spans["Approve"] = spans["bot"].take()
                     drain = wait_until(lambda granted=granted: links_sent(box.slack) >= granted + samples, 900,
                                        "console-link DMs")
                     time.sleep(1)  # let the last card updates finish before the baseline runs
-                    bare_cmd, bare_cmd_cpu = send(bare.events_url, commands(box.slack, asks), clients, bare_web, [])
+                    bare_cmd, bare_cmd_cpu = send(bare.events_url, commands(box.slack, asks), clients, bare_web, [],
+                                                  split)
                     bare_spans = {"/pam access": spans["bare"].take()}
-                    bare_click, bare_click_cpu = send(bare.events_url, clicks, clients, bare_web, [])
+                    bare_click, bare_click_cpu = send(bare.events_url, clicks, clients, bare_web, [], split)
                     bare_spans["Approve"] = spans["bare"].take()
                     if args.handler_times:
                         handled += [[str(clients), kind, in_handler(bot_spans[kind]), in_handler(bare_spans[kind])]
@@ -170,10 +183,11 @@ def main() -> None:
                         p99s.setdefault((clients, kind), []).append((mine.percentile(99), theirs.percentile(99)))
                     print(f"  run {run + 1}, {clients} clients done; grants drained {drain:.1f} s after the last "
                           f"click", flush=True)
+    placed = f"; {split.describe()}" if split else ""
     paused = "; the work processes stopped while pam-bot's requests are timed" if args.pause_work else ""
     baseline = "acking in the request's thread" if args.baseline == "sync" else "acking through its 10 ms ack poll"
     print(f"\nAck latency over HTTP, {args.db}: pam-bot = {shape}{paused}; bare Bolt {baseline}, on the same gunicorn "
-          f"settings; {machine()}")
+          f"settings{placed}; {machine()}")
     print("p50 / p95 / p99 in ms, measured by the clients; ratio = pam-bot / bare Bolt; rate in requests/s; "
           f"target: p99 ratio ≤ {TARGET}\n")
     print(table(["clients", "request", "n", "pam-bot p50/p95/p99", "bare Bolt p50/p95/p99", "ratio p50/p99",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
+import os
 import statistics
 import threading
 import time
@@ -94,7 +95,11 @@ class Result:
 
 
 class Sender:
-    """A client process kept for many sends (starting one takes seconds: it imports the bench's modules)."""
+    """A client process kept for many sends (starting one takes seconds: it imports the bench's modules); with
+    `cores`, it runs on those cores only."""
+
+    def __init__(self, cores: set[int] | None = None) -> None:
+        self.cores = cores
 
     def __enter__(self) -> Sender:
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -105,6 +110,8 @@ class Sender:
 
     def ready(self) -> None:
         """Start the process and import what it needs now, so that what it costs is not counted in a send."""
+        if self.cores:
+            self._pool.submit(os.sched_setaffinity, 0, self.cores).result()  # its client threads inherit it
         self._pool.submit(time.process_time).result()
 
     def send(self, url: str, items: list[Prepared], concurrency: int) -> Result:

@@ -244,6 +244,68 @@ def machine_busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / TICK  # less idle and iowait
 
 
+def tasks_of(pid: int) -> list[int]:
+    """The thread ids of a process (a CPU affinity belongs to each thread; a new thread takes its creator's)."""
+    try:
+        return [int(entry.name) for entry in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:  # it has ended
+        return []
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which cores the web servers (and the load generator, whose cost is the same for both servers) run on, and
+    which the rest: the work processes, PostgreSQL and the stand-ins."""
+
+    web: set[int]
+    rest: set[int]
+
+    def describe(self) -> str:
+        return (f"the web servers and the load generator on core(s) {sorted(self.web)}; the work processes, "
+                f"PostgreSQL and the stand-ins on core(s) {sorted(self.rest)}")
+
+
+@contextmanager
+def cores_split(web: list[int], rest: list[int]) -> Iterator[Split]:
+    """The `web` processes (gunicorn masters and workers, every thread) on the first half of the machine's cores;
+    this process (its threads: the stand-ins), the `rest` (`pam-bot work`) and every PostgreSQL process on the other
+    half, as if the web ran on hosts of its own. Processes started meanwhile take their parent's half (the backends
+    PostgreSQL forks); a load generator is placed with `Sender(split.web)`. Every affinity changed is put back after;
+    a PostgreSQL process forked meanwhile gets the widest one its server's processes had."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--split-cores needs at least two cores")
+    split = Split(set(cores[: len(cores) // 2]), set(cores[len(cores) // 2:]))
+    changed: dict[int, set[int]] = {}
+
+    def pin(pids: list[int], to: set[int]) -> None:
+        for pid in pids:
+            for tid in tasks_of(pid):
+                try:
+                    changed.setdefault(tid, os.sched_getaffinity(tid))
+                    os.sched_setaffinity(tid, to)
+                except OSError:  # it ended, or it is not ours to move
+                    continue
+
+    database = postgres_pids()
+    was = {pid: os.sched_getaffinity(pid) for pid in database}
+    try:
+        pin(web, split.web)
+        pin([os.getpid(), *rest, *database], split.rest)
+        yield split
+    finally:
+        widest = max(was.values(), key=len, default=set(cores))
+        for tid, mask in changed.items():
+            try:
+                os.sched_setaffinity(tid, mask)
+            except OSError:
+                continue
+        for pid in postgres_pids():  # backends forked while the postmaster was pinned
+            try:
+                os.sched_setaffinity(pid, was.get(pid, widest))
+            except OSError:
+                continue
+
 __all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "HandlerTimes", "Server",
-           "cpu_seconds", "cpu_used", "deployment", "gunicorn", "hwm_kib", "machine_busy_seconds", "postgres_pids",
-           "rss_kib", "threads_of"]
+           "Split", "cores_split", "cpu_seconds", "cpu_used", "deployment", "gunicorn", "hwm_kib",
+           "machine_busy_seconds", "postgres_pids", "rss_kib", "threads_of"]
