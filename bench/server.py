@@ -306,6 +306,7 @@ def cores_split(web: list[int], rest: list[int]) -> Iterator[Split]:
             except OSError:
                 continue
 
+
 __all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "HandlerTimes", "Server",
            "Split", "cores_split", "cpu_seconds", "cpu_used", "deployment", "gunicorn", "hwm_kib",
            "machine_busy_seconds", "postgres_pids", "rss_kib", "threads_of"]
