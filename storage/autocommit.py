@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
 from storage.repositories.interactions import INSERT, interaction_row
 from storage.types import UtcDateTime
@@ -130,10 +130,10 @@ class Announcer:
         try:
             with _autocommitted(self.engine, ANNOUNCE) as driver:
                 driver.execute(ANNOUNCE)
-        except DatabaseError as error:
+        except SQLAlchemyError as error:  # the driver's errors, and the pool's (no connection free in time)
             if not self._failing:
                 log.warning("could not wake the workers of other processes (%s); their poll finds the new work "
-                            "meanwhile", type(error.orig or error).__name__)
+                            "meanwhile", type(getattr(error, "orig", None) or error).__name__)
             self._failing = True
             return
         if self._failing:

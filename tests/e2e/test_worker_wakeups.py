@@ -249,3 +249,29 @@ def test_an_announcement_that_cannot_be_sent_is_one_warning_and_the_next_one_is_
         assert "poll" in warnings[0] and "\n" not in warnings[0]
     finally:
         unreachable.dispose()
+
+
+def test_an_announcement_that_finds_no_free_connection_is_one_warning_and_the_next_one_goes(
+        database_url: str, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    # A web process whose pool is lent out to its request threads: the announcement waits its turn, then gives up
+    # with one line (the workers' poll finds the rows) and is sent the next time, with no thread lost on the way.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no other processes to wake")
+    small = create_db_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    announce = Announcer(small)
+    listener = listen(database_url, engine)
+    assert listener is not None
+    try:
+        with caplog.at_level(logging.INFO, logger="storage.autocommit"):
+            held = small.raw_connection()  # every connection the pool has
+            announce()
+            wait_for(lambda: announce.rounds >= 1, "the announcement to be tried")
+            held.close()
+            announce()
+            wait_for(lambda: announce.rounds >= 2, "the announcement to be tried again")
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "TimeoutError" in warnings[0], warnings
+        assert [n.payload for n in listener.notifies(timeout=5, stop_after=1)] == [wakeups_schema(listener)]
+    finally:
+        listener.close()
+        small.dispose()
