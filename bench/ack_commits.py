@@ -23,7 +23,7 @@ from pathlib import Path
 
 from alembic import command
 from harness import arguments, database, machine
-from load import table
+from load import Result, table
 from sqlalchemy import Engine, text
 
 from bot.clock import utcnow
@@ -39,7 +39,7 @@ BODY = {"command": "/pam", "text": "access bench acct0 30m bench run", "user_id"
         "trigger_id": "1.2.abc"}
 
 
-def timed(record: Callable[[], object], threads: int, acks: int) -> tuple[list[float], float]:
+def timed(record: Callable[[], object], threads: int, acks: int) -> Result:
     """`acks` calls of `record` shared by `threads` threads started together: each call's seconds, and the wall."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -63,11 +63,7 @@ def timed(record: Callable[[], object], threads: int, acks: int) -> tuple[list[f
     began = time.perf_counter()
     for worker in workers:
         worker.join()
-    return sorted(latencies), time.perf_counter() - began
-
-
-def pct(values: list[float], p: float) -> str:
-    return f"{values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000:.2f}"
+    return Result(latencies, [200] * len(latencies), time.perf_counter() - began)
 
 
 def main() -> None:
@@ -99,13 +95,13 @@ def main() -> None:
                     time.sleep(0.3)
                     clear(engine)
                     before = heard[0]
-                    latencies, wall = timed(record, threads, acks)
+                    result = timed(record, threads, acks)
                     time.sleep(0.3)  # the last announcements are heard
-                    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+                    p50, p99 = result.percentile(50), result.percentile(99)
                     baseline = baseline or p99
-                    rows.append([str(threads), name, str(len(latencies)), pct(latencies, 50), pct(latencies, 99),
-                                 f"{p99 / baseline:.2f}", f"{len(latencies) / wall:.0f}",
-                                 f"{100 * (heard[0] - before) / len(latencies):.1f}"])
+                    rows.append([str(threads), name, str(len(result.latencies)), f"{p50 * 1000:.2f}",
+                                 f"{p99 * 1000:.2f}", f"{p99 / baseline:.2f}", f"{result.rate:.0f}",
+                                 f"{100 * (heard[0] - before) / len(result.latencies):.1f}"])
                     print(f"  {threads} threads, {name}: done", flush=True)
         finally:
             wakeups.stop()

@@ -28,7 +28,8 @@ CHANNEL = "pam_inbox"  # what the workers LISTEN on (bot/runtime/wakeups.py); th
 # the `interactions` table this connection's search path finds. A transaction that NOTIFYs holds a lock that is one
 # for the whole server while it commits; committed without waiting for the disk, it holds it for a moment only.
 # Losing it in a crash of the server loses no work: the rows it announces were committed before it, and the
-# workers' poll finds them.
+# workers' poll finds them. It names CHANNEL (a string of statements takes no parameters; the wake-up tests listen
+# on CHANNEL and hear it).
 ANNOUNCE = ("BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('pam_inbox', n.nspname) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('interactions'); COMMIT")
 
@@ -50,8 +51,9 @@ def send_interaction(engine: Engine, kind: str, body: dict[str, Any], now: datet
     values = {**interaction_row(kind, body, now, lease_until), "body": Json(body),
               "created_at": times.process_bind_param(now, engine.dialect),
               "lease_until": times.process_bind_param(lease_until, engine.dialect)}
-    with _autocommitted(engine, _sent(engine.dialect)) as driver:
-        found = driver.execute(_sent(engine.dialect), values).fetchone()
+    sql = _sent(engine.dialect)
+    with _autocommitted(engine, sql) as driver:
+        found = driver.execute(sql, values).fetchone()
     assert found is not None  # INSERT … RETURNING returns its row
     return int(found[0])
 

@@ -1,5 +1,5 @@
 """On PostgreSQL, the inbox's insert no longer NOTIFYs: the process that recorded a row announces it after the
-insert has committed (storage/announce.py). A transaction that has sent NOTIFY takes a lock that is one for the
+insert has committed (storage/autocommit.py, `Announcer`). A transaction that has sent NOTIFY takes a lock that is one for the
 whole server while it commits, until its commit record is on disk, so every ack's commit waited for every other
 ack's flush: concurrent acks committed one at a time (bench/RESULTS.md, day ten). The announcement is now a
 transaction of its own, committed without waiting for the disk, and one announces every row recorded while the last
