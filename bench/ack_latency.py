@@ -14,7 +14,10 @@ Each level sends `--samples` requests of each kind (300 by default, enough for a
 after), which splits the web path's own cost from the worker's competition for the same cores.
 `--baseline sync` times the bare app acking in the request's thread (`process_before_response=True`, as pam-bot's
 own Bolt apps run) instead of Bolt's default, whose 10 ms ack poll the issue's targets were set against
-(bench/bare_app.py): Bolt's fastest ack, which records nothing. `--handler-times` adds how long each request spent
+(bench/bare_app.py): Bolt's fastest ack, which records nothing. `--baseline insert` (PostgreSQL) times the bare app
+acking in the request's thread after one INSERT of the body, committed, on a connection of the thread's own: what
+any app that loses nothing it acknowledged does at least, without pam-bot's code; its ratio splits pam-bot's own cost
+from that of writing the request down before the ack. `--handler-times` adds how long each request spent
 in gunicorn's handler (the app's call and the answer written, bench/gunicorn_conf.py), to split a client's latency
 into that and the wait before it (to be accepted and read, behind the requests in hand). `--split-cores` (PostgreSQL,
 two cores or more) runs both web servers, and the load generator, on half of the cores and pam-bot's work, PostgreSQL
@@ -39,14 +42,19 @@ from pathlib import Path
 
 from harness import APPROVERS, CHANNEL, add_requesters, arguments, bot_env, database, machine, sandbox, seed
 from load import Prepared, Result, Sender, approvals, commands, ms, table, wait_until
-from server import (BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, Split, cores_split, cpu_seconds, cpu_used,
-                    deployment, gunicorn, machine_busy_seconds, postgres_pids)
+from server import (BARE_DURABLE_FACTORY, BARE_FACTORY, BARE_SYNC_FACTORY, HandlerTimes, Split, cores_split,
+                    cpu_seconds, cpu_used, deployment, gunicorn, machine_busy_seconds, postgres_pids)
 
 from sandbox.slack_api import SlackApiStandIn
 
 LEVELS = (1, 10, 50)  # concurrent clients
 SAMPLES = 300  # requests of each kind per level and run
 TARGET = 1.25  # pam-bot's p99 / the bare app's p99
+BASELINES = {  # --baseline: the bare app's factory and how it acks
+    "poll": (BARE_FACTORY, "acking through its 10 ms ack poll"),
+    "sync": (BARE_SYNC_FACTORY, "acking in the request's thread"),
+    "insert": (BARE_DURABLE_FACTORY, "acking in the request's thread after one committed INSERT of the body"),
+}
 
 
 def pending_cards(slack: SlackApiStandIn) -> list[dict]:  # type: ignore[type-arg]
@@ -109,9 +117,10 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pause-work", action="store_true",
                         help="stop the `pam-bot work` processes (SIGSTOP) while pam-bot's requests are timed and "
                              "continue them after: the web path's own cost, without the worker competing for the CPU")
-    parser.add_argument("--baseline", choices=("poll", "sync"), default="poll",
+    parser.add_argument("--baseline", choices=tuple(BASELINES), default="poll",
                         help="the bare app's ack: Bolt's default (listeners on an executor, a 10 ms ack poll; the "
-                             "targets' baseline) or in the request's thread (process_before_response=True)")
+                             "targets' baseline), in the request's thread (process_before_response=True), or in the "
+                             "request's thread after one committed INSERT of the body (PostgreSQL)")
     parser.add_argument("--handler-times", action="store_true",
                         help="also print the time each request spent in gunicorn's handler, for both servers")
     parser.add_argument("--split-cores", action="store_true",
@@ -123,6 +132,8 @@ def main() -> None:
     args = arguments(__doc__ or "", options)
     if args.work_processes is None:
         args.work_processes = 1 if args.db == "postgresql" else 0
+    if args.baseline == "insert" and args.db != "postgresql":
+        raise SystemExit("--baseline insert records into PostgreSQL: add --db postgresql")
     if args.pause_work and args.work_processes == 0:
         raise SystemExit("--pause-work needs `pam-bot work` processes (--work-processes 1 or more): an in-process "
                          "worker cannot be stopped apart from the web path")
@@ -141,8 +152,8 @@ def main() -> None:
         timed = (lambda name: spans[name].env(env)) if args.handler_times else (lambda name: env)
         with deployment(timed("bot"), Path(tmp), web_workers=args.web_workers,
                         work_processes=args.work_processes) as bot, \
-                gunicorn(BARE_SYNC_FACTORY if args.baseline == "sync" else BARE_FACTORY, timed("bare"),
-                         Path(tmp) / "bare.log", workers=args.web_workers) as bare:
+                gunicorn(BASELINES[args.baseline][0], timed("bare"), Path(tmp) / "bare.log",
+                         workers=args.web_workers) as bare:
             shape = bot.describe()
             bot_web, bot_work = [bot.web.process.pid, *bot.web.worker_pids()], [p.pid for p in bot.workers]
             bare_web = [bare.process.pid, *bare.worker_pids()]
@@ -185,7 +196,7 @@ def main() -> None:
                           f"click", flush=True)
     placed = f"; {split.describe()}" if split else ""
     paused = "; the work processes stopped while pam-bot's requests are timed" if args.pause_work else ""
-    baseline = "acking in the request's thread" if args.baseline == "sync" else "acking through its 10 ms ack poll"
+    baseline = BASELINES[args.baseline][1]
     print(f"\nAck latency over HTTP, {args.db}: pam-bot = {shape}{paused}; bare Bolt {baseline}, on the same gunicorn "
           f"settings{placed}; {machine()}")
     print("p50 / p95 / p99 in ms, measured by the clients; ratio = pam-bot / bare Bolt; rate in requests/s; "

@@ -22,6 +22,7 @@ BOT_FACTORY = "bot.runtime.wsgi:create_wsgi_app()"  # `pam-bot serve`: the web p
 WEB_FACTORY = "bot.runtime.wsgi:create_wsgi_app(worker=False)"  # the Procfile's web: record and ack only
 BARE_FACTORY = "bare_app:create_wsgi_app()"  # Bolt's default HTTP ack: listeners on an executor, a 10 ms ack poll
 BARE_SYNC_FACTORY = "bare_app:create_wsgi_app(sync=True)"  # the ack in the request's thread (process_before_response)
+BARE_DURABLE_FACTORY = "bare_app:create_wsgi_app(durable=True)"  # as sync, after one INSERT of the body (PostgreSQL)
 
 
 class HandlerTimes:
@@ -307,6 +308,6 @@ def cores_split(web: list[int], rest: list[int]) -> Iterator[Split]:
                 continue
 
 
-__all__ = ["BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment", "HandlerTimes", "Server",
-           "Split", "cores_split", "cpu_seconds", "cpu_used", "deployment", "gunicorn", "hwm_kib",
-           "machine_busy_seconds", "postgres_pids", "rss_kib", "threads_of"]
+__all__ = ["BARE_DURABLE_FACTORY", "BARE_FACTORY", "BARE_SYNC_FACTORY", "BOT_FACTORY", "WEB_FACTORY", "Deployment",
+           "HandlerTimes", "Server", "Split", "cores_split", "cpu_seconds", "cpu_used", "deployment", "gunicorn",
+           "hwm_kib", "machine_busy_seconds", "postgres_pids", "rss_kib", "threads_of"]
