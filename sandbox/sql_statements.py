@@ -12,13 +12,14 @@ from sqlalchemy import Engine
 Hook = tuple[Any, str, Callable[..., None]]
 
 
-def sent_statements(engine: Engine, seen: Callable[[str], None]) -> list[Hook]:
+def sent_statements(engine: Engine, seen: Callable[[str], None], *, whole: bool = False) -> list[Hook]:
     """(target, event, hook) triples to `sqlalchemy.event.listen` (and remove after): while they are listened to,
     each connection the pool of `engine` lends makes cursors that call `seen` with the first word, upper case, of
-    every statement they send; a connection given back makes plain cursors again."""
+    every statement they send (`whole`: the statement's whole text); a connection given back makes plain cursors
+    again."""
     class Counted(psycopg.Cursor[Any]):
         def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            seen(str(query).split(None, 1)[0].upper())
+            seen(str(query) if whole else str(query).split(None, 1)[0].upper())
             return super().execute(query, *args, **kwargs)
 
     def lent(dbapi_connection: Any, *_: Any) -> None:

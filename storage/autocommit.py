@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Json
 from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
@@ -24,14 +25,15 @@ from storage.types import UtcDateTime
 
 log = logging.getLogger(__name__)
 CHANNEL = "pam_inbox"  # what the workers LISTEN on (bot/runtime/wakeups.py); the payload names the inbox's schema
-# The announcement: a transaction of its own, sent as one string (one round trip), that NOTIFYs with the schema of
-# the `interactions` table this connection's search path finds. A transaction that NOTIFYs holds a lock that is one
-# for the whole server while it commits; committed without waiting for the disk, it holds it for a moment only.
-# Losing it in a crash of the server loses no work: the rows it announces were committed before it, and the
-# workers' poll finds them. It names CHANNEL (a string of statements takes no parameters; the wake-up tests listen
-# on CHANNEL and hear it).
-ANNOUNCE = ("BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('pam_inbox', n.nspname) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('interactions'); COMMIT")
+# The schema of the `interactions` table this connection's search path finds, looked up once per process: the
+# lookup costs the server about three times what the announcement does.
+FIND_SCHEMA = ("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE c.oid = to_regclass('interactions')")
+# The announcement: a transaction of its own, sent as one string (one round trip), that NOTIFYs with that schema.
+# A transaction that NOTIFYs holds a lock that is one for the whole server while it commits; committed without
+# waiting for the disk, it holds it for a moment only. Losing it in a crash of the server loses no work: the rows
+# it announces were committed before it, and the workers' poll finds them.
+ANNOUNCE = sql.SQL("BEGIN; SET LOCAL synchronous_commit TO off; NOTIFY {channel}, {schema}; COMMIT")
 
 
 def sends_directly(engine: Engine) -> bool:
@@ -101,6 +103,7 @@ class Announcer:
         self._sending = False
         self._thread: threading.Thread | None = None
         self._failing = False
+        self._announcement: str | None = None  # the thread's own: ANNOUNCE with the schema, once it is known
 
     def __call__(self) -> None:
         with self._state:
@@ -130,8 +133,14 @@ class Announcer:
 
     def _send(self) -> None:
         try:
-            with _autocommitted(self.engine, ANNOUNCE) as driver:
-                driver.execute(ANNOUNCE)
+            with _autocommitted(self.engine, self._announcement or FIND_SCHEMA) as driver:
+                if self._announcement is None:
+                    found = driver.execute(FIND_SCHEMA).fetchone()
+                    if found is None:  # no inbox on this search path: nothing could have been recorded in it
+                        return
+                    self._announcement = ANNOUNCE.format(channel=sql.Identifier(CHANNEL),
+                                                         schema=sql.Literal(found[0])).as_string(driver)
+                driver.execute(self._announcement)
         except SQLAlchemyError as error:  # the driver's errors, and the pool's (no connection free in time)
             if not self._failing:
                 log.warning("could not wake the workers of other processes (%s); their poll finds the new work "

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import URL
 
-from storage.autocommit import CHANNEL
+from storage.autocommit import CHANNEL, FIND_SCHEMA
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 5.0
@@ -68,6 +68,5 @@ class Wakeups:
 
 def inbox_schema(connection: psycopg.Connection[Any]) -> str:
     """The schema of the `interactions` table this connection's search path finds ("" when there is none yet)."""
-    found = connection.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                               "WHERE c.oid = to_regclass('interactions')").fetchone()
+    found = connection.execute(FIND_SCHEMA).fetchone()
     return str(found[0]) if found else ""

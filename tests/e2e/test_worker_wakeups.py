@@ -12,13 +12,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
 from bot.runtime.wakeups import CHANNEL, Wakeups, inbox_schema as wakeups_schema
 from bot.runtime.worker import Worker
 from bot.services.inbox import Inbox, Job
+from sandbox.sql_statements import sent_statements
 from storage.autocommit import Announcer, send_interaction
 from storage.db import create_db_engine, make_sessionmaker, upgrade
 from tests.conftest import _with_schema, postgres_url
@@ -231,6 +232,34 @@ def test_an_ack_s_commit_sends_no_notification_and_the_row_is_announced_after_it
     finally:
         listener.close()
         web_engine.dispose()
+
+
+def test_the_inbox_s_schema_is_looked_up_once_and_each_announcement_only_notifies(
+        database_url: str, engine: Engine) -> None:
+    # Looking the schema up in the catalogue, as every announcement did, cost the server about three times what the
+    # NOTIFY itself does, once per announcement; the schema a process records into does not change while it runs.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no other processes to wake")
+    sent: list[str] = []
+    hooks = sent_statements(engine, sent.append, whole=True)
+    for target, name, hook in hooks:
+        event.listen(target, name, hook)
+    listener = listen(database_url, engine)
+    assert listener is not None
+    announce, schema = Announcer(engine), wakeups_schema(listener)
+    try:
+        for n in range(1, 4):
+            announce()
+            wait_for(lambda n=n: announce.rounds >= n, "the announcement to be sent")
+        heard = [n.payload for n in listener.notifies(timeout=5, stop_after=3)]
+    finally:
+        for target, name, hook in hooks:
+            event.remove(target, name, hook)
+        listener.close()
+    assert heard == [schema] * 3
+    assert sum("pg_class" in statement for statement in sent) == 1, sent
+    announcements = [statement for statement in sent if "NOTIFY" in statement]
+    assert len(announcements) == 3 and all(a.startswith("BEGIN;") and "pg_class" not in a for a in announcements)
 
 
 def test_an_announcement_that_cannot_be_sent_is_one_warning_and_the_next_one_is_tried(
