@@ -34,8 +34,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    # Up to 20 connections, and those a peak opened stay open for the next one: an overflow connection is closed when
+    # it is returned, so each peak opened them again, a new server process each (bench/RESULTS.md, day eleven).
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_use_lifo", True)  # the busiest connection again: the others may idle out, then pinged
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):

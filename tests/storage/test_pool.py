@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+import sqlalchemy.exc
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -105,3 +106,37 @@ def test_a_connection_that_died_silently_just_after_its_use_fails_once_and_the_p
             assert backend_of(engine) != first  # the failure started the pool over
         finally:
             engine.dispose()
+
+
+def test_the_connections_a_peak_opened_stay_open_for_the_next_peak(pool: Engine) -> None:
+    # A connection opened for a peak and closed when returned is opened again at the next peak: a new server
+    # process each time, milliseconds of the server's CPU, on the path of the requests that peak brings (a web
+    # process answers up to 16 at once and announces beside them). The most a process opens is unchanged.
+    opened: list[int] = []
+    event.listen(pool, "connect", lambda *_: opened.append(1))
+    peak = 17  # a web process's threads and its announcer
+
+    def one_peak() -> int:
+        before = len(opened)
+        lent = [pool.raw_connection() for _ in range(peak)]
+        for connection in lent:
+            connection.close()
+        return len(opened) - before
+
+    assert one_peak() == peak
+    assert one_peak() == 0, "connections opened for the last peak were closed and opened again"
+
+
+def test_a_process_opens_at_most_twenty_connections(database_url: str) -> None:
+    # What an operator budgets against the server's max_connections, per process, as before.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server connections")
+    engine = create_db_engine(database_url, pool_timeout=0.2)
+    lent = [engine.raw_connection() for _ in range(20)]
+    try:
+        with pytest.raises(sqlalchemy.exc.TimeoutError):
+            engine.raw_connection()
+    finally:
+        for connection in lent:
+            connection.close()
+        engine.dispose()
